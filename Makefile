@@ -1,0 +1,40 @@
+# nicheflow — the two commands: `make run` and `make demo`. `make test` runs the whole suite.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PORT    ?= 8080
+
+.PHONY: install run demo test test-fast bench lint clean
+
+$(STAMP): requirements.txt pyproject.toml docker/install-system-deps.sh
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	./docker/install-system-deps.sh
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/nicheflow run --port $(PORT)
+
+demo: $(STAMP)
+	$(BIN)/nicheflow demo --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/ruff check dags plugins pipelines knowledge tests
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python tests/bench/bench_render.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check dags plugins pipelines knowledge tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,149 @@
+"""One long-form DAG and one Shorts DAG per channel YAML in niche_configs/.
+
+Thin on purpose: tasks call pipelines.stages; nothing heavy is imported at parse time. A broken YAML is
+skipped here (other channels keep loading) and reported by dags/nicheflow_config_errors.py as an import
+error in the UI; NICHEFLOW_STRICT_CONFIG=1 turns it into an error here too."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, get_parsing_context, task
+from nicheflow_airflow.sensors import CheckpointSensor
+
+from pipelines.config import ChannelConfig, load_all
+
+log = logging.getLogger(__name__)
+START = datetime(2026, 1, 1)
+
+DEFAULT_ARGS = {
+    "retries": 2,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=10),
+    "execution_timeout": timedelta(hours=2),
+}
+
+
+def channel_asset(cfg: ChannelConfig) -> Asset:
+    return Asset(name=f"longform_{cfg.channel}", uri=cfg.asset_uri)
+
+
+def build_longform(cfg: ChannelConfig) -> DAG:
+    ch = cfg.channel
+    asset = channel_asset(cfg)
+    schedule = CronTriggerTimetable(cfg.schedule, timezone=cfg.timezone) if cfg.schedule else None
+    with DAG(
+        dag_id=f"longform_{ch}",
+        description=f"{cfg.title}: topic -> knowledge -> research -> script -> narration -> b-roll -> render -> publish",
+        schedule=schedule, start_date=START, catchup=False, max_active_runs=1, is_paused_upon_creation=False,
+        max_consecutive_failed_dag_runs=3, default_args=DEFAULT_ARGS, tags=["nicheflow", ch, "longform"],
+        params={
+            "topic": Param("", type="string", title="Topic",
+                           description="Leave empty to take the channel's next backlog topic."),
+            "target_seconds": Param(None, type=["null", "integer"], minimum=20, maximum=1800,
+                                    title="Target length (seconds)",
+                                    description="Leave empty for the channel's configured length."),
+        },
+        doc_md=f"**{cfg.title}** ({cfg.language}). Trigger with a topic, or leave it empty for the backlog. "
+               "Checkpoints wait for `nicheflow approve ID` (list them with `nicheflow pending`).",
+    ) as dag:
+
+        @task
+        def start(**context) -> int:
+            from pipelines import stages
+
+            params = context["params"]
+            return stages.start(ch, params.get("topic"), context["run_id"], params.get("target_seconds"))
+
+        @task
+        def knowledge(production_id: int) -> dict:
+            from pipelines import stages
+
+            return stages.knowledge_and_research(production_id)
+
+        def stage(name: str):
+            @task(task_id=name)
+            def run(production_id: int) -> int:
+                from pipelines import stages
+
+                return stages.run_stage(name, production_id)
+
+            return run
+
+        def review(name: str, upstream_task: str) -> CheckpointSensor:
+            return CheckpointSensor(task_id=f"review_{name}", stage=name, deferrable=True,
+                                    poll_seconds=cfg.checkpoints.poll_seconds, retries=1,
+                                    checkpoint_id=f"{{{{ ti.xcom_pull(task_ids='{upstream_task}') }}}}")
+
+        @task
+        def publish(production_id: int) -> dict:
+            from pipelines import stages
+
+            return stages.publish(production_id)
+
+        @task(outlets=[asset])
+        def learnings(production_id: int, **context) -> dict:
+            from pipelines import stages
+
+            extra = stages.store_learnings(production_id)
+            context["outlet_events"][asset].extra = extra
+            return extra
+
+        pid = start()
+        prev = knowledge(pid)
+        for name in ("script", "audio", "broll", "final"):
+            produced = stage(name)(pid)
+            gate = review(name, name)
+            prev >> produced >> gate
+            prev = gate
+        published = publish(pid)
+        prev >> published >> learnings(pid)
+    return dag
+
+
+def build_shorts(cfg: ChannelConfig) -> DAG:
+    ch = cfg.channel
+    with DAG(
+        dag_id=f"shorts_{ch}", description=f"{cfg.title}: 9:16 Shorts cut from each published long-form video",
+        schedule=channel_asset(cfg), start_date=START, catchup=False, max_active_runs=1,
+        is_paused_upon_creation=False, default_args=DEFAULT_ARGS, tags=["nicheflow", ch, "shorts"],
+    ) as dag:
+
+        @task
+        def cut(**context) -> list[dict]:
+            from pipelines import stages
+
+            done = []
+            for events in context["triggering_asset_events"].values():
+                for event in events:  # queued events collapse into one run: handle every one
+                    done.extend(stages.cut_shorts(int(event.extra["production_id"]), ch))
+            return done
+
+        cut()
+    return dag
+
+
+def build_all() -> dict[str, DAG]:
+    loaded = load_all()
+    for name, message in loaded.errors.items():
+        log.error("skipping %s: %s", name, message)
+    if loaded.errors and os.environ.get("NICHEFLOW_STRICT_CONFIG") == "1":
+        raise ValueError("invalid channel configs:\n" + "\n".join(loaded.errors.values()))
+    wanted = get_parsing_context().dag_id
+    dags: dict[str, DAG] = {}
+    for cfg in loaded.configs.values():
+        for builder, prefix in ((build_longform, "longform_"), (build_shorts, "shorts_")):
+            dag_id = prefix + cfg.channel
+            if wanted and wanted != dag_id:
+                continue  # a worker running one task builds only that task's DAG
+            try:
+                dags[dag_id] = builder(cfg)
+            except Exception:  # one channel's bad DAG never hides the others
+                log.exception("could not build %s", dag_id)
+    return dags
+
+
+globals().update(build_all())

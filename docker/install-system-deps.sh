@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# System packages nicheflow needs and pip cannot provide:
+#   espeak-ng   the offline voice (pt-BR and English) and libespeak-ng for word timings
+#   postgresql  server binaries for the embedded database (skipped when DATABASE_URL is set)
+# Installs what is missing with apt-get when run as root; otherwise says exactly what to run.
+set -euo pipefail
+missing=()
+ldconfig -p 2>/dev/null | grep -q libespeak-ng.so.1 || missing+=(espeak-ng)
+if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then
+  missing+=(postgresql)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  sudo apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "nicheflow needs these system packages: ${missing[*]}" >&2
+  echo "install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}) and run make again." >&2
+  exit 1
+fi

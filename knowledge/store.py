@@ -1,0 +1,94 @@
+"""Facts, coverage and learnings of one channel. Every function takes the channel and filters on it:
+there is no query here that can return another channel's rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: int
+    claim: str
+    source_title: str
+    source_url: str | None
+    source_path: str | None
+    position: int
+    rank: float = 0.0
+
+
+_COLUMNS = "id, claim, source_title, source_url, source_path, position"
+# Topic words OR-ed together (plainto_tsquery ANDs them), stemmed with the channel's language.
+_OR_QUERY = "(SELECT replace(plainto_tsquery(%(lang)s::regconfig, %(topic)s)::text, '&', '|')::tsquery AS q)"
+
+
+def search_facts(conn: psycopg.Connection, channel: str, lang: str, topic: str, limit: int = 60) -> list[Fact]:
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS}, ts_rank(search, q) AS rank
+              FROM facts, {_OR_QUERY} AS query
+             WHERE channel = %(channel)s AND search @@ q
+               AND (expires_at IS NULL OR expires_at > now())
+             ORDER BY rank DESC, id LIMIT %(limit)s""",
+        {"lang": lang, "topic": topic, "channel": channel, "limit": limit},
+    ).fetchall()
+    return [Fact(**r) for r in rows]
+
+
+def topic_terms(conn: psycopg.Connection, lang: str, topic: str) -> list[str]:
+    """The topic's searchable lexemes (stop words dropped, stemmed)."""
+    row = conn.execute("SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s)) AS t", (lang, topic)).fetchone()
+    return list(row["t"])
+
+
+def terms_matched(conn: psycopg.Connection, lang: str, terms: list[str], fact_ids: list[int]) -> set[str]:
+    if not fact_ids or not terms:
+        return set()
+    rows = conn.execute(
+        "SELECT DISTINCT unnest(tsvector_to_array(search)) AS term FROM facts WHERE id = ANY(%s)", (fact_ids,)
+    ).fetchall()
+    return {r["term"] for r in rows} & set(terms)
+
+
+def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dict]) -> list[int]:
+    """Insert facts (claim, source_title, source_url, source_path, position, confidence); existing
+    claims are kept as they are. Returns ids of the rows that were new."""
+    new: list[int] = []
+    for f in facts:
+        row = conn.execute(
+            """INSERT INTO facts (channel, language, claim, source_title, source_url, source_path, position,
+                                  confidence)
+               VALUES (%s, %s::regconfig, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (channel, claim) DO NOTHING RETURNING id""",
+            (channel, lang, f["claim"], f["source_title"], f.get("source_url"), f.get("source_path"),
+             f.get("position", 0), f.get("confidence", 0.9)),
+        ).fetchone()
+        if row:
+            new.append(row["id"])
+    return new
+
+
+def get_facts(conn: psycopg.Connection, channel: str, ids: list[int]) -> list[Fact]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM facts WHERE channel = %s AND id = ANY(%s) ORDER BY id",
+                        (channel, ids)).fetchall()
+    return [Fact(**r) for r in rows]
+
+
+def covered_topics(conn: psycopg.Connection, channel: str) -> set[str]:
+    rows = conn.execute("SELECT topic FROM coverage WHERE channel = %s", (channel,)).fetchall()
+    return {r["topic"].casefold() for r in rows}
+
+
+def record_coverage(conn: psycopg.Connection, channel: str, topic: str, production_id: int,
+                    fact_ids: list[int]) -> None:
+    conn.execute(
+        """INSERT INTO coverage (channel, topic, production_id, fact_ids) VALUES (%s, %s, %s, %s)
+           ON CONFLICT (channel, production_id) DO UPDATE SET fact_ids = EXCLUDED.fact_ids""",
+        (channel, topic, production_id, fact_ids),
+    )
+
+
+def add_learning(conn: psycopg.Connection, channel: str, production_id: int, kind: str, lesson: str) -> None:
+    conn.execute("INSERT INTO learnings (channel, production_id, kind, lesson) VALUES (%s, %s, %s, %s)",
+                 (channel, production_id, kind, lesson))

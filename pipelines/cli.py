@@ -1,0 +1,193 @@
+"""`nicheflow`: review checkpoints from the terminal, and run the stack.
+
+  nicheflow pending [--channel C]          list checkpoints waiting for a decision
+  nicheflow show ID                        one checkpoint with its artifacts and history
+  nicheflow approve ID [--notes N]         approve (the production continues)
+  nicheflow request-changes ID --notes N   the stage runs again with the notes, as a new revision
+  nicheflow reject ID --notes REASON       the production ends; its files are kept
+  nicheflow validate                       check every channel YAML
+  nicheflow db                             start the embedded PostgreSQL (if needed) and migrate
+  nicheflow run [--port P]                 everything: PostgreSQL, migrations, Airflow (Ctrl-C stops)
+  nicheflow demo [--channel C]             one unattended production and its Shorts, auto-approved
+
+Decisions record who decided (--as, else $NICHEFLOW_REVIEWER, else your login name) and when.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import signal
+import sys
+import time
+
+import psycopg
+
+from pipelines import checkpoints
+from pipelines.config import load_all
+from pipelines.db import connect, database_url
+
+
+def _reviewer(args) -> str:
+    return args.reviewer or os.environ.get("NICHEFLOW_REVIEWER") or getpass.getuser()
+
+
+def _fmt_time(t) -> str:
+    return t.astimezone().strftime("%Y-%m-%d %H:%M") if t else "-"
+
+
+def cmd_pending(args) -> int:
+    with connect() as conn:
+        rows = checkpoints.pending(conn, args.channel)
+    if not rows:
+        print("No checkpoints waiting.")
+        return 0
+    print(f"{'ID':>5}  {'CHANNEL':<16} {'PROD':>5}  {'STAGE':<7} {'REV':>3}  {'WAITING SINCE':<16}  TOPIC")
+    for c in rows:
+        print(f"{c.id:>5}  {c.channel:<16} {c.production_id:>5}  {c.stage:<7} {c.revision:>3}  "
+              f"{_fmt_time(c.created_at):<16}  {c.topic}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    with connect() as conn:
+        cp = checkpoints.get(conn, args.id)
+        hist = checkpoints.history(conn, cp.production_id)
+        workspace = conn.execute("SELECT workspace FROM productions WHERE id = %s", (cp.production_id,)).fetchone()
+    print(f"Checkpoint {cp.id}: {cp.channel} production {cp.production_id} ({cp.topic!r})")
+    print(f"  stage {cp.stage}, revision {cp.revision}, {cp.status}"
+          + (f" by {cp.reviewer} at {_fmt_time(cp.decided_at)}" if cp.reviewer else ""))
+    print(f"  workspace: {workspace['workspace']}")
+    print("  artifacts: " + json.dumps(cp.artifacts, ensure_ascii=False, indent=2).replace("\n", "\n  "))
+    print("  history:")
+    for h in hist:
+        print(f"    #{h.id} {h.stage} r{h.revision}: {h.status}" + (f" by {h.reviewer}" if h.reviewer else "")
+              + (f" — {h.notes}" if h.notes else ""))
+    return 0
+
+
+def _decide(decision: str):
+    def run(args) -> int:
+        with connect() as conn:
+            cp = checkpoints.decide(conn, args.id, decision, _reviewer(args), args.notes)
+        print(f"Checkpoint {cp.id} ({cp.channel} production {cp.production_id}, {cp.stage} r{cp.revision}): "
+              f"{cp.status.replace('_', ' ')} by {cp.reviewer} at {_fmt_time(cp.decided_at)}.")
+        return 0
+    return run
+
+
+def cmd_validate(args) -> int:
+    loaded = load_all()
+    for ch in loaded.configs:
+        print(f"ok       {ch}")
+    for msg in loaded.errors.values():
+        print(f"INVALID  {msg}")
+    return 1 if loaded.errors else 0
+
+
+def cmd_db(args) -> int:
+    from pipelines import db, pgembed
+
+    url = os.environ.get("DATABASE_URL") or pgembed.ensure_running()
+    applied = db.migrate(url)
+    print(f"Database ready: {url.split('@')[-1]} ({len(applied)} migrations applied now).")
+    return 0
+
+
+def _serve(stack, body) -> int:
+    from pipelines.stack import StackError
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        with stack:
+            return body(stack)
+    except KeyboardInterrupt:
+        print("\nStopping nicheflow (Airflow and the embedded PostgreSQL)…")
+        return 0
+    except StackError as e:
+        print(f"nicheflow: {e}", file=sys.stderr)
+        return 1
+
+
+def cmd_run(args) -> int:
+    from pipelines.stack import Stack
+
+    def body(stack) -> int:
+        pw = stack.passwords()
+        print(f"\nnicheflow is running: {stack.url}\n"
+              f"  login: admin / {pw['admin']}   (reviewer / {pw['reviewer']}, viewer / {pw['viewer']})\n"
+              f"  passwords are kept in {stack.home / 'passwords.json'}\n"
+              f"  review from a terminal: .venv/bin/nicheflow pending\n"
+              f"  logs: {stack.home}/*.log\nCtrl-C stops everything.", flush=True)
+        while True:
+            stack.check_alive()
+            time.sleep(2)
+
+    return _serve(Stack(args.port), body)
+
+
+def cmd_demo(args) -> int:
+    from pipelines.demo import report, run_production
+    from pipelines.stack import Stack
+
+    def body(stack) -> int:
+        print(f"Airflow is up on {stack.url}; running one production for {args.channel}…", flush=True)
+        result = run_production(stack, args.channel, args.topic, args.seconds)
+        print("\nDemo finished: the long-form video and its Shorts went through the real scheduler.")
+        print("Checkpoints were approved by 'demo-auto-approver' (recorded as such).\n")
+        print(report(args.channel, result["production"]))
+        return 0
+
+    return _serve(Stack(args.port), body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("NICHEFLOW_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ap = argparse.ArgumentParser(prog="nicheflow", description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("pending", help="list checkpoints waiting for a decision")
+    p.add_argument("--channel")
+    p.set_defaults(func=cmd_pending)
+    p = sub.add_parser("show", help="one checkpoint, its artifacts and history")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_show)
+    for name, decision, needs in (("approve", "approved", False), ("request-changes", "changes_requested", True),
+                                  ("reject", "rejected", True)):
+        p = sub.add_parser(name, help=f"decide a checkpoint: {decision.replace('_', ' ')}")
+        p.add_argument("id", type=int)
+        p.add_argument("--notes", "--reason", required=needs, help="what to change / why")
+        p.add_argument("--as", dest="reviewer", help="reviewer name (default: $NICHEFLOW_REVIEWER or login)")
+        p.set_defaults(func=_decide(decision))
+    sub.add_parser("validate", help="check every channel YAML").set_defaults(func=cmd_validate)
+    sub.add_parser("db", help="start the embedded PostgreSQL if needed and migrate").set_defaults(func=cmd_db)
+    p = sub.add_parser("run", help="start PostgreSQL and Airflow; Ctrl-C stops")
+    p.add_argument("--port", type=int, default=int(os.environ.get("NICHEFLOW_PORT", "8080")))
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("demo", help="one unattended production and its Shorts")
+    p.add_argument("--channel", default="science_en")
+    p.add_argument("--topic")
+    p.add_argument("--seconds", type=int, default=45, help="target length of the long-form video")
+    p.add_argument("--port", type=int, default=int(os.environ.get("NICHEFLOW_PORT", "8080")))
+    p.set_defaults(func=cmd_demo)
+    args = ap.parse_args(argv)
+    try:
+        return args.func(args)
+    except checkpoints.CheckpointError as e:
+        print(f"nicheflow: {e}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as e:
+        print(f"nicheflow: cannot reach the database at {database_url().split('@')[-1]}: {e.args[0].strip()}\n"
+              "Start it with `make run` (or `nicheflow db`), or set DATABASE_URL.", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

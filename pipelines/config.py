@@ -1,0 +1,189 @@
+"""The channel config: one YAML file per channel in niche_configs/, validated strictly.
+
+parse -> ChannelConfig (this module) -> plan (pipelines.plan) -> DAG (dags/). Errors name the file
+and the field and say what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time as TimeOfDay
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipelines.paths import REPO, config_dir
+
+CHANNEL_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+
+# Language -> (PostgreSQL text search configuration, default espeak-ng voice)
+LANGUAGES: dict[str, tuple[str, str]] = {
+    "en": ("english", "en-us"),
+    "pt-BR": ("portuguese", "pt-br"),
+}
+
+
+class ConfigError(ValueError):
+    """A channel YAML that cannot be used; the message names the file and the fields."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Voice(Strict):
+    provider: Literal["espeak"] = "espeak"
+    name: str | None = Field(None, description="voice name; defaults to the language's espeak-ng voice")
+    rate_wpm: Annotated[int, Field(ge=80, le=300)] = 165
+
+
+class Publish(Strict):
+    provider: Literal["outbox"] = "outbox"
+    time: TimeOfDay = Field(TimeOfDay(17, 0), description="local time of day for long-form videos")
+    shorts_time: TimeOfDay = Field(TimeOfDay(12, 0), description="local time of day for Shorts")
+    privacy: Literal["private", "unlisted", "public"] = "private"
+    made_for_kids: bool = False
+    tags: list[str] = Field(default_factory=list)
+    category_id: str = "27"
+
+
+class Shorts(Strict):
+    count: Annotated[int, Field(ge=0, le=5)] = 1
+    max_seconds: Annotated[float, Field(ge=10, le=60)] = 58
+
+
+class Checkpoints(Strict):
+    poll_seconds: Annotated[float, Field(ge=1, le=600)] = 15
+
+
+class ChannelConfig(Strict):
+    channel: str = Field(description="id: lowercase letters, digits and _; used in DAG ids and folders")
+    title: str
+    language: Literal["en", "pt-BR"]
+    timezone: str = "UTC"
+    schedule: str | None = Field(None, description="cron expression for daily runs, or null for manual only")
+    target_seconds: Annotated[int, Field(ge=20, le=1800)] = 120
+    sources_dir: str = Field(description="folder of the channel's local source documents (Markdown)")
+    topics: list[str] = Field(default_factory=list, description="backlog, taken in order")
+    voice: Voice = Voice()
+    publish: Publish = Publish()
+    shorts: Shorts = Shorts()
+    checkpoints: Checkpoints = Checkpoints()
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_id(cls, v: str) -> str:
+        if not CHANNEL_ID.match(v):
+            raise ValueError("must be 2-41 characters: a lowercase letter, then lowercase letters, digits or _")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as 'America/Sao_Paulo'") from None
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from croniter import croniter  # light; only used to validate
+
+        if not croniter.is_valid(v):
+            raise ValueError(f"{v!r} is not a cron expression (e.g. '0 9 * * *'), use null for manual only")
+        return v
+
+    @model_validator(mode="after")
+    def _sources_exist(self) -> ChannelConfig:
+        if not self.sources_path.is_dir():
+            raise ValueError(f"sources_dir {self.sources_dir!r} is not a folder (relative to the repo root)")
+        return self
+
+    @property
+    def sources_path(self) -> Path:
+        return (REPO / self.sources_dir).resolve()
+
+    @property
+    def text_search_config(self) -> str:
+        return LANGUAGES[self.language][0]
+
+    @property
+    def voice_name(self) -> str:
+        return self.voice.name or LANGUAGES[self.language][1]
+
+    @property
+    def asset_uri(self) -> str:
+        return f"x-nicheflow://{self.channel}/longform"
+
+
+def _format_errors(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: invalid channel config"]
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field; allowed: " + ", ".join(_allowed(e["loc"]))
+        lines.append(f"  - {where}: {msg}")
+    return "\n".join(lines)
+
+
+def _allowed(loc: tuple) -> list[str]:
+    model: type[BaseModel] = ChannelConfig
+    for part in loc[:-1]:
+        ann = model.model_fields[str(part)].annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+    return list(model.model_fields)
+
+
+def load_config(path: Path) -> ChannelConfig:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of fields at the top level")
+    try:
+        cfg = ChannelConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(path, e)) from None
+    if cfg.channel != path.stem:
+        raise ConfigError(f"{path}: channel: {cfg.channel!r} must match the file name ({path.stem!r})")
+    return cfg
+
+
+@dataclass(frozen=True)
+class Loaded:
+    configs: dict[str, ChannelConfig]
+    errors: dict[str, str]  # file name -> message
+
+
+def load_all(directory: Path | None = None) -> Loaded:
+    """Every *.yaml in the config folder; a broken file is reported in `errors`, never raised."""
+    directory = directory or config_dir()
+    configs: dict[str, ChannelConfig] = {}
+    errors: dict[str, str] = {}
+    for path in sorted(directory.glob("*.y*ml")):
+        try:
+            cfg = load_config(path)
+        except ConfigError as e:
+            errors[path.name] = str(e)
+            continue
+        configs[cfg.channel] = cfg
+    return Loaded(configs, errors)
+
+
+def get_config(channel: str) -> ChannelConfig:
+    for suffix in (".yaml", ".yml"):
+        path = config_dir() / f"{channel}{suffix}"
+        if path.exists():
+            return load_config(path)
+    raise ConfigError(f"no config for channel {channel!r} in {config_dir()}")

@@ -1,0 +1,57 @@
+"""The project's PostgreSQL: where to find it, how to connect, how to migrate it.
+
+DATABASE_URL overrides everything; otherwise the embedded server (pipelines.pgembed) is used.
+Project tables live in the `nicheflow` schema, so the same database can also hold Airflow's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+
+from pipelines.paths import REPO
+
+log = logging.getLogger(__name__)
+MIGRATIONS = REPO / "sql"
+EMBEDDED_PORT = int(os.environ.get("NICHEFLOW_PG_PORT", "55432"))
+
+
+def embedded_url(dbname: str = "nicheflow") -> str:
+    return f"postgresql://postgres@127.0.0.1:{EMBEDDED_PORT}/{dbname}"
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or embedded_url()
+
+
+@contextmanager
+def connect(url: str | None = None) -> Iterator[psycopg.Connection]:
+    """A connection with dict rows and search_path set; commits on success, rolls back on error."""
+    with psycopg.connect(url or database_url(), row_factory=dict_row,
+                         options="-c search_path=nicheflow,public") as conn:
+        yield conn
+
+
+def migrate(url: str | None = None) -> list[str]:
+    """Apply sql/NNN_*.sql files not applied yet, each in its own transaction. Returns the ones applied."""
+    applied: list[str] = []
+    with connect(url) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS nicheflow")
+        conn.execute("CREATE TABLE IF NOT EXISTS nicheflow.schema_migrations ("
+                     "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+        conn.execute("SELECT pg_advisory_xact_lock(7401)")  # two processes migrating at once wait here
+        done = {r["name"] for r in conn.execute("SELECT name FROM nicheflow.schema_migrations")}
+        for path in sorted(Path(MIGRATIONS).glob("[0-9][0-9][0-9]_*.sql")):
+            if path.name in done:
+                continue
+            log.info("applying migration %s", path.name)
+            conn.execute(path.read_text())
+            conn.execute("INSERT INTO nicheflow.schema_migrations (name) VALUES (%s)", (path.name,))
+            applied.append(path.name)
+    return applied

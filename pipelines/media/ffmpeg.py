@@ -1,0 +1,178 @@
+"""The one ffmpeg wrapper: run it, and probe media by reading `ffmpeg -i` output.
+
+There is no system ffmpeg/ffprobe; the static build shipped by imageio-ffmpeg is used
+(it has libx264, aac and libass). Every run is an argument list, never a shell, and the
+exact command is logged so a failure can be reproduced by copy-paste.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+STDERR_TAIL_LINES = 20
+
+
+class FFmpegError(RuntimeError):
+    """ffmpeg failed; `cmd` is the full command, `stderr` everything it printed."""
+
+    def __init__(self, what: str, cmd: list[str], stderr: str, returncode: int | None = None) -> None:
+        self.what = what
+        self.cmd = cmd
+        self.stderr = stderr
+        self.returncode = returncode
+        tail = "\n".join(stderr.strip().splitlines()[-STDERR_TAIL_LINES:]) or "(ffmpeg printed nothing)"
+        status = f"exit code {returncode}" if returncode is not None else "no exit code"
+        super().__init__(f"ffmpeg failed while {what} ({status}).\nLast lines of its output:\n{tail}")
+
+
+@cache
+def ffmpeg_exe() -> str:
+    """Path of the static ffmpeg binary bundled with imageio-ffmpeg."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_ffmpeg(args: list[str], *, what: str, timeout: float | None = None) -> None:
+    """Run ffmpeg with `args` (without the executable). `what` names the step in errors.
+
+    Adds `-hide_banner -nostdin -y -loglevel error` unless the caller already set a log level.
+    """
+    prefix = ["-hide_banner", "-nostdin", "-y"]
+    if "-loglevel" not in args and "-v" not in args:
+        prefix += ["-loglevel", "error"]
+    cmd = [ffmpeg_exe(), *prefix, *[str(a) for a in args]]
+    log.info("ffmpeg (%s): %s", what, shlex.join(cmd))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        stderr = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        raise FFmpegError(f"{what} (timed out after {timeout:g} s)", cmd, stderr) from None
+    if proc.returncode != 0:
+        raise FFmpegError(what, cmd, proc.stderr, proc.returncode)
+    if proc.stderr.strip():
+        log.debug("ffmpeg (%s) said: %s", what, proc.stderr.strip())
+
+
+@dataclass(frozen=True)
+class VideoStream:
+    codec: str
+    width: int
+    height: int
+    fps: float
+    pix_fmt: str
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    codec: str
+    sample_rate: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration: float  # seconds; 0.0 when the container does not say (e.g. a still image)
+    video: VideoStream | None
+    audio: AudioStream | None
+
+
+_DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+_STREAM = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (.*)$", re.MULTILINE)
+_SIZE = re.compile(r"(?:^|[\s,])(\d{2,5})x(\d{2,5})(?=[\s,]|$)")
+_FPS = re.compile(r"([\d.]+)(k?) (?:fps|tbr)")
+_RATE = re.compile(r"(\d+) Hz")
+_LAYOUTS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "4.0": 4, "5.0": 5, "5.1": 6, "6.1": 7, "7.1": 8}
+
+
+def _split_top(s: str) -> list[str]:
+    """Split a stream description at commas that are not inside parentheses."""
+    parts, depth, cur = [], 0, ""
+    for ch in s:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    return parts
+
+
+def _parse_video(desc: str) -> VideoStream:
+    parts = _split_top(desc)
+    codec = parts[0].split()[0]
+    pix_fmt = parts[1].split("(")[0].strip() if len(parts) > 1 else ""
+    size = _SIZE.search(desc)
+    width, height = (int(size.group(1)), int(size.group(2))) if size else (0, 0)
+    fps = 0.0
+    for m in _FPS.finditer(desc):  # "fps" first, else "tbr"
+        fps = float(m.group(1)) * (1000 if m.group(2) else 1)
+        break
+    return VideoStream(codec=codec, width=width, height=height, fps=fps, pix_fmt=pix_fmt)
+
+
+def _parse_audio(desc: str) -> AudioStream:
+    parts = _split_top(desc)
+    codec = parts[0].split()[0]
+    rate = _RATE.search(desc)
+    channels = 0
+    for p in parts[1:]:
+        layout = p.split("(")[0].strip()
+        if layout in _LAYOUTS:
+            channels = _LAYOUTS[layout]
+            break
+        m = re.match(r"(\d+) channels", layout)
+        if m:
+            channels = int(m.group(1))
+            break
+    return AudioStream(codec=codec, sample_rate=int(rate.group(1)) if rate else 0, channels=channels)
+
+
+def parse_probe_output(stderr: str) -> MediaInfo:
+    """MediaInfo from the text `ffmpeg -i FILE` prints (first video and first audio stream)."""
+    m = _DURATION.search(stderr)
+    duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else 0.0
+    video: VideoStream | None = None
+    audio: AudioStream | None = None
+    for kind, desc in _STREAM.findall(stderr):
+        if kind == "Video" and video is None and "attached pic" not in desc:
+            video = _parse_video(desc)
+        elif kind == "Audio" and audio is None:
+            audio = _parse_audio(desc)
+    return MediaInfo(duration=duration, video=video, audio=audio)
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Duration and first video/audio stream of a media file.
+
+    Raises FileNotFoundError if the file is missing, FFmpegError if ffmpeg cannot read it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"cannot probe {path}: no such file")
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=60)
+    # Without an output file ffmpeg always exits 1; the input was read if it printed "Input #0".
+    if "Input #0" not in proc.stderr:
+        raise FFmpegError(f"probing {path} (not a readable media file)", cmd, proc.stderr, proc.returncode)
+    info = parse_probe_output(proc.stderr)
+    if info.video is None and info.audio is None:
+        raise FFmpegError(f"probing {path} (no audio or video stream)", cmd, proc.stderr, proc.returncode)
+    return info
+
+
+def audio_duration(path: str | Path) -> float:
+    """Duration in seconds of an audio (or any media) file."""
+    return probe(path).duration

@@ -1,0 +1,90 @@
+"""One long-form production: its row, its workspace folder and small JSON helpers."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import psycopg
+
+from pipelines.config import ChannelConfig, get_config
+from pipelines.paths import channel_dir
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:max_len].strip("-") or "video"
+
+
+@dataclass(frozen=True)
+class Production:
+    id: int
+    channel: str
+    topic: str
+    status: str
+    workspace: Path
+    target_override: int | None = None
+
+    @property
+    def target_seconds(self) -> int:
+        return self.target_override or self.cfg.target_seconds
+
+    @cached_property
+    def cfg(self) -> ChannelConfig:
+        return get_config(self.channel)
+
+    def stage_dir(self, stage: str, revision: int) -> Path:
+        d = self.workspace / stage / f"r{revision}"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def rel(self, path: Path) -> str:
+        return str(Path(path).relative_to(self.workspace))
+
+    def abs(self, rel: str) -> Path:
+        return self.workspace / rel
+
+
+def create(conn: psycopg.Connection, channel: str, topic: str, dag_run_id: str,
+           target_seconds: int | None = None) -> Production:
+    """The production of a DAG run; a retried task gets the same one (unique per channel and run)."""
+    row = conn.execute("SELECT id FROM productions WHERE channel = %s AND dag_run_id = %s",
+                       (channel, dag_run_id)).fetchone()
+    if row is None:
+        row = conn.execute(
+            "INSERT INTO productions (channel, topic, dag_run_id, workspace, target_seconds)"
+            " VALUES (%s, %s, %s, '', %s) RETURNING id", (channel, topic, dag_run_id, target_seconds)).fetchone()
+        workspace = channel_dir(channel) / "productions" / f"{row['id']:05d}-{slugify(topic)}"
+        conn.execute("UPDATE productions SET workspace = %s WHERE id = %s", (str(workspace), row["id"]))
+    return load(conn, row["id"])
+
+
+def load(conn: psycopg.Connection, production_id: int) -> Production:
+    row = conn.execute("SELECT id, channel, topic, status, workspace, target_seconds FROM productions WHERE id = %s",
+                       (production_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"no production with id {production_id}")
+    p = Production(row["id"], row["channel"], row["topic"], row["status"], Path(row["workspace"]),
+                   row["target_seconds"])
+    p.workspace.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def set_status(conn: psycopg.Connection, production_id: int, status: str) -> None:
+    conn.execute("UPDATE productions SET status = %s, updated_at = now() WHERE id = %s", (status, production_id))
+
+
+def write_json(path: Path, data: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)  # atomic: a crash never leaves half a file
+    return path
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,53 @@
+"""Offline research provider: the channel's own source documents (knowledge/sources/<channel>/*.md).
+
+Documents are ranked against the topic with PostgreSQL full-text search in the channel's language, so
+stemming works the same way as for stored facts. Every sentence of a relevant document becomes a fact
+whose source is that document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from knowledge.sources import SourceDocument, read_all
+from pipelines.paths import REPO
+
+
+class LocalSources:
+    name = "local source documents"
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def rank(self, conn: psycopg.Connection, lang: str, query: str) -> list[tuple[float, SourceDocument]]:
+        docs = read_all(self.folder)
+        ranked = []
+        for doc in docs:
+            row = conn.execute(
+                """SELECT ts_rank_cd(to_tsvector(%(lang)s::regconfig, %(text)s),
+                          replace(plainto_tsquery(%(lang)s::regconfig, %(q)s)::text, '&', '|')::tsquery) AS r""",
+                {"lang": lang, "text": f"{doc.title}. {doc.title}. {doc.body}", "q": query}).fetchone()
+            if row["r"] > 0:
+                ranked.append((float(row["r"]), doc))
+        ranked.sort(key=lambda x: -x[0])
+        return ranked
+
+    def research(self, conn: psycopg.Connection, lang: str, query: str, max_docs: int = 2) -> list[dict]:
+        """Facts from the best-matching documents: those within half the best document's score."""
+        ranked = self.rank(conn, lang, query)
+        if not ranked:
+            return []
+        best = ranked[0][0]
+        facts = []
+        for score, doc in ranked[:max_docs]:
+            if score < best / 2:
+                break
+            try:
+                rel = str(doc.path.relative_to(REPO))
+            except ValueError:
+                rel = str(doc.path)
+            facts.extend({"claim": s, "source_title": doc.title, "source_url": doc.reference_url,
+                          "source_path": rel, "position": i, "confidence": 0.9}
+                         for i, s in enumerate(doc.sentences()))
+        return facts

@@ -1,0 +1,78 @@
+"""Offline script writer (the LLM slot's default): no language model, no invention.
+
+It arranges the channel's stored facts into segments, quoting each fact sentence as it is stored and
+citing its fact id, between a templated opening and closing that make no factual claim. It says so in
+the script and in the video's description."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from knowledge.store import Fact
+
+NAME = "offline template writer"
+DISCLOSURE = {
+    "en": "Script arranged by nicheflow's offline template writer from stored facts (no language model).",
+    "pt-BR": "Roteiro montado pelo redator offline do nicheflow a partir de fatos armazenados (sem modelo de linguagem).",
+}
+_TEMPLATES = {
+    "en": {
+        "intro": ["{topic}.", "Here is what the sources say, fact by fact."],
+        "outro": ["Those were the facts about {topic}.", "The sources are listed in the description."],
+        "intro_heading": "Introduction", "outro_heading": "Sources and closing",
+    },
+    "pt-BR": {
+        "intro": ["{topic}.", "Veja o que dizem as fontes, fato por fato."],
+        "outro": ["Esses foram os fatos sobre {topic}.", "As fontes estão na descrição."],
+        "intro_heading": "Introdução", "outro_heading": "Fontes e encerramento",
+    },
+}
+
+
+def select_facts(facts: list[Fact], target_words: int) -> list[Fact]:
+    """Best sources first (by how many of the top-ranked facts they hold), then document order inside each
+    source, until the word budget is used: a coherent story rather than a bag of sentences."""
+    by_source = Counter(f.source_path for f in facts[:15])
+    order = {src: i for i, (src, _) in enumerate(by_source.most_common())}
+    ranked_sources = sorted({f.source_path for f in facts}, key=lambda s: order.get(s, len(order)))
+    chosen: list[Fact] = []
+    words = 0
+    for src in ranked_sources:
+        for f in sorted((f for f in facts if f.source_path == src), key=lambda f: f.position):
+            n = len(f.claim.split())
+            if words + n > target_words and chosen:
+                return chosen
+            chosen.append(f)
+            words += n
+    return chosen
+
+
+def _heading(text: str) -> str:
+    words = text.split(",")[0].rstrip(".").split()
+    return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
+
+
+def write(topic: str, language: str, facts: list[Fact], target_words: int, notes: str | None = None) -> dict:
+    t = _TEMPLATES[language]
+    chosen = select_facts(facts, max(30, target_words - 25))  # the templates take ~25 words
+    segments = [{"heading": t["intro_heading"],
+                 "sentences": [{"text": s.format(topic=topic), "fact_id": None} for s in t["intro"]]}]
+    for i in range(0, len(chosen), 2):
+        pair = chosen[i:i + 2]
+        segments.append({"heading": _heading(pair[0].claim),
+                         "sentences": [{"text": f.claim, "fact_id": f.id} for f in pair]})
+    segments.append({"heading": t["outro_heading"],
+                     "sentences": [{"text": s.format(topic=topic), "fact_id": None} for s in t["outro"]]})
+    return {
+        "title": topic, "topic": topic, "language": language, "writer": NAME,
+        "disclosure": DISCLOSURE[language], "review_notes": notes,
+        "segments": segments,
+        "sources": _sources(chosen),
+    }
+
+
+def _sources(facts: list[Fact]) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for f in facts:
+        seen.setdefault(f.source_title, {"title": f.source_title, "url": f.source_url, "path": f.source_path})
+    return list(seen.values())

@@ -1,0 +1,63 @@
+"""Stage 8: scheduled publish (offline default: the channel's outbox) with full metadata."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pipelines.production import Production, read_json
+from pipelines.providers.publish_outbox import OutboxPublisher
+
+_LABELS = {
+    "en": {"chapters": "Chapters", "sources": "Sources", "made": "How this video was made",
+           "voice": "Narration: {voice}.", "visuals": "Visuals: {visuals}."},
+    "pt-BR": {"chapters": "Capítulos", "sources": "Fontes", "made": "Como este vídeo foi feito",
+              "voice": "Narração: {voice}.", "visuals": "Imagens: {visuals}."},
+}
+
+
+def next_slot(tz: str, at: time, taken: set[datetime], after: datetime | None = None) -> datetime:
+    """The first day's `at` (channel time zone) after `after` that no other item already uses."""
+    zone = ZoneInfo(tz)
+    after = (after or datetime.now(zone)).astimezone(zone)
+    slot = datetime.combine(after.date(), at, zone)
+    while slot <= after or slot in taken:
+        slot = datetime.combine(slot.date() + timedelta(days=1), at, zone)
+    return slot
+
+
+def timestamp(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def description(script: dict, render: dict, voice: str, visuals: list[dict]) -> str:
+    lab = _LABELS[script["language"]]
+    lines = [script["segments"][0]["sentences"][0]["text"], "", f"{lab['chapters']}:"]
+    lines += [f"{timestamp(c['start'])} {c['title']}" for c in render["chapters"]]
+    lines += ["", f"{lab['sources']}:"]
+    lines += [f"- {s['title']}" + (f": {s['url']}" if s.get("url") else "") for s in script["sources"]]
+    licences = sorted({f"{v['source']} ({v['licence']})" for v in visuals})
+    lines += ["", f"{lab['made']}:", script["disclosure"], lab["voice"].format(voice=voice),
+              lab["visuals"].format(visuals="; ".join(licences))]
+    return "\n".join(lines)[:5000]
+
+
+def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, final: dict) -> dict:
+    cfg = p.cfg
+    script = read_json(p.abs(script_rel))
+    render = read_json(p.abs(final["render"]))
+    visuals = read_json(p.abs(broll["visuals"]))["visuals"]
+    outbox = OutboxPublisher(p.channel)
+    thumb = final["thumbnails"][render.get("thumbnail", 0)]
+    metadata = {
+        "kind": "longform", "channel": p.channel, "production_id": p.id,
+        "title": script["title"][:100], "description": description(script, render, audio["voice"], visuals),
+        "tags": cfg.publish.tags, "category_id": cfg.publish.category_id, "language": cfg.language,
+        "privacy": cfg.publish.privacy, "made_for_kids": cfg.publish.made_for_kids,
+        "contains_synthetic_media": True, "duration": final["duration"],
+        "publish_at": next_slot(cfg.timezone, cfg.publish.time, outbox.taken_slots()).isoformat(),
+    }
+    return outbox.publish(f"{p.id:05d}-longform", {
+        "video.mp4": p.abs(final["video"]), "thumbnail.jpg": p.abs(thumb), "captions.srt": p.abs(final["captions"]),
+    }, metadata)

@@ -1,0 +1,81 @@
+"""Shorts: cut 9:16 videos of at most 60 s from a published long-form production, using its own script
+segments, narration, word timings and visuals (so cuts fall on sentence boundaries and captions are
+re-timed exactly), then publish them with their own times. No checkpoint: the long-form was approved."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+
+from pipelines import checkpoints
+from pipelines.assembly import scenes_for, words_of
+from pipelines.media.captions import build_cues, write_ass
+from pipelines.media.render import Scene, render_video
+from pipelines.production import Production, read_json
+from pipelines.providers.publish_outbox import OutboxPublisher
+from pipelines.publish import next_slot
+
+log = logging.getLogger(__name__)
+SIZE = (1080, 1920)
+
+
+def windows(spans: list[dict], duration: float, max_seconds: float, count: int) -> list[tuple[float, float]]:
+    """Up to `count` non-overlapping runs of whole segments, each at most max_seconds long, skipping the
+    introduction when there is more to choose from. Greedy, in story order."""
+    bounds = [(s["start"], spans[i + 1]["start"] if i + 1 < len(spans) else duration) for i, s in enumerate(spans)]
+    start_at = 1 if len(bounds) > 2 else 0
+    out: list[tuple[float, float]] = []
+    i = start_at
+    while i < len(bounds) and len(out) < count:
+        start, end = bounds[i]
+        if end - start > max_seconds:  # one long segment: cut it at max_seconds
+            out.append((start, start + max_seconds))
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(bounds) and bounds[j + 1][1] - start <= max_seconds:
+            j += 1
+        out.append((start, bounds[j][1]))
+        i = j + 1
+    return out
+
+
+def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
+    cfg = p.cfg
+    script_rel = checkpoints.approved(conn, p.id, "script").artifacts["script"]
+    audio = checkpoints.approved(conn, p.id, "audio").artifacts
+    broll = checkpoints.approved(conn, p.id, "broll").artifacts
+    script = read_json(p.abs(script_rel))
+    timings = read_json(p.abs(audio["timings"]))
+    visuals = read_json(p.abs(broll["visuals"]))
+    scenes = scenes_for(p, timings, visuals)
+    outbox = OutboxPublisher(p.channel)
+    results = []
+    out_dir = p.workspace / "shorts"
+    out_dir.mkdir(exist_ok=True)
+    for n, (start, end) in enumerate(windows(timings["segments"], timings["duration"], cfg.shorts.max_seconds,
+                                             cfg.shorts.count), start=1):
+        item = f"{p.id:05d}-short-{n}"
+        video = out_dir / f"short-{n}.mp4"
+        cues = build_cues(words_of(timings, start, end))
+        ass = write_ass(cues, out_dir / f"short-{n}.ass", *SIZE)
+        inside = [Scene(s.image, max(s.start, start), min(s.end, end)) for s in scenes
+                  if s.end > start and s.start < end]
+        if not video.exists():
+            render_video(inside, p.abs(audio["narration"]), video, size=SIZE, fps=30, subtitles=ass,
+                         audio_start=start, duration=end - start)
+        first = next(i for i, s in enumerate(timings["segments"]) if s["start"] >= start - 0.01)
+        title = f"{script['title']} — {script['segments'][first]['heading']}"[:100]
+        metadata = {
+            "kind": "short", "channel": p.channel, "production_id": p.id, "title": title,
+            "description": f"{script['title']}\n\n{script['disclosure']}\n#Shorts",
+            "tags": cfg.publish.tags + ["Shorts"], "category_id": cfg.publish.category_id,
+            "language": cfg.language, "privacy": cfg.publish.privacy, "made_for_kids": cfg.publish.made_for_kids,
+            "contains_synthetic_media": True, "duration": round(end - start, 3),
+            "source": {"longform_production": p.id, "start": start, "end": end},
+            "publish_at": next_slot(cfg.timezone, cfg.publish.shorts_time, outbox.taken_slots()).isoformat(),
+        }
+        results.append(outbox.publish(item, {"video.mp4": video}, metadata))
+        log.info("short %s: %.1f-%.1f s -> %s", item, start, end, results[-1]["folder"])
+    return results

@@ -1,0 +1,193 @@
+"""Start and stop everything nicheflow runs on one machine: the embedded PostgreSQL (unless DATABASE_URL
+is set), the schema migrations, and Airflow's api-server, scheduler, dag-processor and triggerer with
+their metadata in PostgreSQL. `Stack` is used by `nicheflow run`, `nicheflow demo` and the e2e tests."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from pipelines import db, pgembed
+from pipelines.paths import REPO, config_dir, data_dir
+
+log = logging.getLogger(__name__)
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+USERS = ("admin", "reviewer", "viewer")
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def _secret_file(path: Path, make) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg2://", 1) if url.startswith("postgresql://") else url
+
+
+class Stack:
+    def __init__(self, port: int = 8080):
+        self.port = port
+        self.home = data_dir() / "airflow"
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.started_postgres = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def passwords(self) -> dict[str, str]:
+        raw = _secret_file(self.home / "passwords.json",
+                           lambda: json.dumps({u: secrets.token_urlsafe(12) for u in USERS}))
+        return json.loads(raw)
+
+    def database(self) -> str:
+        if os.environ.get("DATABASE_URL"):
+            return os.environ["DATABASE_URL"]
+        self.started_postgres = not pgembed.is_running()
+        return pgembed.ensure_running()
+
+    def env(self, project_db: str) -> dict[str, str]:
+        env = dict(os.environ)
+        airflow_db = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or (
+            db.embedded_url("airflow") if not os.environ.get("DATABASE_URL") else project_db)
+        bindir = str(Path(sys.executable).parent)
+        env.update({
+            "DATABASE_URL": project_db,
+            "NICHEFLOW_DATA_DIR": str(data_dir()),
+            "NICHEFLOW_CONFIG_DIR": str(config_dir()),
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW_CONFIG": str(REPO / "airflow.cfg"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy_url(airflow_db),
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": _secret_file(self.home / "jwt_secret", lambda: secrets.token_hex(32)),
+            "AIRFLOW__CORE__FERNET_KEY": _secret_file(self.home / "fernet_key", _fernet_key),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins"), env.get("PYTHONPATH", "")]).rstrip(":"),
+            "PATH": bindir + os.pathsep + env.get("PATH", ""),
+        })
+        return env
+
+    def start(self) -> None:
+        project_db = self.database()
+        applied = db.migrate(project_db)
+        log.info("project database ready (%s new migrations)", len(applied))
+        self.passwords()
+        env = self.env(project_db)
+        airflow = str(Path(sys.executable).parent / "airflow")
+        self.home.mkdir(parents=True, exist_ok=True)
+        log.info("migrating Airflow's metadata database")
+        res = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise StackError(f"`airflow db migrate` failed:\n{res.stderr[-3000:]}")
+        for name in COMPONENTS:
+            logfile = open(self.home / f"{name}.log", "ab")
+            self.procs[name] = subprocess.Popen([airflow, name], env=env, stdout=logfile, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL, start_new_session=True)
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                if httpx.get(f"{self.url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        raise StackError(f"Airflow api-server not healthy on {self.url} after {timeout:.0f} s; "
+                         f"see {self.home / 'api-server.log'}")
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                tail = (self.home / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise StackError(f"airflow {name} exited with code {proc.returncode}:\n{tail}")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.procs.clear()
+        if self.started_postgres:
+            pgembed.stop()
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _fernet_key() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+class AirflowClient:
+    """The few REST calls nicheflow makes to its Airflow (token auth, as an external tool would)."""
+
+    def __init__(self, base_url: str, username: str, password: str):
+        token = httpx.post(f"{base_url}/auth/token", json={"username": username, "password": password},
+                           timeout=30).raise_for_status().json()["access_token"]
+        self.http = httpx.Client(base_url=f"{base_url}/api/v2", headers={"Authorization": f"Bearer {token}"},
+                                 timeout=30)
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.http.get(f"/dags/{dag_id}").status_code == 200:
+                return
+            time.sleep(2)
+        raise StackError(f"DAG {dag_id} did not appear within {timeout:.0f} s: check the dag-processor log "
+                         "and `nicheflow validate`")
+
+    def trigger(self, dag_id: str, conf: dict) -> str:
+        r = self.http.post(f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
+        if r.status_code >= 400:
+            raise StackError(f"could not trigger {dag_id}: {r.status_code} {r.text}")
+        return r.json()["dag_run_id"]
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return self.http.get(f"/dags/{dag_id}/dagRuns/{run_id}").raise_for_status().json()["state"]
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self.http.get(f"/dags/{dag_id}/dagRuns", params={"order_by": "-start_date"}).raise_for_status().json()[
+            "dag_runs"]
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        r = self.http.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").raise_for_status().json()
+        return {t["task_id"]: t["state"] for t in r["task_instances"]}

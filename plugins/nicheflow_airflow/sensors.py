@@ -1,0 +1,67 @@
+"""CheckpointSensor: the human gate after a reviewed stage. Deferrable: while it waits it holds no worker
+slot, only a coroutine in the triggerer (CheckpointTrigger).
+
+approved -> succeeds (XCom: the approved checkpoint id); changes requested -> the stage runs again with
+the notes as a new revision and the sensor waits on that; rejected -> the production is marked rejected
+and the rest of the run is skipped, artifacts kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from nicheflow_airflow.triggers import CheckpointTrigger
+
+
+class CheckpointSensor(BaseSensorOperator):
+    template_fields = ("checkpoint_id",)
+
+    def __init__(self, *, checkpoint_id: str | int, stage: str, poll_seconds: float = 15.0, **kwargs):
+        kwargs.setdefault("timeout", timedelta(days=7))
+        super().__init__(**kwargs)
+        self.checkpoint_id = checkpoint_id
+        self.stage = stage
+        self.poll_seconds = poll_seconds
+
+    def poke(self, context) -> PokeReturnValue:  # used only if run non-deferred (e.g. dag.test)
+        from pipelines import checkpoints
+        from pipelines.db import connect
+
+        with connect() as conn:
+            done = checkpoints.get(conn, int(self.checkpoint_id)).status != "pending"
+        return PokeReturnValue(is_done=done)
+
+    def execute(self, context) -> Any:
+        return self._wait(int(self.checkpoint_id))
+
+    def _wait(self, checkpoint_id: int) -> Any:
+        from pipelines import checkpoints
+        from pipelines.db import connect
+
+        with connect() as conn:
+            status = checkpoints.get(conn, checkpoint_id).status
+        if status != "pending":
+            return self._decided(checkpoint_id)
+        self.log.info("waiting for a decision on checkpoint %s (%s): `nicheflow pending` lists it",
+                      checkpoint_id, self.stage)
+        self.defer(trigger=CheckpointTrigger(checkpoint_id, self.poll_seconds), method_name="execute_complete",
+                   timeout=self.timeout)
+
+    def execute_complete(self, context, event: dict[str, Any]) -> Any:
+        if event["status"] == "missing":
+            raise AirflowFailException(f"checkpoint {event['checkpoint_id']} disappeared from the database")
+        return self._decided(int(event["checkpoint_id"]))
+
+    def _decided(self, checkpoint_id: int) -> Any:
+        from pipelines.stages import after_decision
+
+        outcome, cid = after_decision(checkpoint_id)
+        if outcome == "approved":
+            self.log.info("checkpoint %s approved", cid)
+            return cid
+        if outcome == "rejected":
+            raise AirflowSkipException(f"checkpoint {cid} ({self.stage}) rejected: production ended, files kept")
+        return self._wait(cid)  # a new revision is waiting for review

@@ -1,0 +1,28 @@
+import psycopg
+import pytest
+
+from pipelines import db
+
+
+def test_migrations_apply_once_and_create_the_schema(pg_server):
+    with db.connect(pg_server) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS nicheflow CASCADE")
+    assert db.migrate(pg_server) == ["001_init.sql"]
+    assert db.migrate(pg_server) == []
+    with db.connect(pg_server) as conn:
+        tables = {r["table_name"] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'nicheflow'")}
+    assert {"productions", "checkpoints", "facts", "coverage", "learnings", "schema_migrations"} <= tables
+
+
+def test_schema_rejects_impossible_rows(database):
+    with db.connect(database) as conn:
+        pid = conn.execute("INSERT INTO productions (channel, topic, dag_run_id, workspace) "
+                           "VALUES ('a', 't', 'r', '/w') RETURNING id").fetchone()["id"]
+    with pytest.raises(psycopg.errors.CheckViolation), db.connect(database) as conn:
+        conn.execute("INSERT INTO checkpoints (production_id, channel, stage, revision) VALUES (%s, 'a', 'music', 1)",
+                     (pid,))
+    with pytest.raises(psycopg.errors.CheckViolation), db.connect(database) as conn:
+        # a decision without a time is not a decision
+        conn.execute("INSERT INTO checkpoints (production_id, channel, stage, revision, status) "
+                     "VALUES (%s, 'a', 'script', 1, 'approved')", (pid,))
