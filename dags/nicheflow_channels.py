@@ -39,6 +39,7 @@ def build_longform(cfg: ChannelConfig) -> DAG:
         dag_id=f"longform_{ch}",
         description=f"{cfg.title}: topic -> knowledge -> research -> script -> narration -> b-roll -> render -> publish",
         schedule=schedule, start_date=START, catchup=False, max_active_runs=1, is_paused_upon_creation=False,
+        auto_register=False,
         max_consecutive_failed_dag_runs=3, default_args=DEFAULT_ARGS, tags=["nicheflow", ch, "longform"],
         params={
             "topic": Param("", type="string", title="Topic",
@@ -74,7 +75,7 @@ def build_longform(cfg: ChannelConfig) -> DAG:
             return run
 
         def review(name: str, upstream_task: str) -> CheckpointSensor:
-            return CheckpointSensor(task_id=f"review_{name}", stage=name, deferrable=True,
+            return CheckpointSensor(task_id=f"review_{name}", stage=name,
                                     poll_seconds=cfg.checkpoints.poll_seconds, retries=1,
                                     checkpoint_id=f"{{{{ ti.xcom_pull(task_ids='{upstream_task}') }}}}")
 
@@ -109,7 +110,8 @@ def build_shorts(cfg: ChannelConfig) -> DAG:
     with DAG(
         dag_id=f"shorts_{ch}", description=f"{cfg.title}: 9:16 Shorts cut from each published long-form video",
         schedule=channel_asset(cfg), start_date=START, catchup=False, max_active_runs=1,
-        is_paused_upon_creation=False, default_args=DEFAULT_ARGS, tags=["nicheflow", ch, "shorts"],
+        is_paused_upon_creation=False, auto_register=False, default_args=DEFAULT_ARGS,
+        tags=["nicheflow", ch, "shorts"],
     ) as dag:
 
         @task
