@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, get_parsing_context, task
 from nicheflow_airflow.sensors import CheckpointSensor
@@ -16,7 +16,6 @@ from nicheflow_airflow.sensors import CheckpointSensor
 from pipelines.config import ChannelConfig, load_all
 
 log = logging.getLogger(__name__)
-START = datetime(2026, 1, 1)
 
 DEFAULT_ARGS = {
     "retries": 2,
@@ -38,7 +37,8 @@ def build_longform(cfg: ChannelConfig) -> DAG:
     with DAG(
         dag_id=f"longform_{ch}",
         description=f"{cfg.title}: topic -> knowledge -> research -> script -> narration -> b-roll -> render -> publish",
-        schedule=schedule, start_date=START, catchup=False, max_active_runs=1, is_paused_upon_creation=False,
+        # no start_date: the first scheduled run is the next cron time, not an immediate catch-up run
+        schedule=schedule, catchup=False, max_active_runs=1, is_paused_upon_creation=False,
         auto_register=False,
         max_consecutive_failed_dag_runs=3, default_args=DEFAULT_ARGS, tags=["nicheflow", ch, "longform"],
         params={
@@ -109,7 +109,7 @@ def build_shorts(cfg: ChannelConfig) -> DAG:
     ch = cfg.channel
     with DAG(
         dag_id=f"shorts_{ch}", description=f"{cfg.title}: 9:16 Shorts cut from each published long-form video",
-        schedule=channel_asset(cfg), start_date=START, catchup=False, max_active_runs=1,
+        schedule=channel_asset(cfg), catchup=False, max_active_runs=1,
         is_paused_upon_creation=False, auto_register=False, default_args=DEFAULT_ARGS,
         tags=["nicheflow", ch, "shorts"],
     ) as dag:

@@ -105,14 +105,18 @@ def _serve(stack, body) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        with stack:
-            return body(stack)
+        stack.start()
+        return body(stack)
     except KeyboardInterrupt:
-        print("\nStopping nicheflow (Airflow and the embedded PostgreSQL)…")
+        print("\nStopping nicheflow (Airflow and, if it started it, the embedded PostgreSQL)…", flush=True)
         return 0
     except StackError as e:
         print(f"nicheflow: {e}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
 
 
 def cmd_run(args) -> int:

@@ -52,14 +52,25 @@ def build_cues(words: list[WordTiming], max_chars: int = 32, max_words: int = 6)
     cues: list[Cue] = []
     for i, group in enumerate(groups):
         start = group[0].start
-        end = group[-1].end + HOLD
+        end = group[-1].end  # the last cue ends with the voice
         if i + 1 < len(groups):
-            end = min(end, groups[i + 1][0].start)
+            end = min(end + HOLD, groups[i + 1][0].start)
         if cues:
             start = max(start, cues[-1].end)
         end = max(end, start + 0.01)
         cues.append(Cue(round(start, 3), round(end, 3), " ".join(w.text for w in group)))
     return cues
+
+
+def slice_cues(cues: list[Cue], start: float, end: float) -> list[Cue]:
+    """The cues within [start, end), clipped and shifted so `start` becomes 0 (for a Short cut
+    out of the long narration: render_video wants subtitles timed relative to its output)."""
+    out = []
+    for c in cues:
+        s, e = max(c.start, start), min(c.end, end)
+        if e - s > 0.05:
+            out.append(Cue(round(s - start, 3), round(e - start, 3), c.text))
+    return out
 
 
 def _ass_time(t: float) -> str:

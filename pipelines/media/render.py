@@ -1,24 +1,33 @@
 """Stills + narration (+ ASS captions) -> H.264/AAC MP4, in ONE ffmpeg run.
 
-Per scene the still is decoded and composed ONCE (blurred fill behind the still fitted to
-a canvas a little larger than the frame), converted to yuv420p once, repeated with the
-`loop` filter, and given a slow drift with a time-based `crop` (no per-frame scaling, so
-the cost is close to the encoder's own). The clips are concatenated, the captions burned
-in with libass using the committed fonts, and the audio trimmed to the requested span.
+How it stays fast and small:
+  1. Each distinct still is composed ONCE with Pillow into a "canvas" a little larger than
+     the frame (OVERSCAN): the still fitted inside, over a blurred, dimmed copy of itself
+     that fills the rest (a 16:9 still in a 9:16 Short sits at full width in the middle).
+  2. ffmpeg reads the canvases with the concat demuxer (one decoded frame per scene, with
+     its duration), converts each to yuv420p once, and only then repeats it with `fps`, so
+     the per-frame work is a `crop` whose window drifts slowly over the canvas (a pointer
+     offset, no scaling), the libass captions, and the encoder itself.
+  3. The graph has the same few filters however many scenes there are, so memory does not
+     grow with the length of the video.
+The drift is one smooth, slow Lissajous path over the whole video (horizontal and vertical
+at different periods; vertical only for portrait frames), so it never jerks at a cut.
 
 Timing convention: `Scene.start`/`Scene.end` are seconds on the ORIGINAL audio timeline.
 `render_video` renders the span [audio_start, audio_start + duration) of the audio and
 shifts the scenes by -audio_start (scenes are clipped to the span; the first scene is
 stretched back to the span start, the last one to its end, and a gap between two scenes
 is filled by the earlier still). The subtitles file must already be timed relative to the
-OUTPUT (0 = audio_start). Frame boundaries are rounded to whole frames so the video has
-exactly round(duration * fps) frames and ends with the audio.
+OUTPUT (0 = audio_start; see captions.slice_cues). Scene boundaries are rounded to whole
+frames and the video has exactly round(duration * fps) frames, ending with the audio.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +36,10 @@ from pipelines.media.fonts import FONTS_DIR
 
 log = logging.getLogger(__name__)
 
-OVERSCAN = 0.08  # the canvas is this much larger than the frame; the drift moves within it
-BLUR_DOWNSCALE = 8  # the fill behind the still is blurred at 1/8 size, then scaled up
+OVERSCAN = 0.06  # the canvas is this much larger than the frame; the drift moves within it
+DRIFT_PERIODS = (26.0, 17.0)  # seconds for one full back-and-forth, horizontally / vertically
+BLUR_DOWNSCALE = 8  # the fill behind a still is blurred at 1/8 size, then scaled up
 BG_DIM = 0.7  # and darkened a little so the still stands out
-# Drift paths, as (x, y) fractions of the free margin at the start and at the end of a scene.
-DRIFTS = [((0.0, 0.5), (1.0, 0.5)), ((1.0, 0.2), (0.0, 0.8)), ((0.5, 0.0), (0.5, 1.0)), ((0.2, 1.0), (0.8, 0.0))]
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,35 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
+def canvas_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The composed still's size: OVERSCAN larger than the frame (portrait: taller only,
+    so a landscape still stays exactly full width)."""
+    w, h = size
+    return (w if h > w else _even(w * (1 + OVERSCAN))), _even(h * (1 + OVERSCAN))
+
+
+def compose_still(image: Path, canvas: tuple[int, int], out: Path) -> Path:
+    """The still fitted into `canvas` over a blurred, dimmed fill made from itself (PNG)."""
+    from PIL import Image, ImageFilter, ImageOps
+
+    cw, ch = canvas
+    try:
+        with Image.open(image) as im:
+            im = im.convert("RGB")
+    except OSError as e:
+        raise ValueError(f"scene image {image} is not a readable image: {e}") from None
+    if abs((im.width / im.height) / (cw / ch) - 1) < 0.02:  # same shape: just scale it
+        result = ImageOps.fit(im, canvas, Image.Resampling.BICUBIC)
+    else:
+        small = (max(16, cw // BLUR_DOWNSCALE), max(16, ch // BLUR_DOWNSCALE))
+        fill = ImageOps.fit(im, small, Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(min(small) / 16))
+        result = fill.point(lambda v: round(v * BG_DIM)).resize(canvas, Image.Resampling.BILINEAR)
+        still = ImageOps.contain(im, canvas, Image.Resampling.BICUBIC)
+        result.paste(still, ((cw - still.width) // 2, (ch - still.height) // 2))
+    result.save(out, "PNG", compress_level=1)
+    return out
+
+
 def escape_filter_path(path: Path) -> str:
     """A path as a filter option value inside a filtergraph string (both escaping levels)."""
     s = str(path)
@@ -78,26 +115,38 @@ def escape_filter_path(path: Path) -> str:
     return out
 
 
-def _clip_chain(i: int, clip: Clip, size: tuple[int, int], fps: int) -> str:
+def _concat_list(clips: list[Clip], canvases: dict[Path, Path], fps: int) -> str:
+    """An ffconcat script: each canvas shown for its clip's duration."""
+
+    def entry(path: Path) -> str:
+        return "file '" + str(path).replace("'", "'\\''") + "'\n"
+
+    text = "ffconcat version 1.0\n"
+    for clip in clips:
+        text += entry(canvases[clip.image]) + f"duration {clip.frames / fps:.6f}\n"
+    return text + entry(canvases[clips[-1].image])  # the demuxer needs the last file twice
+
+
+def _video_chain(size: tuple[int, int], fps: int, frames: int, subtitles: Path | None) -> str:
     w, h = size
-    # Portrait (Shorts): the still stays at exactly full width and the drift is vertical only.
-    cw, ch = (w if h > w else _even(w * (1 + OVERSCAN))), _even(h * (1 + OVERSCAN))
-    bw, bh = _even(cw / BLUR_DOWNSCALE), _even(ch / BLUR_DOWNSCALE)
-    (x0, y0), (x1, y1) = DRIFTS[i % len(DRIFTS)]
-    last = max(clip.frames - 1, 1)
-    x = f"(iw-ow)*({x0:g}+({x1 - x0:g})*n/{last})"
-    y = f"(ih-oh)*({y0:g}+({y1 - y0:g})*n/{last})"
-    blur = max(2, min(bw, bh) // 12)
+    px, py = (f * fps for f in DRIFT_PERIODS)
+    x = f"(iw-ow)*(0.5+0.5*sin(2*PI*n/{px:g}))"
+    y = f"(ih-oh)*(0.5+0.5*sin(2*PI*n/{py:g}))"
+    chain = (
+        f"[0:v]scale=out_range=tv:out_color_matrix=bt709,format=yuv420p,"  # once per scene
+        f"fps={fps}:start_time=0,trim=end_frame={frames},setpts=N/({fps}*TB),"
+        f"crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
+    )
+    if subtitles is not None:
+        kind = "ass" if subtitles.suffix.lower() == ".ass" else "subtitles"
+        chain += f",{kind}=filename={escape_filter_path(subtitles)}:fontsdir={escape_filter_path(FONTS_DIR)}"
+    return chain + ",setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709[vout]"
+
+
+def _audio_chain(audio_start: float, duration: float) -> str:
     return (
-        f"[{i}:v]split=2[bg{i}][fg{i}];"
-        f"[bg{i}]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
-        f"boxblur={blur}:3,colorchannelmixer=rr={BG_DIM}:gg={BG_DIM}:bb={BG_DIM},"
-        f"scale={cw}:{ch}:flags=bilinear[bgs{i}];"
-        f"[fg{i}]scale={cw}:{ch}:force_original_aspect_ratio=decrease:force_divisible_by=2[fgs{i}];"
-        f"[bgs{i}][fgs{i}]overlay=x=(W-w)/2:y=(H-h)/2:format=rgb,"
-        f"scale=out_range=tv:out_color_matrix=bt709,format=yuv420p,"
-        f"loop=loop={clip.frames - 1}:size=1:start=0,settb=1/{fps},setpts=N,"
-        f"crop=w={w}:h={h}:x={x}:y={y}:exact=1,setsar=1[v{i}]"
+        f"[1:a]atrim=start={audio_start:.6f}:duration={duration:.6f},asetpts=PTS-STARTPTS,"
+        f"apad=whole_dur={duration:.6f},aresample=48000[aout]"
     )
 
 
@@ -108,13 +157,6 @@ def _encode_args(out: Path, *, fps: int, duration: float, preset: str, crf: int)
         "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
         "-t", f"{duration:.6f}", "-movflags", "+faststart", "-f", "mp4", str(out),
     ]  # fmt: skip
-
-
-def _audio_chain(index: int, audio_start: float, duration: float) -> str:
-    return (
-        f"[{index}:a]atrim=start={audio_start:.6f}:duration={duration:.6f},asetpts=PTS-STARTPTS,"
-        f"apad=whole_dur={duration:.6f},aresample=48000[aout]"
-    )
 
 
 def render_video(
@@ -144,31 +186,31 @@ def render_video(
     if duration <= 0:
         raise ValueError(f"nothing to render: audio_start {audio_start:.2f} s is at or past the end of {audio}")
     clips = plan_clips(scenes, audio_start=audio_start, duration=duration, fps=fps)
-
-    args: list[str] = []
-    for clip in clips:
-        args += ["-framerate", str(fps), "-i", str(clip.image)]
-    args += ["-i", str(audio)]
-    chains = [_clip_chain(i, clip, size, fps) for i, clip in enumerate(clips)]
-    joined = "".join(f"[v{i}]" for i in range(len(clips)))
-    video = f"{joined}concat=n={len(clips)}:v=1:a=0,setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
-    if subtitles is not None:
-        sub_filter = "ass" if Path(subtitles).suffix.lower() == ".ass" else "subtitles"
-        video += (
-            f",{sub_filter}=filename={escape_filter_path(Path(subtitles).resolve())}"
-            f":fontsdir={escape_filter_path(FONTS_DIR)}"
-        )
-    graph = ";".join([*chains, video + "[vout]", _audio_chain(len(clips), audio_start, duration)])
-    args += ["-filter_complex", graph, "-map", "[vout]", "-map", "[aout]"]
+    frames = sum(c.frames for c in clips)
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    args += _encode_args(tmp, fps=fps, duration=duration, preset=preset, crf=crf)
-    log.info("rendering %s: %d clips, %dx%d@%d, %.2f s", out.name, len(clips), w, h, fps, duration)
-    try:
-        run_ffmpeg(args, what=f"rendering {out.name}")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    tmp_out = out.with_name(f".{out.name}.partial")
+    log.info("rendering %s: %d scenes, %dx%d@%d, %.2f s", out.name, len(clips), w, h, fps, duration)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as work_dir:
+        work = Path(work_dir)
+        stills = list(dict.fromkeys(clip.image for clip in clips))  # distinct, in order
+        targets = [work / f"canvas{i:04d}.png" for i in range(len(stills))]
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Pillow releases the GIL
+            done = pool.map(compose_still, stills, [canvas_size(size)] * len(stills), targets)
+            canvases = dict(zip(stills, done, strict=True))
+        listing = work / "scenes.ffconcat"
+        listing.write_text(_concat_list(clips, canvases, fps), encoding="utf-8")
+        graph = ";".join([
+            _video_chain(size, fps, frames, Path(subtitles).resolve() if subtitles else None),
+            _audio_chain(audio_start, duration),
+        ])  # fmt: skip
+        args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
+                "-filter_complex", graph, "-map", "[vout]", "-map", "[aout]"]  # fmt: skip
+        args += _encode_args(tmp_out, fps=fps, duration=duration, preset=preset, crf=crf)
+        try:
+            run_ffmpeg(args, what=f"rendering {out.name}")
+            os.replace(tmp_out, out)
+        finally:
+            tmp_out.unlink(missing_ok=True)
     return probe(out)

@@ -19,6 +19,7 @@ from pipelines.media.fonts import BOLD, REGULAR
 log = logging.getLogger(__name__)
 
 LABEL = "Generated illustration"
+LABEL_INSET = 0.07  # fraction of the width/height; more than the renderer's pan margin
 STOPWORDS = set(
     """a an and are as at be but by for from has have in into is it its of on or that the their this to
     was were which with will not more most can also than then they them these those such about over
@@ -148,9 +149,9 @@ class GeneratedVisuals:
             x = (w - draw.textlength(kw_line, font=small)) / 2
             draw.text((x, y), kw_line, font=small, fill=(235, 235, 235))
         label_font = ImageFont.truetype(str(REGULAR), max(9, round(h * 0.022)))
-        pad = round(h * 0.02)
+        # Top right, inset enough to stay in frame while the renderer pans over the image.
         lw = draw.textlength(LABEL, font=label_font)
-        draw.text((w - pad - lw, h - pad - label_font.size * 1.2), LABEL, font=label_font, fill=(255, 255, 255),
+        draw.text((w - round(w * LABEL_INSET) - lw, round(h * LABEL_INSET)), LABEL, font=label_font, fill=(255, 255, 255),
                   stroke_width=1, stroke_fill=(0, 0, 0))
 
         out_path = Path(out_path)
