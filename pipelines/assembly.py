@@ -30,13 +30,16 @@ def words_of(timings: dict, start: float = 0.0, end: float | None = None) -> lis
 
 
 def chapters(script: dict, timings: dict, min_len: float = 10.0) -> list[dict]:
-    """YouTube-style chapters from segment starts; chapters shorter than min_len join the previous one."""
+    """YouTube-style chapters from segment starts, first at 0:00. A chapter shorter than min_len is merged
+    into the one before it (YouTube ignores chapter lists with chapters under 10 s)."""
     out: list[dict] = []
     for span in timings["segments"]:
         heading = script["segments"][span["segment"]]["heading"]
         if out and span["start"] - out[-1]["start"] < min_len:
             continue
         out.append({"start": 0.0 if not out else span["start"], "title": heading})
+    if len(out) > 1 and timings["duration"] - out[-1]["start"] < min_len:
+        out.pop()
     return out
 
 

@@ -34,7 +34,9 @@ def _cover(image_path: Path | None, size: tuple[int, int], seed: int, blur: floa
     return img.filter(ImageFilter.GaussianBlur(blur)) if blur else img
 
 
-def _draw_title(draw, title: str, box: tuple[int, int, int, int], *, start: int, fill, stroke, align: str) -> None:
+def _draw_title(
+    draw, title: str, box: tuple[int, int, int, int], *, start: int, fill, stroke, align: str
+) -> None:
     """Wrap and fit `title` into box (left, top, right, bottom), centred vertically."""
     left, top, right, bottom = box
     font, lines, line_h = fit_text(draw, title, BOLD, right - left, bottom - top, start, min_size=18)
@@ -53,8 +55,15 @@ def _overlay(title: str, image: Path | None, seed: int):
     w, h = SIZE
     img = ImageEnhance.Brightness(_cover(image, SIZE, seed, blur=24)).enhance(0.45)
     draw = ImageDraw.Draw(img)
-    _draw_title(draw, title.upper(), (60, 60, w - 60, h - 60), start=150, fill=(255, 255, 255),
-                stroke=(0, 0, 0), align="center")  # fmt: skip
+    _draw_title(
+        draw,
+        title.upper(),
+        (60, 60, w - 60, h - 60),
+        start=150,
+        fill=(255, 255, 255),
+        stroke=(0, 0, 0),
+        align="center",
+    )
     return img
 
 
@@ -66,8 +75,15 @@ def _split(title: str, image: Path | None, seed: int):
     img.paste(_cover(image, (w // 2, h), seed, blur=24), (0, 0))
     draw = ImageDraw.Draw(img)
     draw.rectangle((w // 2, 0, w // 2 + 12, h), fill=ACCENT)
-    _draw_title(draw, title, (w // 2 + 50, 50, w - 40, h - 50), start=110, fill=(255, 255, 255),
-                stroke=None, align="left")  # fmt: skip
+    _draw_title(
+        draw,
+        title,
+        (w // 2 + 50, 50, w - 40, h - 50),
+        start=110,
+        fill=(255, 255, 255),
+        stroke=None,
+        align="left",
+    )
     return img
 
 
@@ -80,8 +96,9 @@ def _banner(title: str, image: Path | None, seed: int):
     top = round(h * 0.58)
     draw.rectangle((0, top, w, h), fill=ACCENT)
     draw.rectangle((0, top - 10, w, top), fill=(0, 0, 0))
-    _draw_title(draw, title, (40, top + 20, w - 40, h - 20), start=120, fill=(0, 0, 0), stroke=None,
-                align="center")  # fmt: skip
+    _draw_title(
+        draw, title, (40, top + 20, w - 40, h - 20), start=120, fill=(0, 0, 0), stroke=None, align="center"
+    )
     return img
 
 

@@ -96,7 +96,9 @@ def compose_still(image: Path, canvas: tuple[int, int], out: Path) -> Path:
         result = ImageOps.fit(im, canvas, Image.Resampling.BICUBIC)
     else:
         small = (max(16, cw // BLUR_DOWNSCALE), max(16, ch // BLUR_DOWNSCALE))
-        fill = ImageOps.fit(im, small, Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(min(small) / 16))
+        fill = ImageOps.fit(im, small, Image.Resampling.BILINEAR).filter(
+            ImageFilter.GaussianBlur(min(small) / 16)
+        )
         result = fill.point(lambda v: round(v * BG_DIM)).resize(canvas, Image.Resampling.BILINEAR)
         still = ImageOps.contain(im, canvas, Image.Resampling.BICUBIC)
         result.paste(still, ((cw - still.width) // 2, (ch - still.height) // 2))
@@ -118,8 +120,8 @@ def escape_filter_path(path: Path) -> str:
 def _concat_list(clips: list[Clip], canvases: dict[Path, Path], fps: int) -> str:
     """An ffconcat script: each canvas shown for its clip's duration."""
 
-    def entry(path: Path) -> str:
-        return "file '" + str(path).replace("'", "'\\''") + "'\n"
+    def entry(path: Path) -> str:  # the frame rate gives the image a 1/fps time base: exact cuts
+        return "file '" + str(path).replace("'", "'\\''") + f"'\noption framerate {fps}\n"
 
     text = "ffconcat version 1.0\n"
     for clip in clips:
@@ -184,7 +186,9 @@ def render_video(
     if duration is None:
         duration = audio_duration(audio) - audio_start
     if duration <= 0:
-        raise ValueError(f"nothing to render: audio_start {audio_start:.2f} s is at or past the end of {audio}")
+        raise ValueError(
+            f"nothing to render: audio_start {audio_start:.2f} s is at or past the end of {audio}"
+        )
     clips = plan_clips(scenes, audio_start=audio_start, duration=duration, fps=fps)
     frames = sum(c.frames for c in clips)
 
@@ -201,10 +205,12 @@ def render_video(
             canvases = dict(zip(stills, done, strict=True))
         listing = work / "scenes.ffconcat"
         listing.write_text(_concat_list(clips, canvases, fps), encoding="utf-8")
-        graph = ";".join([
-            _video_chain(size, fps, frames, Path(subtitles).resolve() if subtitles else None),
-            _audio_chain(audio_start, duration),
-        ])  # fmt: skip
+        graph = ";".join(
+            [
+                _video_chain(size, fps, frames, Path(subtitles).resolve() if subtitles else None),
+                _audio_chain(audio_start, duration),
+            ]
+        )
         args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
                 "-filter_complex", graph, "-map", "[vout]", "-map", "[aout]"]  # fmt: skip
         args += _encode_args(tmp_out, fps=fps, duration=duration, preset=preset, crf=crf)

@@ -71,7 +71,9 @@ class _Event(ctypes.Structure):
     ]
 
 
-_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_SynthCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
 
 
 @dataclass
@@ -105,9 +107,15 @@ def _load() -> _Engine:
     lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
     lib.espeak_SetParameter.restype = ctypes.c_int
     lib.espeak_Synth.argtypes = [
-        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-        ctypes.c_uint, ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p,
-    ]  # fmt: skip
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.POINTER(ctypes.c_uint),
+        ctypes.c_void_p,
+    ]
     lib.espeak_Synth.restype = ctypes.c_int
 
     sample_rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None, 0)
@@ -147,7 +155,9 @@ def _sound_end(samples: array.array, rate: int, start: float, end: float) -> flo
     return min(end, start + END_PAD)
 
 
-def word_timings(text: str, events: list[tuple[int, int]], samples: array.array, rate: int) -> list[WordTiming]:
+def word_timings(
+    text: str, events: list[tuple[int, int]], samples: array.array, rate: int
+) -> list[WordTiming]:
     """Map espeak word events (1-based char position, ms) onto the words of `text`."""
     tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
     starts_idx = [t[0] for t in tokens]
@@ -206,8 +216,14 @@ class EspeakTTS:
             w.setframerate(rate)
             w.writeframes(samples.tobytes())
         words = word_timings(text, events, samples, rate)
-        log.info("espeak-ng (%s, %d wpm): %d words, %.2f s -> %s", self.voice, self.rate_wpm, len(words),
-                 len(samples) / rate, out_wav)  # fmt: skip
+        log.info(
+            "espeak-ng (%s, %d wpm): %d words, %.2f s -> %s",
+            self.voice,
+            self.rate_wpm,
+            len(words),
+            len(samples) / rate,
+            out_wav,
+        )
         return words
 
 

@@ -83,11 +83,15 @@ def background(size: tuple[int, int], seed: int):
         x, y = rng.uniform(0, small[0]), rng.uniform(0, small[1])
         draw.ellipse((x - r, y - r, x + r, y + r), fill=c2)
     glow = glow.filter(ImageFilter.GaussianBlur(small[1] / 10))
-    img = Image.blend(img, Image.composite(glow, img, glow.convert("L").point(lambda v: min(255, v * 2))), 0.7)
+    img = Image.blend(
+        img, Image.composite(glow, img, glow.convert("L").point(lambda v: min(255, v * 2))), 0.7
+    )
     return img.resize(size, Image.Resampling.BICUBIC)
 
 
-def fit_text(draw, text: str, font_path: Path, max_width: int, max_height: int, start: int, min_size: int = 12):
+def fit_text(
+    draw, text: str, font_path: Path, max_width: int, max_height: int, start: int, min_size: int = 12
+):
     """Largest font size (<= start) at which `text`, word-wrapped, fits the box.
 
     Returns (font, lines, line_height).
@@ -119,8 +123,9 @@ def wrap(draw, text: str, font, max_width: int) -> list[str]:
 class GeneratedVisuals:
     name = "generated"
 
-    def make(self, heading: str, text: str, out_path: Path, *, size: tuple[int, int] = (1920, 1080),
-             seed: int) -> Visual:  # fmt: skip
+    def make(
+        self, heading: str, text: str, out_path: Path, *, size: tuple[int, int] = (1920, 1080), seed: int
+    ) -> Visual:
         """Draw one illustration for a scene and save it as PNG."""
         from PIL import ImageDraw, ImageFont
 
@@ -151,8 +156,14 @@ class GeneratedVisuals:
         label_font = ImageFont.truetype(str(REGULAR), max(9, round(h * 0.022)))
         # Top right, inset enough to stay in frame while the renderer pans over the image.
         lw = draw.textlength(LABEL, font=label_font)
-        draw.text((w - round(w * LABEL_INSET) - lw, round(h * LABEL_INSET)), LABEL, font=label_font, fill=(255, 255, 255),
-                  stroke_width=1, stroke_fill=(0, 0, 0))
+        draw.text(
+            (w - round(w * LABEL_INSET) - lw, round(h * LABEL_INSET)),
+            LABEL,
+            font=label_font,
+            fill=(255, 255, 255),
+            stroke_width=1,
+            stroke_fill=(0, 0, 0),
+        )
 
         out_path = Path(out_path)
         out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,9 @@
     .venv/bin/python tests/bench/bench_render.py [--seconds 20] [--keep DIR]
 
 Renders one 1920x1080 30 fps video of SECONDS (8 generated stills, espeak narration, burned
-captions) with render_video, then the "encoder floor": one still looped for the same time
-with the same encoder settings and audio. Prints one JSON line per case and a summary line.
+captions) with render_video; then render_video with one still and no captions (what the slow
+drift alone costs the encoder); then the "encoder floor": one still looped, not moving, with
+the same encoder settings and audio. Prints one JSON line per case and a summary line.
 """
 
 from __future__ import annotations
@@ -42,14 +43,25 @@ def render_case(folder: Path, seconds: float) -> tuple[float, Path, Path]:
     gen = GeneratedVisuals()
     n = 8
     scenes = [
-        render.Scene(gen.make(f"Scene {i + 1}: honey", SENTENCE, folder / f"still{i}.png", size=SIZE, seed=i).path,
-                     seconds * i / n, seconds * (i + 1) / n)
+        render.Scene(
+            gen.make(f"Scene {i + 1}: honey", SENTENCE, folder / f"still{i}.png", size=SIZE, seed=i).path,
+            seconds * i / n,
+            seconds * (i + 1) / n,
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
     out = folder / "render.mp4"
     t0 = time.perf_counter()
     render.render_video(scenes, audio, out, size=SIZE, fps=FPS, subtitles=subs, duration=seconds)
     return time.perf_counter() - t0, out, scenes[0].image
+
+
+def drift_case(folder: Path, seconds: float, still: Path, audio: Path) -> tuple[float, Path]:
+    """render_video with one still and no captions: the drift's cost for the encoder."""
+    out = folder / "drift.mp4"
+    t0 = time.perf_counter()
+    render.render_video([render.Scene(still, 0, seconds)], audio, out, size=SIZE, fps=FPS, duration=seconds)
+    return time.perf_counter() - t0, out
 
 
 def floor_case(folder: Path, seconds: float, still: Path, audio: Path) -> tuple[float, Path]:
@@ -77,15 +89,34 @@ def main() -> None:
         folder = opts.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         render_s, render_out, still = render_case(folder, opts.seconds)
-        floor_s, floor_out = floor_case(folder, opts.seconds, still, folder / "narration.wav")
-        for case, wall, out in (("render_video", render_s, render_out), ("encoder_floor", floor_s, floor_out)):
+        audio = folder / "narration.wav"
+        drift_s, drift_out = drift_case(folder, opts.seconds, still, audio)
+        floor_s, floor_out = floor_case(folder, opts.seconds, still, audio)
+        cases = [
+            ("render_video", render_s, render_out),
+            ("one_still_drifting", drift_s, drift_out),
+            ("encoder_floor", floor_s, floor_out),
+        ]
+        for case, wall, out in cases:
             info = probe(out)
-            print(json.dumps({
-                "case": case, "size": f"{SIZE[0]}x{SIZE[1]}", "fps": FPS, "video_s": info.duration,
-                "wall_s": round(wall, 2), "realtime_factor": round(info.duration / wall, 2),
-                "mbytes": round(out.stat().st_size / 1e6, 2),
-            }))  # fmt: skip
-        print(json.dumps({"case": "summary", "render_over_floor": round(render_s / floor_s, 2)}))
+            print(
+                json.dumps(
+                    {
+                        "case": case,
+                        "size": f"{SIZE[0]}x{SIZE[1]}",
+                        "fps": FPS,
+                        "video_s": info.duration,
+                        "wall_s": round(wall, 2),
+                        "realtime_factor": round(info.duration / wall, 2),
+                        "mbytes": round(out.stat().st_size / 1e6, 2),
+                    }
+                )
+            )
+        summary = {
+            "render_over_floor": round(render_s / floor_s, 2),
+            "drift_over_floor": round(drift_s / floor_s, 2),
+        }
+        print(json.dumps({"case": "summary", **summary}))
 
 
 if __name__ == "__main__":

@@ -63,7 +63,12 @@ def test_render_small(inputs: Inputs, tmp_path: Path, size: tuple[int, int]) -> 
 def test_slice_for_a_short(inputs: Inputs, tmp_path: Path) -> None:
     start, length = 1.0, 2.0
     info = render_video(
-        inputs.scenes, inputs.audio, tmp_path / "short.mp4", size=(180, 320), audio_start=start, duration=length
+        inputs.scenes,
+        inputs.audio,
+        tmp_path / "short.mp4",
+        size=(180, 320),
+        audio_start=start,
+        duration=length,
     )
     _check(info, (180, 320), length)
 
@@ -71,12 +76,15 @@ def test_slice_for_a_short(inputs: Inputs, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_render_full_hd(inputs: Inputs, tmp_path: Path) -> None:
     length = 3.0
-    scenes = [Scene(s.image, s.start * length / inputs.duration, s.end * length / inputs.duration)
-              for s in inputs.scenes]  # fmt: skip
+    scenes = [
+        Scene(s.image, s.start * length / inputs.duration, s.end * length / inputs.duration)
+        for s in inputs.scenes
+    ]
     cues = [c for c in build_cues(inputs.words) if c.start < length]
     subs = write_ass(cues, tmp_path / "captions.ass", 1920, 1080)
-    info = render_video(scenes, inputs.audio, tmp_path / "hd.mp4", size=(1920, 1080), subtitles=subs,
-                        duration=length)  # fmt: skip
+    info = render_video(
+        scenes, inputs.audio, tmp_path / "hd.mp4", size=(1920, 1080), subtitles=subs, duration=length
+    )
     _check(info, (1920, 1080), length)
 
 
@@ -110,8 +118,9 @@ def test_escaped_paths_with_awkward_characters(inputs: Inputs, tmp_path: Path) -
     folder = tmp_path / "it's [a], b;c:d"
     folder.mkdir()
     subs = write_ass(build_cues(inputs.words), folder / "captions.ass", 160, 90)
-    info = render_video(inputs.scenes[:1], inputs.audio, folder / "v.mp4", size=(160, 90), subtitles=subs,
-                        duration=1.0)  # fmt: skip
+    info = render_video(
+        inputs.scenes[:1], inputs.audio, folder / "v.mp4", size=(160, 90), subtitles=subs, duration=1.0
+    )
     assert info.duration == pytest.approx(1.0, abs=0.1)
 
 
@@ -139,3 +148,35 @@ def test_many_scenes(inputs: Inputs, tmp_path: Path) -> None:
     info = render_video(scenes, inputs.audio, tmp_path / "many.mp4", size=(64, 36))
     assert info.duration == pytest.approx(inputs.duration, abs=0.1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.mp4"]
+
+
+def test_scene_cuts_land_on_the_right_frames(inputs: Inputs, tmp_path: Path) -> None:
+    from PIL import Image
+
+    colours = [(220, 30, 30), (30, 200, 30), (30, 30, 220)]
+    stills = []
+    for i, c in enumerate(colours):
+        stills.append(tmp_path / f"{i}.png")
+        Image.new("RGB", (64, 36), c).save(stills[-1])
+    scenes = [Scene(stills[0], 0.0, 1.0), Scene(stills[1], 1.0, 2.0), Scene(stills[2], 2.0, 3.0)]
+    out = tmp_path / "cuts.mp4"
+    render_video(scenes, inputs.audio, out, size=(64, 36), duration=3.0)
+    raw = tmp_path / "frames.rgb"
+    run_ffmpeg(["-i", str(out), "-f", "rawvideo", "-pix_fmt", "rgb24", str(raw)], what="decoding frames")
+    data = raw.read_bytes()
+    frame_bytes = 64 * 36 * 3
+    assert len(data) == 90 * frame_bytes  # exactly 3 s at 30 fps
+
+    def dominant(n: int) -> int:
+        mid = n * frame_bytes + (18 * 64 + 32) * 3
+        return max(range(3), key=lambda c: data[mid + c])
+
+    assert [dominant(n) for n in (0, 29, 30, 59, 60, 89)] == [0, 0, 1, 1, 2, 2]
+
+    # A slice for a Short: scene times stay on the original timeline and are shifted.
+    short = tmp_path / "short.mp4"
+    render_video(scenes, inputs.audio, short, size=(64, 36), audio_start=1.5, duration=1.0)
+    run_ffmpeg(["-i", str(short), "-f", "rawvideo", "-pix_fmt", "rgb24", str(raw)], what="decoding frames")
+    data = raw.read_bytes()
+    assert len(data) == 30 * frame_bytes
+    assert [dominant(n) for n in (0, 14, 15, 29)] == [1, 1, 2, 2]

@@ -13,7 +13,7 @@ TEXT = "Dom Pedro proclamou a independência às margens do Ipiranga; a independ
 
 
 def test_generated_visual_is_a_labelled_png(tmp_path: Path) -> None:
-    from PIL import Image, ImageChops, ImageStat
+    from PIL import Image
 
     visual = GeneratedVisuals().make("A Independência do Brasil", TEXT, tmp_path / "v.png", seed=3)
     assert visual.path == tmp_path / "v.png"
@@ -40,7 +40,7 @@ def test_palette_follows_the_seed(tmp_path: Path) -> None:
 
 
 def test_a_very_long_heading_still_fits(tmp_path: Path) -> None:
-    from PIL import Image, ImageChops, ImageStat
+    from PIL import Image
 
     heading = "An extraordinarily long heading about " + "the history of everything " * 6
     path = GeneratedVisuals().make(heading, "", tmp_path / "long.png", size=(640, 360), seed=5).path
