@@ -58,7 +58,7 @@ def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
                                              cfg.shorts.count), start=1):
         item = f"{p.id:05d}-short-{n}"
         video = out_dir / f"short-{n}.mp4"
-        cues = build_cues(words_of(timings, start, end))
+        cues = build_cues(words_of(timings, start, end), max_chars=20, max_words=4)  # one line at 9:16
         ass = write_ass(cues, out_dir / f"short-{n}.ass", *SIZE)
         inside = [Scene(s.image, max(s.start, start), min(s.end, end)) for s in scenes
                   if s.end > start and s.start < end]

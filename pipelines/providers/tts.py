@@ -206,16 +206,17 @@ class EspeakTTS:
                 raise RuntimeError(f"espeak_Synth failed with error {err}")
             samples, events = array.array("h", eng.samples), list(eng.events)
             rate = eng.sample_rate
+        words = word_timings(text, events, samples, rate)
+        pcm = array.array("h", samples)
         if sys.byteorder == "big":  # WAV is little-endian
-            samples.byteswap()
+            pcm.byteswap()
         out_wav = Path(out_wav)
         out_wav.parent.mkdir(parents=True, exist_ok=True)
         with wave.open(str(out_wav), "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
             w.setframerate(rate)
-            w.writeframes(samples.tobytes())
-        words = word_timings(text, events, samples, rate)
+            w.writeframes(pcm.tobytes())
         log.info(
             "espeak-ng (%s, %d wpm): %d words, %.2f s -> %s",
             self.voice,
