@@ -37,7 +37,7 @@ class KnowledgeReport:
 def query(conn: psycopg.Connection, channel: str, lang: str, topic: str, needed: int) -> KnowledgeReport:
     facts = store.search_facts(conn, channel, lang, topic)
     terms = store.topic_terms(conn, lang, topic)
-    matched = store.terms_matched(conn, lang, terms, [f.id for f in facts])
+    matched = store.terms_matched(conn, channel, terms, [f.id for f in facts])
     gaps = [f"term:{t}" for t in terms if t not in matched]
     if len(facts) < needed:
         gaps.append(f"facts:{needed - len(facts)} more needed")

@@ -42,12 +42,12 @@ def topic_terms(conn: psycopg.Connection, lang: str, topic: str) -> list[str]:
     return list(row["t"])
 
 
-def terms_matched(conn: psycopg.Connection, lang: str, terms: list[str], fact_ids: list[int]) -> set[str]:
+def terms_matched(conn: psycopg.Connection, channel: str, terms: list[str], fact_ids: list[int]) -> set[str]:
     if not fact_ids or not terms:
         return set()
     rows = conn.execute(
-        "SELECT DISTINCT unnest(tsvector_to_array(search)) AS term FROM facts WHERE id = ANY(%s)", (fact_ids,)
-    ).fetchall()
+        "SELECT DISTINCT unnest(tsvector_to_array(search)) AS term FROM facts WHERE channel = %s AND id = ANY(%s)",
+        (channel, fact_ids)).fetchall()
     return {r["term"] for r in rows} & set(terms)
 
 
@@ -67,6 +67,16 @@ def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dic
         if row:
             new.append(row["id"])
     return new
+
+
+def facts_from_sources(conn: psycopg.Connection, channel: str, source_paths: list[str]) -> list[Fact]:
+    """Every current fact of these sources, in the sources' order and each source's sentence order."""
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS} FROM facts
+             WHERE channel = %s AND source_path = ANY(%s) AND (expires_at IS NULL OR expires_at > now())
+             ORDER BY array_position(%s, source_path), position""",
+        (channel, source_paths, source_paths)).fetchall()
+    return [Fact(**r) for r in rows]
 
 
 def get_facts(conn: psycopg.Connection, channel: str, ids: list[int]) -> list[Fact]:

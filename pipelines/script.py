@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
+from knowledge import store
 from knowledge.query import query
 from pipelines.production import Production, write_json
 from pipelines.providers import writer_offline
@@ -21,7 +22,9 @@ def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: 
         raise ValueError(f"channel {p.channel} knows nothing about {p.topic!r} and its sources have nothing on it: "
                          f"add a source document to {cfg.sources_dir} or choose another topic")
     target_words = round(p.target_seconds * cfg.voice.rate_wpm / 60)
-    script = writer_offline.write(p.topic, cfg.language, report.facts, target_words, notes)
+    sources = writer_offline.rank_sources(report.facts)[:2]
+    pool = store.facts_from_sources(conn, p.channel, sources)
+    script = writer_offline.write(p.topic, cfg.language, pool, target_words, notes)
     script["revision"] = revision
     path = write_json(p.stage_dir("script", revision) / "script.json", script)
     return {"script": p.rel(path), "writer": script["writer"],

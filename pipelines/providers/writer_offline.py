@@ -29,21 +29,23 @@ _TEMPLATES = {
 }
 
 
-def select_facts(facts: list[Fact], target_words: int) -> list[Fact]:
-    """Best sources first (by how many of the top-ranked facts they hold), then document order inside each
-    source, until the word budget is used: a coherent story rather than a bag of sentences."""
-    by_source = Counter(f.source_path for f in facts[:15])
-    order = {src: i for i, (src, _) in enumerate(by_source.most_common())}
-    ranked_sources = sorted({f.source_path for f in facts}, key=lambda s: order.get(s, len(order)))
+def rank_sources(ranked: list[Fact], top: int = 15) -> list[str]:
+    """Sources ordered by how many of the best-ranked facts they hold: the topic's main documents first."""
+    counts = Counter(f.source_path for f in ranked[:top])
+    return [src for src, _ in counts.most_common()]
+
+
+def select_facts(pool: list[Fact], target_words: int) -> list[Fact]:
+    """Facts in the pool's order (main source first, each source in its own sentence order) until the word
+    budget is used: a coherent story rather than a bag of matching sentences."""
     chosen: list[Fact] = []
     words = 0
-    for src in ranked_sources:
-        for f in sorted((f for f in facts if f.source_path == src), key=lambda f: f.position):
-            n = len(f.claim.split())
-            if words + n > target_words and chosen:
-                return chosen
-            chosen.append(f)
-            words += n
+    for f in pool:
+        n = len(f.claim.split())
+        if words + n > target_words and chosen:
+            break
+        chosen.append(f)
+        words += n
     return chosen
 
 
@@ -52,9 +54,10 @@ def _heading(text: str) -> str:
     return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
 
 
-def write(topic: str, language: str, facts: list[Fact], target_words: int, notes: str | None = None) -> dict:
+def write(topic: str, language: str, pool: list[Fact], target_words: int, notes: str | None = None) -> dict:
+    """`pool`: candidate facts in story order (see select_facts)."""
     t = _TEMPLATES[language]
-    chosen = select_facts(facts, max(30, target_words - 25))  # the templates take ~25 words
+    chosen = select_facts(pool, max(30, target_words - 25))  # the templates take ~25 words
     segments = [{"heading": t["intro_heading"],
                  "sentences": [{"text": s.format(topic=topic), "fact_id": None} for s in t["intro"]]}]
     for i in range(0, len(chosen), 2):

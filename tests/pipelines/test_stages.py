@@ -1,0 +1,126 @@
+"""Every stage of a production, called the way the DAG's tasks call them, on real PostgreSQL, real
+espeak-ng and real ffmpeg (a ~20 s video), with the outputs probed."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from knowledge import store
+from pipelines import checkpoints, production, stages
+from pipelines.db import connect
+from pipelines.media.ffmpeg import probe
+from pipelines.paths import outbox_dir
+from pipelines.production import read_json
+from pipelines.publish import next_slot
+from pipelines.shorts import windows
+
+
+def approve(cid: int, who: str = "tester") -> None:
+    with connect() as conn:
+        checkpoints.decide(conn, cid, "approved", who)
+    assert stages.after_decision(cid) == ("approved", cid)
+
+
+def artifacts(pid: int, stage: str) -> dict:
+    with connect() as conn:
+        return checkpoints.approved(conn, pid, stage).artifacts
+
+
+@pytest.mark.slow
+def test_a_whole_production_stage_by_stage(database, data_dir, configs):
+    pid = stages.start("science_en", "The Hubble Space Telescope", "manual__stages", target_seconds=20)
+    assert stages.knowledge_and_research(pid)["new_facts"] > 0
+
+    # script, with a change request: the stage runs again as revision 2 and says which notes it addresses
+    cid = stages.run_stage("script", pid)
+    with connect() as conn:
+        checkpoints.decide(conn, cid, "changes_requested", "tester", "start with the launch date")
+    outcome, cid2 = stages.after_decision(cid)
+    with connect() as conn:
+        cp2 = checkpoints.get(conn, cid2)
+    assert outcome == "waiting" and cp2.revision == 2 and cp2.status == "pending"
+    assert cp2.artifacts["addresses_notes"] == "start with the launch date"
+    approve(cid2)
+
+    # narration: word timings inside the audio, segments back to back
+    approve(stages.run_stage("audio", pid))
+    with connect() as conn:
+        p = production.load(conn, pid)
+    audio = artifacts(pid, "audio")
+    timings = read_json(p.abs(audio["timings"]))
+    narration = probe(p.abs(audio["narration"]))
+    assert abs(narration.duration - timings["duration"]) < 0.05 and narration.audio.sample_rate == 48000
+    starts = [w["start"] for w in timings["words"]]
+    assert starts == sorted(starts) and timings["words"][-1]["end"] <= timings["duration"]
+    spans = timings["segments"]
+    assert spans[0]["start"] == 0 and all(a["end"] <= b["start"] for a, b in zip(spans, spans[1:], strict=False))
+
+    # b-roll: one visual per script segment, each with source and licence
+    approve(stages.run_stage("broll", pid))
+    visuals = read_json(p.abs(artifacts(pid, "broll")["visuals"]))["visuals"]
+    script = read_json(p.abs(artifacts(pid, "script")["script"]))
+    assert [v["segment"] for v in visuals] == list(range(len(script["segments"])))
+    assert all(v["licence"] and v["source"].startswith("generated") for v in visuals)
+
+    # final: the rendered video, in sync with the narration, and three thumbnails
+    approve(stages.run_stage("final", pid))
+    final = artifacts(pid, "final")
+    video = probe(p.abs(final["video"]))
+    assert (video.video.width, video.video.height, video.video.fps) == (1920, 1080, 30.0)
+    assert (video.video.codec, video.audio.codec) == ("h264", "aac")
+    assert abs(video.duration - timings["duration"]) < 0.1
+    for t in final["thumbnails"]:
+        thumb = probe(p.abs(t))
+        assert (thumb.video.width, thumb.video.height) == (1280, 720)
+    srt = p.abs(final["captions"]).read_text(encoding="utf-8")
+    first_word = timings["words"][0]
+    h, m, s = srt.splitlines()[1].split(" --> ")[0].split(":")
+    assert abs(float(s.replace(",", ".")) - first_word["start"]) < 0.01  # captions start with the voice
+
+    # publish: once, into the channel's outbox, with full metadata; a retry publishes nothing twice
+    receipt = stages.publish(pid)
+    assert stages.publish(pid) == receipt
+    item = outbox_dir("science_en") / f"{pid:05d}-longform"
+    meta = read_json(item / "metadata.json")
+    assert {f.name for f in item.iterdir()} == {"video.mp4", "thumbnail.jpg", "captions.srt", "metadata.json",
+                                                 "receipt.json"}
+    assert datetime.fromisoformat(meta["publish_at"]) > datetime.now(ZoneInfo("UTC"))
+    assert datetime.fromisoformat(meta["publish_at"]).strftime("%H:%M") == "17:00"
+    assert "Hubble Space Telescope: https://en.wikipedia.org/wiki/Hubble_Space_Telescope" in meta["description"]
+    assert "offline template writer" in meta["description"] and meta["contains_synthetic_media"] is True
+
+    # learnings: coverage recorded, so the backlog moves on; the review note is kept as a lesson
+    extra = stages.store_learnings(pid)
+    assert extra == {"production_id": pid, "channel": "science_en", "topic": "The Hubble Space Telescope"}
+    with connect() as conn:
+        assert "the hubble space telescope" in store.covered_topics(conn, "science_en")
+        lessons = [r["lesson"] for r in conn.execute("SELECT lesson FROM learnings WHERE production_id = %s",
+                                                     (pid,))]
+        assert production.load(conn, pid).status == "published"
+    assert lessons == ["changes_requested at revision 1: start with the launch date"]
+
+    # shorts: vertical, at most max_seconds, own publish slot; a second run cuts nothing twice
+    shorts = stages.cut_shorts(pid, "science_en")
+    assert stages.cut_shorts(pid, "science_en") == shorts
+    short = probe(outbox_dir("science_en") / f"{pid:05d}-short-1" / "video.mp4")
+    assert (short.video.width, short.video.height) == (1080, 1920) and short.duration <= 58
+    with pytest.raises(ValueError, match="belongs to science_en"):
+        stages.cut_shorts(pid, "historia_ptbr")
+
+
+def test_shorts_windows_are_whole_segments_within_the_limit():
+    spans = [{"start": s} for s in (0, 5, 20, 40, 55, 70)]
+    assert windows(spans, 80, 58, 2) == [(5, 55), (55, 80)]  # intro skipped, whole segments, <= 58 s
+    assert windows(spans, 80, 58, 1) == [(5, 55)]
+    assert windows([{"start": 0}], 90, 58, 1) == [(0, 58)]  # one long segment is cut at the limit
+
+
+def test_publish_slots_are_in_the_channel_zone_and_never_shared():
+    zone = ZoneInfo("America/Sao_Paulo")
+    now = datetime(2026, 3, 1, 19, 0, tzinfo=zone)
+    first = next_slot("America/Sao_Paulo", time(18, 0), set(), after=now)
+    assert first == datetime(2026, 3, 2, 18, 0, tzinfo=zone)
+    assert next_slot("America/Sao_Paulo", time(18, 0), {first}, after=now) == datetime(2026, 3, 3, 18, 0, tzinfo=zone)
