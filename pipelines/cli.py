@@ -104,6 +104,7 @@ def _serve(stack, body) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # also when started in the background, where SIGINT is ignored
     try:
         stack.start()
         return body(stack)

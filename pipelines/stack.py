@@ -126,16 +126,17 @@ class Stack:
                 raise StackError(f"airflow {name} exited with code {proc.returncode}:\n{tail}")
 
     def stop(self) -> None:
-        for proc in self.procs.values():
+        """Stop the components one by one, the api-server last (the others talk to it while stopping)."""
+        for name in reversed(list(self.procs)):
+            proc = self.procs.pop(name)
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        for proc in self.procs.values():
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
+                log.warning("airflow %s did not stop within 20 s; killing it", name)
                 os.killpg(proc.pid, signal.SIGKILL)
-        self.procs.clear()
+                proc.wait()
         if self.started_postgres:
             pgembed.stop()
 
