@@ -107,7 +107,8 @@ def main() -> None:
                         "fps": FPS,
                         "video_s": info.duration,
                         "wall_s": round(wall, 2),
-                        "realtime_factor": round(info.duration / wall, 2),
+                        "x_realtime": round(info.duration / wall, 2),  # video seconds per wall second
+                        "render_s_per_video_s": round(wall / info.duration, 3),  # as in render-anchors.md
                         "mbytes": round(out.stat().st_size / 1e6, 2),
                     }
                 )
