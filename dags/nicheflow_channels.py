@@ -77,6 +77,8 @@ def build_longform(cfg: ChannelConfig) -> DAG:
         def review(name: str, upstream_task: str) -> CheckpointSensor:
             return CheckpointSensor(task_id=f"review_{name}", stage=name,
                                     poll_seconds=cfg.checkpoints.poll_seconds, retries=1,
+                                    stall_after=timedelta(hours=cfg.checkpoints.timeout_hours),
+                                    remind_every=timedelta(hours=cfg.checkpoints.reminder_hours),
                                     checkpoint_id=f"{{{{ ti.xcom_pull(task_ids='{upstream_task}') }}}}")
 
         @task

@@ -16,6 +16,14 @@ DECISIONS: tuple[str, ...] = ("approved", "changes_requested", "rejected")
 
 
 class CheckpointError(ValueError):
+    """A request that cannot be carried out; the message says why and what to do."""
+
+
+class CheckpointNotFound(CheckpointError):
+    pass
+
+
+class AlreadyDecided(CheckpointError):
     pass
 
 
@@ -33,10 +41,14 @@ class Checkpoint:
     created_at: datetime
     decided_at: datetime | None
     topic: str | None = None
+    edits: dict | None = None
+    reminders: int = 0
+    production_status: str | None = None
 
 
 _SELECT = """SELECT c.id, c.production_id, c.channel, c.stage, c.revision, c.status, c.artifacts, c.reviewer,
-                    c.notes, c.created_at, c.decided_at, p.topic
+                    c.notes, c.created_at, c.decided_at, p.topic, c.edits, c.reminders,
+                    p.status AS production_status
                FROM checkpoints c JOIN productions p ON p.id = c.production_id"""
 
 
@@ -56,7 +68,7 @@ def open_checkpoint(conn: psycopg.Connection, production_id: int, channel: str, 
 def get(conn: psycopg.Connection, checkpoint_id: int) -> Checkpoint:
     row = conn.execute(_SELECT + " WHERE c.id = %s", (checkpoint_id,)).fetchone()
     if not row:
-        raise CheckpointError(f"no checkpoint with id {checkpoint_id}; `nicheflow pending` lists open ones")
+        raise CheckpointNotFound(f"no checkpoint with id {checkpoint_id}; `nicheflow pending` lists open ones")
     return Checkpoint(**row)
 
 
@@ -85,21 +97,68 @@ def history(conn: psycopg.Connection, production_id: int) -> list[Checkpoint]:
     return [Checkpoint(**r) for r in rows]
 
 
+def lock_pending(conn: psycopg.Connection, checkpoint_id: int) -> Checkpoint:
+    """Lock the row for this transaction and return it; AlreadyDecided if it is not pending. Concurrent
+    deciders queue on the lock and then see the first one's decision."""
+    row = conn.execute("SELECT id FROM checkpoints WHERE id = %s FOR UPDATE", (checkpoint_id,)).fetchone()
+    cp = get(conn, checkpoint_id) if row else None
+    if cp is None:
+        raise CheckpointNotFound(f"no checkpoint with id {checkpoint_id}; `nicheflow pending` lists open ones")
+    if cp.status != "pending":
+        raise AlreadyDecided(f"checkpoint {checkpoint_id} was already decided: {cp.status} by {cp.reviewer} "
+                             f"at {cp.decided_at:%Y-%m-%d %H:%M:%S %Z}; nothing changed")
+    return cp
+
+
 def decide(conn: psycopg.Connection, checkpoint_id: int, decision: str, reviewer: str,
-           notes: str | None = None) -> Checkpoint:
+           notes: str | None = None, *, edits: dict | None = None, artifacts: dict | None = None) -> Checkpoint:
+    """Record a decision once. `edits`/`artifacts` come from pipelines.review for "approve with edits"."""
     if decision not in DECISIONS:
         raise CheckpointError(f"unknown decision {decision!r}; use one of {', '.join(DECISIONS)}")
     if not reviewer or not reviewer.strip():
         raise CheckpointError("a decision needs a reviewer name")
     if decision in ("changes_requested", "rejected") and not (notes and notes.strip()):
         raise CheckpointError(f"{decision.replace('_', ' ')} needs notes saying why / what to change")
-    row = conn.execute(
-        """UPDATE checkpoints SET status = %s, reviewer = %s, notes = %s, decided_at = now()
-            WHERE id = %s AND status = 'pending' RETURNING id""",
-        (decision, reviewer.strip(), notes, checkpoint_id),
-    ).fetchone()
-    if row is None:
-        cp = get(conn, checkpoint_id)  # raises if it does not exist
-        raise CheckpointError(f"checkpoint {checkpoint_id} was already decided: {cp.status} by {cp.reviewer} "
-                              f"at {cp.decided_at:%Y-%m-%d %H:%M:%S %Z}; nothing changed")
+    if edits and decision != "approved":
+        raise CheckpointError("edits go with an approval (approve with edits); to have the stage redo its work, "
+                              "request changes with notes")
+    cp = lock_pending(conn, checkpoint_id)
+    conn.execute(
+        """UPDATE checkpoints SET status = %s, reviewer = %s, notes = %s, decided_at = now(), edits = %s,
+                  artifacts = %s WHERE id = %s""",
+        (decision, reviewer.strip(), notes, Jsonb(edits) if edits else None,
+         Jsonb(artifacts if artifacts is not None else cp.artifacts), checkpoint_id))
+    conn.execute("INSERT INTO checkpoint_events (checkpoint_id, action, actor, notes, edits) VALUES (%s, %s, %s, %s, %s)",
+                 (checkpoint_id, decision, reviewer.strip(), notes, Jsonb(edits) if edits else None))
+    # a stalled production resumes when its checkpoint is decided
+    conn.execute("UPDATE productions SET status = 'running', updated_at = now() WHERE id = %s AND status = 'stalled'",
+                 (cp.production_id,))
     return get(conn, checkpoint_id)
+
+
+def reopen(conn: psycopg.Connection, checkpoint_id: int, admin: str) -> Checkpoint:
+    """An admin takes a decision back: the checkpoint is pending again (the audit log keeps the decision).
+    Only the latest revision of a stage, and only while the production is not published."""
+    conn.execute("SELECT id FROM checkpoints WHERE id = %s FOR UPDATE", (checkpoint_id,))
+    cp = get(conn, checkpoint_id)
+    if cp.status == "pending":
+        raise AlreadyDecided(f"checkpoint {checkpoint_id} is already pending; nothing to reopen")
+    if cp.production_status == "published":
+        raise CheckpointError(f"production {cp.production_id} is published; its checkpoints can no longer be reopened")
+    last = latest(conn, cp.production_id, cp.stage)
+    if last and last.revision != cp.revision:
+        raise CheckpointError(f"checkpoint {checkpoint_id} is revision {cp.revision}; only the latest revision "
+                              f"({last.revision}, checkpoint {last.id}) can be reopened")
+    artifacts = cp.artifacts.get("_original", cp.artifacts)  # undo "approve with edits"
+    conn.execute("""UPDATE checkpoints SET status = 'pending', reviewer = NULL, notes = NULL, decided_at = NULL,
+                           edits = NULL, artifacts = %s WHERE id = %s""", (Jsonb(artifacts), checkpoint_id))
+    conn.execute("INSERT INTO checkpoint_events (checkpoint_id, action, actor, notes) VALUES (%s, 'reopened', %s, %s)",
+                 (checkpoint_id, admin, f"was {cp.status} by {cp.reviewer}"))
+    conn.execute("UPDATE productions SET status = 'running', updated_at = now() WHERE id = %s AND status <> 'published'",
+                 (cp.production_id,))
+    return get(conn, checkpoint_id)
+
+
+def events(conn: psycopg.Connection, checkpoint_id: int) -> list[dict]:
+    return conn.execute("SELECT action, actor, notes, edits, at FROM checkpoint_events WHERE checkpoint_id = %s "
+                        "ORDER BY id", (checkpoint_id,)).fetchall()

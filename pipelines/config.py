@@ -58,6 +58,10 @@ class Shorts(Strict):
 
 class Checkpoints(Strict):
     poll_seconds: Annotated[float, Field(ge=1, le=600)] = 15
+    timeout_hours: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
+        48, description="a checkpoint waiting longer marks its production stalled (nothing is lost)")
+    reminder_hours: Annotated[float, Field(gt=0, le=24 * 30)] = Field(
+        12, description="how often a waiting checkpoint is logged and counted as a reminder")
 
 
 class ChannelConfig(Strict):

@@ -43,21 +43,29 @@ def description(script: dict, render: dict, voice: str, visuals: list[dict]) -> 
     return "\n".join(lines)[:5000]
 
 
+def draft(p: Production, script: dict, render: dict, voice: str, visuals: list[dict]) -> dict:
+    """Title, description and tags as nicheflow proposes them; the final review can edit each."""
+    return {"title": script["title"][:100], "description": description(script, render, voice, visuals),
+            "tags": list(p.cfg.publish.tags)}
+
+
 def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, final: dict) -> dict:
     cfg = p.cfg
     script = read_json(p.abs(script_rel))
     render = read_json(p.abs(final["render"]))
     visuals = read_json(p.abs(broll["visuals"]))["visuals"]
     outbox = OutboxPublisher(p.channel)
-    thumb = final["thumbnails"][render.get("thumbnail", 0)]
+    chosen = {**draft(p, script, render, audio["voice"], visuals), "thumbnail": render.get("thumbnail", 0),
+              **final.get("overrides", {})}  # the reviewer's edits from the final checkpoint win
     metadata = {
         "kind": "longform", "channel": p.channel, "production_id": p.id,
-        "title": script["title"][:100], "description": description(script, render, audio["voice"], visuals),
-        "tags": cfg.publish.tags, "category_id": cfg.publish.category_id, "language": cfg.language,
+        "title": chosen["title"][:100], "description": chosen["description"][:5000], "tags": chosen["tags"],
+        "category_id": cfg.publish.category_id, "language": cfg.language,
         "privacy": cfg.publish.privacy, "made_for_kids": cfg.publish.made_for_kids,
         "contains_synthetic_media": True, "duration": final["duration"],
         "publish_at": next_slot(cfg.timezone, cfg.publish.time, outbox.taken_slots()).isoformat(),
     }
     return outbox.publish(f"{p.id:05d}-longform", {
-        "video.mp4": p.abs(final["video"]), "thumbnail.jpg": p.abs(thumb), "captions.srt": p.abs(final["captions"]),
+        "video.mp4": p.abs(final["video"]), "thumbnail.jpg": p.abs(final["thumbnails"][chosen["thumbnail"]]),
+        "captions.srt": p.abs(final["captions"]),
     }, metadata)

@@ -7,7 +7,7 @@ from pipelines import db
 def test_migrations_apply_once_and_create_the_schema(pg_server):
     with db.connect(pg_server) as conn:
         conn.execute("DROP SCHEMA IF EXISTS nicheflow CASCADE")
-    assert db.migrate(pg_server) == ["001_init.sql"]
+    assert db.migrate(pg_server) == sorted(p.name for p in db.MIGRATIONS.glob("*.sql"))
     assert db.migrate(pg_server) == []
     with db.connect(pg_server) as conn:
         tables = {r["table_name"] for r in conn.execute(

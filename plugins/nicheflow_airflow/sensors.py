@@ -19,12 +19,18 @@ from nicheflow_airflow.triggers import CheckpointTrigger
 class CheckpointSensor(BaseSensorOperator):
     template_fields = ("checkpoint_id",)
 
-    def __init__(self, *, checkpoint_id: str | int, stage: str, poll_seconds: float = 15.0, **kwargs):
-        kwargs.setdefault("timeout", timedelta(days=7))
+    def __init__(self, *, checkpoint_id: str | int, stage: str, poll_seconds: float = 15.0,
+                 stall_after: timedelta = timedelta(hours=48), remind_every: timedelta = timedelta(hours=12),
+                 **kwargs):
+        # Waiting long is not a failure: past `stall_after` the production is marked stalled and keeps
+        # waiting; the sensor itself only gives up after a year.
+        kwargs.setdefault("timeout", timedelta(days=365))
         super().__init__(**kwargs)
         self.checkpoint_id = checkpoint_id
         self.stage = stage
         self.poll_seconds = poll_seconds
+        self.stall_after = stall_after
+        self.remind_every = remind_every
 
     def poke(self, context) -> PokeReturnValue:  # used only if run non-deferred (e.g. dag.test)
         from pipelines import checkpoints
@@ -47,8 +53,9 @@ class CheckpointSensor(BaseSensorOperator):
             return self._decided(checkpoint_id)
         self.log.info("waiting for a decision on checkpoint %s (%s): `nicheflow pending` lists it",
                       checkpoint_id, self.stage)
-        self.defer(trigger=CheckpointTrigger(checkpoint_id, self.poll_seconds), method_name="execute_complete",
-                   timeout=self.timeout)
+        trigger = CheckpointTrigger(checkpoint_id, self.poll_seconds, self.stall_after.total_seconds(),
+                                    self.remind_every.total_seconds())
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=self.timeout)
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
         if event["status"] == "missing":

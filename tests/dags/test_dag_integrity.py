@@ -62,7 +62,7 @@ def test_strict_mode_fails_the_channel_file(airflow_home, configs, monkeypatch):
 def test_checkpoint_trigger_serialises_to_plain_kwargs():
     from nicheflow_airflow.triggers import CheckpointTrigger
 
-    path, kwargs = CheckpointTrigger(42, 3).serialize()
+    path, kwargs = CheckpointTrigger(42, 3, 7200, 600).serialize()
     assert path == "nicheflow_airflow.triggers.CheckpointTrigger"
-    assert kwargs == {"checkpoint_id": 42, "poll_seconds": 3.0}
+    assert kwargs == {"checkpoint_id": 42, "poll_seconds": 3.0, "timeout_seconds": 7200.0, "reminder_seconds": 600.0}
     assert CheckpointTrigger(**kwargs).serialize() == (path, kwargs)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from knowledge import store
-from pipelines import checkpoints, production, stages
+from pipelines import checkpoints, production, review, stages
 from pipelines.db import connect
 from pipelines.media.ffmpeg import probe
 from pipelines.paths import outbox_dir
@@ -43,7 +43,15 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
         cp2 = checkpoints.get(conn, cid2)
     assert outcome == "waiting" and cp2.revision == 2 and cp2.status == "pending"
     assert cp2.artifacts["addresses_notes"] == "start with the launch date"
-    approve(cid2)
+    with connect() as conn:  # approve with edits: the edited sentence is what continues
+        view = review.checkpoint_detail(conn, cid2)["view"]
+        first_fact = next(s for seg in view["segments"] for s in seg["sentences"] if s["fact"])
+        assert first_fact["fact"]["source_title"] == "Hubble Space Telescope"
+        with pytest.raises(checkpoints.CheckpointError, match="not a '<segment>.<sentence>'"):
+            review.decide(conn, cid2, "approved", "tester", edits={"sentences": {"9.9": "x"}})
+    with connect() as conn:
+        review.decide(conn, cid2, "approved", "editor", edits={"sentences": {"0.1": "Here is the Hubble story."}})
+    assert stages.after_decision(cid2) == ("approved", cid2)
 
     # narration: word timings inside the audio, segments back to back
     approve(stages.run_stage("audio", pid))
@@ -55,18 +63,27 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     assert abs(narration.duration - timings["duration"]) < 0.05 and narration.audio.sample_rate == 48000
     starts = [w["start"] for w in timings["words"]]
     assert starts == sorted(starts) and timings["words"][-1]["end"] <= timings["duration"]
+    assert [w["text"] for w in timings["words"]][4:9] == ["Here", "is", "the", "Hubble", "story."]
     spans = timings["segments"]
     assert spans[0]["start"] == 0 and all(a["end"] <= b["start"] for a, b in zip(spans, spans[1:], strict=False))
 
-    # b-roll: one visual per script segment, each with source and licence
-    approve(stages.run_stage("broll", pid))
+    # b-roll: one visual per script segment, each with source and licence; the reviewer swaps one
+    bid = stages.run_stage("broll", pid)
+    with connect() as conn:
+        options = review.checkpoint_detail(conn, bid)["view"]["segments"][1]["options"]
+        review.decide(conn, bid, "approved", "editor", edits={"choices": {"1": 2}})
     visuals = read_json(p.abs(artifacts(pid, "broll")["visuals"]))["visuals"]
+    assert len(options) == 3 and visuals[1]["path"] == options[2]["path"]
     script = read_json(p.abs(artifacts(pid, "script")["script"]))
     assert [v["segment"] for v in visuals] == list(range(len(script["segments"])))
     assert all(v["licence"] and v["source"].startswith("generated") for v in visuals)
 
-    # final: the rendered video, in sync with the narration, and three thumbnails
-    approve(stages.run_stage("final", pid))
+    # final: the rendered video, in sync with the narration, and three thumbnails; title and thumbnail edited
+    fid = stages.run_stage("final", pid)
+    with connect() as conn:
+        proposed = review.checkpoint_detail(conn, fid)["view"]
+        assert proposed["title"] == "The Hubble Space Telescope" and len(proposed["thumbnails"]) == 3
+        review.decide(conn, fid, "approved", "editor", edits={"title": "Hubble, fact by fact", "thumbnail": 2})
     final = artifacts(pid, "final")
     video = probe(p.abs(final["video"]))
     assert (video.video.width, video.video.height, video.video.fps) == (1920, 1080, 30.0)
@@ -90,6 +107,8 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     assert datetime.fromisoformat(meta["publish_at"]) > datetime.now(ZoneInfo("UTC"))
     assert datetime.fromisoformat(meta["publish_at"]).strftime("%H:%M") == "17:00"
     assert "Hubble Space Telescope: https://en.wikipedia.org/wiki/Hubble_Space_Telescope" in meta["description"]
+    assert meta["title"] == "Hubble, fact by fact"  # the reviewer's edit won
+    assert (item / "thumbnail.jpg").read_bytes() == p.abs(final["thumbnails"][2]).read_bytes()
     assert "offline template writer" in meta["description"] and meta["contains_synthetic_media"] is True
 
     # learnings: coverage recorded, so the backlog moves on; the review note is kept as a lesson
@@ -109,6 +128,14 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     assert (short.video.width, short.video.height) == (1080, 1920) and short.duration <= 58
     with pytest.raises(ValueError, match="belongs to science_en"):
         stages.cut_shorts(pid, "historia_ptbr")
+
+    # a published production's decisions can no longer be taken back; the audit log has every decision
+    with connect() as conn:
+        with pytest.raises(checkpoints.CheckpointError, match="is published"):
+            review.reopen(conn, fid, "admin")
+        assert [e["action"] for e in checkpoints.events(conn, cid)] == ["changes_requested"]
+        state = {s["channel"]: s for s in review.channel_state(conn)}["science_en"]
+    assert state["published"] == 1 and state["pending"] == 0 and state["wait_longest_s"] > 0
 
 
 def test_shorts_windows_are_whole_segments_within_the_limit():

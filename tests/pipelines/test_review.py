@@ -1,0 +1,136 @@
+"""The review domain on real PostgreSQL: views, approve-with-edits, reopen, stalled productions,
+reminders and the channels' operating state."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from pipelines import checkpoints, review, stages
+from pipelines.db import connect
+
+
+@pytest.fixture
+def script_checkpoint(database, data_dir, configs):
+    pid = stages.start("science_en", "The Voyager probes", "manual__r1", target_seconds=30)
+    stages.knowledge_and_research(pid)
+    return stages.run_stage("script", pid)
+
+
+def test_listing_filters_and_detail(script_checkpoint):
+    with connect() as conn:
+        rows = review.list_checkpoints(conn, channel="science_en", stage="script")
+        assert [r["id"] for r in rows] == [script_checkpoint] and rows[0]["waiting_seconds"] >= 0
+        assert review.list_checkpoints(conn, channel="historia_ptbr") == []
+        assert review.list_checkpoints(conn, stage="audio") == []
+        detail = review.checkpoint_detail(conn, script_checkpoint)
+    assert detail["production"]["topic"] == "The Voyager probes"
+    assert [r["revision"] for r in detail["revisions"]] == [1]
+    cited = [s for seg in detail["view"]["segments"] for s in seg["sentences"] if s["fact_id"]]
+    assert cited and all(s["fact"]["claim"] == s["text"] and s["fact"]["source_url"] for s in cited)
+
+
+def test_concurrent_approvals_with_edits_make_one_decision(script_checkpoint):
+    results = []
+
+    def approve(i: int):
+        try:
+            with connect() as conn:
+                review.decide(conn, script_checkpoint, "approved", f"r{i}", edits={"sentences": {"0.1": f"Take {i}."}})
+            results.append(i)
+        except checkpoints.AlreadyDecided:
+            results.append(None)
+
+    threads = [threading.Thread(target=approve, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    with connect() as conn:
+        cp = checkpoints.get(conn, script_checkpoint)
+        view = review.checkpoint_detail(conn, script_checkpoint)["view"]
+        events = checkpoints.events(conn, script_checkpoint)
+    assert cp.reviewer == f"r{winners[0]}" and cp.edits == {"sentences": {"0.1": f"Take {winners[0]}."}}
+    assert view["segments"][0]["sentences"][1] == {**view["segments"][0]["sentences"][1],
+                                                   "text": f"Take {winners[0]}.", "edited": True}
+    assert [e["action"] for e in events] == ["approved"]
+
+
+def test_edit_rules(script_checkpoint):
+    with connect() as conn, pytest.raises(checkpoints.CheckpointError, match="edits go with an approval"):
+        review.decide(conn, script_checkpoint, "rejected", "ana", "no", edits={"sentences": {"0.0": "x"}})
+    with connect() as conn, pytest.raises(checkpoints.CheckpointError, match="empty text"):
+        review.decide(conn, script_checkpoint, "approved", "ana", edits={"sentences": {"0.0": "  "}})
+    with connect() as conn:  # nothing was decided by the refused attempts
+        assert checkpoints.get(conn, script_checkpoint).status == "pending"
+
+
+def test_reopen_takes_a_decision_back_and_restores_the_original(script_checkpoint):
+    with connect() as conn:
+        original = checkpoints.get(conn, script_checkpoint).artifacts["script"]
+        review.decide(conn, script_checkpoint, "approved", "ana", edits={"sentences": {"0.1": "Edited."}})
+        assert checkpoints.get(conn, script_checkpoint).artifacts["script"] != original
+    with connect() as conn:
+        cp = review.reopen(conn, script_checkpoint, "admin")
+        assert (cp.status, cp.reviewer, cp.edits, cp.artifacts["script"]) == ("pending", None, None, original)
+        assert [e["action"] for e in checkpoints.events(conn, script_checkpoint)] == ["approved", "reopened"]
+        with pytest.raises(checkpoints.AlreadyDecided, match="already pending"):
+            review.reopen(conn, script_checkpoint, "admin")
+
+
+def test_media_file_stays_inside_the_workspace(script_checkpoint):
+    with connect() as conn:
+        cp = checkpoints.get(conn, script_checkpoint)
+        assert review.media_file(conn, cp.production_id, cp.artifacts["script"]).name == "script.json"
+        with pytest.raises(checkpoints.CheckpointError, match="outside"):
+            review.media_file(conn, cp.production_id, "../../../../etc/passwd")
+        with pytest.raises(checkpoints.CheckpointNotFound):
+            review.media_file(conn, cp.production_id, "script/r9/none.json")
+
+
+def test_trigger_marks_stalled_counts_reminders_and_decision_resumes(script_checkpoint):
+    import sys
+
+    from pipelines.paths import REPO
+
+    sys.path.insert(0, str(REPO / "plugins"))
+    from nicheflow_airflow.triggers import CheckpointTrigger
+
+    trigger = CheckpointTrigger(script_checkpoint, poll_seconds=0.2, timeout_seconds=0.5, reminder_seconds=0.3)
+
+    async def wait_for_event():
+        gen = trigger.run()
+        return await asyncio.wait_for(gen.__anext__(), timeout=30)
+
+    def decide_later():
+        import time
+
+        time.sleep(1.5)
+        with connect() as conn:
+            state = review.list_checkpoints(conn)[0]
+            assert state["stalled"] and state["reminders"] >= 2
+            assert {s["channel"]: s for s in review.channel_state(conn)}["science_en"]["stalled"] == 1
+            review.decide(conn, script_checkpoint, "approved", "late reviewer")
+
+    t = threading.Thread(target=decide_later)
+    t.start()
+    event = asyncio.run(wait_for_event())
+    t.join()
+    assert event.payload == {"checkpoint_id": script_checkpoint, "status": "approved"}
+    with connect() as conn:
+        status = conn.execute("SELECT p.status FROM productions p JOIN checkpoints c ON c.production_id = p.id "
+                              "WHERE c.id = %s", (script_checkpoint,)).fetchone()["status"]
+    assert status == "running"  # deciding a stalled checkpoint resumes the production
+
+
+def test_audio_flags():
+    timings = {"duration": 20.0, "segments": [{"segment": 0, "start": 0, "end": 10}, {"segment": 1, "start": 10, "end": 20}],
+               "words": [{"segment": 0}] * 25}
+    flags = review.audio_flags(timings, target_seconds=60)
+    assert "segment 1: no speech detected" in flags
+    assert any("more than 25% off the 60 s target" in f for f in flags)
+    assert not any(f.startswith("segment 0") for f in flags)
