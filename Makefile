@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/nicheflow demo --port $(PORT)
 
 test: $(STAMP)
+	./docker/install-system-deps.sh --test
 	$(BIN)/ruff check dags plugins pipelines knowledge tests
 	$(BIN)/python -m pytest -q
 

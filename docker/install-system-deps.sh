@@ -2,12 +2,16 @@
 # System packages nicheflow needs and pip cannot provide:
 #   espeak-ng   the offline voice (pt-BR and English) and libespeak-ng for word timings
 #   postgresql  server binaries for the embedded database (skipped when DATABASE_URL is set)
+#   chromium    only with --test: the headless browser the Review page tests drive (through Playwright)
 # Installs what is missing with apt-get when run as root; otherwise says exactly what to run.
 set -euo pipefail
 missing=()
 ldconfig -p 2>/dev/null | grep -q libespeak-ng.so.1 || missing+=(espeak-ng)
 if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then
   missing+=(postgresql)
+fi
+if [ "${1:-}" = "--test" ] && [ ! -x /usr/bin/chromium ]; then
+  missing+=(chromium)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
