@@ -7,6 +7,7 @@ import logging
 import wave
 from pathlib import Path
 
+from pipelines import notes as review_notes
 from pipelines.media.ffmpeg import audio_duration, run_ffmpeg
 from pipelines.production import Production, read_json, write_json
 from pipelines.providers.tts import get_tts
@@ -25,11 +26,12 @@ def _silence(path: Path, seconds: float, rate: int) -> Path:
     return path
 
 
-def narrate(p: Production, script_rel: str, revision: int) -> dict:
+def narrate(p: Production, script_rel: str, revision: int, notes: str | None = None) -> dict:
     cfg = p.cfg
     out = p.stage_dir("audio", revision)
     script = read_json(p.abs(script_rel))
-    tts = get_tts(cfg.voice.provider, cfg.voice_name, cfg.voice.rate_wpm)
+    rate = round(cfg.voice.rate_wpm * review_notes.read(notes).rate)  # "slower"/"faster" in review notes
+    tts = get_tts(cfg.voice.provider, cfg.voice_name, rate)
     parts: list[Path] = []
     words: list[dict] = []
     spans: list[dict] = []
@@ -58,4 +60,5 @@ def narrate(p: Production, script_rel: str, revision: int) -> dict:
     timings = write_json(out / "timings.json", {"voice": tts.description, "duration": duration,
                                                  "words": words, "segments": spans})
     log.info("narration: %.1f s, %d words, voice %s", duration, len(words), tts.name)
-    return {"narration": p.rel(narration), "timings": p.rel(timings), "duration": duration, "voice": tts.description}
+    return {"narration": p.rel(narration), "timings": p.rel(timings), "duration": duration, "voice": tts.description,
+            "rate_wpm": rate}

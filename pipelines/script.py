@@ -6,6 +6,7 @@ import psycopg
 
 from knowledge import store
 from knowledge.query import query
+from pipelines import notes as review_notes
 from pipelines.production import Production, write_json
 from pipelines.providers import writer_offline
 from pipelines.research import facts_needed
@@ -21,11 +22,13 @@ def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: 
     if not report.facts:
         raise ValueError(f"channel {p.channel} knows nothing about {p.topic!r} and its sources have nothing on it: "
                          f"add a source document to {cfg.sources_dir} or choose another topic")
-    target_words = round(p.target_seconds * cfg.voice.rate_wpm / 60)
+    adjust = review_notes.read(notes)
+    target_words = round(p.target_seconds * cfg.voice.rate_wpm / 60 * adjust.length)
     sources = writer_offline.rank_sources(report.facts)[:2]
     pool = store.facts_from_sources(conn, p.channel, sources)
     script = writer_offline.write(p.topic, cfg.language, pool, target_words, notes)
     script["revision"] = revision
+    script["notes_understood"] = list(adjust.understood)
     path = write_json(p.stage_dir("script", revision) / "script.json", script)
     return {"script": p.rel(path), "writer": script["writer"],
             "fact_ids": [s["fact_id"] for seg in script["segments"] for s in seg["sentences"] if s["fact_id"]]}

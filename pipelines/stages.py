@@ -64,7 +64,7 @@ def run_stage(stage: str, production_id: int, revision: int = 1, notes: str | No
             if stage == "audio":
                 from pipelines.audio import narrate
 
-                artifacts = narrate(p, script, revision)
+                artifacts = narrate(p, script, revision, notes)
             elif stage == "broll":
                 from pipelines.broll import gather
 
@@ -78,7 +78,10 @@ def run_stage(stage: str, production_id: int, revision: int = 1, notes: str | No
             else:
                 raise checkpoints.CheckpointError(f"unknown stage {stage!r}")
         if notes:
+            from pipelines.notes import read
+
             artifacts["addresses_notes"] = notes
+            artifacts["notes_understood"] = list(read(notes).understood)
         cp = checkpoints.open_checkpoint(conn, p.id, p.channel, stage, revision, artifacts)
     log.info("checkpoint %s open: production %s, %s revision %s — approve with `nicheflow approve %s`",
              cp.id, production_id, stage, revision, cp.id)

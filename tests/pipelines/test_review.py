@@ -134,3 +134,18 @@ def test_audio_flags():
     assert "segment 1: no speech detected" in flags
     assert any("more than 25% off the 60 s target" in f for f in flags)
     assert not any(f.startswith("segment 0") for f in flags)
+
+
+def test_offline_providers_understand_plain_notes(script_checkpoint):
+    from pipelines import notes
+
+    assert notes.read("Please make it SHORTER and slower") == notes.Adjustments(0.75, 0.85, ("shorter", "slower"))
+    assert notes.read("mais curto, por favor").length == 0.75 and notes.read("nice").understood == ()
+    with connect() as conn:
+        checkpoints.decide(conn, script_checkpoint, "changes_requested", "ana", "shorter, please")
+    _, rev2 = stages.after_decision(script_checkpoint)
+    with connect() as conn:
+        one, two = (review.checkpoint_detail(conn, c)["view"]["segments"] for c in (script_checkpoint, rev2))
+        assert checkpoints.get(conn, rev2).artifacts["notes_understood"] == ["shorter"]
+    words = [sum(len(s["text"].split()) for seg in v for s in seg["sentences"]) for v in (one, two)]
+    assert words[1] < words[0]  # revision 2 really is shorter; revision 1 stays viewable
