@@ -4,6 +4,7 @@ never touch a developer's running nicheflow. Each test gets a freshly migrated, 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -32,6 +33,7 @@ def pg_server():
     url = pgembed.ensure_running()
     yield url
     pgembed.stop()
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 
 
 @pytest.fixture
