@@ -51,12 +51,25 @@ def terms_matched(conn: psycopg.Connection, channel: str, terms: list[str], fact
     return {r["term"] for r in rows} & set(terms)
 
 
-def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dict]) -> list[int]:
-    """Insert facts (claim, source_title, source_url, source_path, position, confidence); existing
-    claims are kept as they are. Returns ids of the rows that were new."""
-    new: list[int] = []
+@dataclass
+class AddResult:
+    new_ids: list[int]
+    duplicates: int  # exact or near-identical claims already stored (trigram similarity >= NEAR_DUPLICATE)
+
+
+NEAR_DUPLICATE = 0.8
+
+
+def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dict]) -> AddResult:
+    """Insert facts (claim, source_title, source_url, source_path, position, confidence). A claim that is
+    already stored, exactly or nearly (same sentence from another source, different punctuation), is not
+    stored again."""
+    result = AddResult([], 0)
     for f in facts:
-        row = conn.execute(
+        near = conn.execute(
+            """SELECT id FROM facts WHERE channel = %s AND claim %% %s AND similarity(claim, %s) >= %s LIMIT 1""",
+            (channel, f["claim"], f["claim"], NEAR_DUPLICATE)).fetchone()
+        row = None if near else conn.execute(
             """INSERT INTO facts (channel, language, claim, source_title, source_url, source_path, position,
                                   confidence)
                VALUES (%s, %s::regconfig, %s, %s, %s, %s, %s, %s)
@@ -65,8 +78,29 @@ def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dic
              f.get("position", 0), f.get("confidence", 0.9)),
         ).fetchone()
         if row:
-            new.append(row["id"])
-    return new
+            result.new_ids.append(row["id"])
+        else:
+            result.duplicates += 1
+    return result
+
+
+def record_usage(conn: psycopg.Connection, channel: str, production_id: int, reused: int, new: int,
+                 duplicates: int, external_calls: int, providers: list[str]) -> None:
+    conn.execute(
+        """INSERT INTO knowledge_usage (production_id, channel, facts_reused, facts_new, duplicates, external_calls,
+                                        providers) VALUES (%s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (production_id) DO UPDATE SET facts_reused = EXCLUDED.facts_reused,
+               facts_new = EXCLUDED.facts_new, duplicates = EXCLUDED.duplicates,
+               external_calls = EXCLUDED.external_calls, providers = EXCLUDED.providers, recorded_at = now()""",
+        (production_id, channel, reused, new, duplicates, external_calls, providers))
+
+
+def reuse_rate(conn: psycopg.Connection, channel: str) -> float | None:
+    """Share of the facts this channel's productions used that were already in its knowledge base."""
+    row = conn.execute("SELECT sum(facts_reused) AS r, sum(facts_new) AS n FROM knowledge_usage WHERE channel = %s",
+                       (channel,)).fetchone()
+    total = (row["r"] or 0) + (row["n"] or 0)
+    return round(row["r"] / total, 3) if total else None
 
 
 def facts_from_sources(conn: psycopg.Connection, channel: str, source_paths: list[str]) -> list[Fact]:

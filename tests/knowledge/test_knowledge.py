@@ -84,3 +84,25 @@ def test_backlog_skips_covered_topics_and_says_when_empty(database, data_dir, co
     cfg.write_text(text[:text.index("topics:")] + "topics: []\n" + text[text.index("voice:"):])
     with pytest.raises(stages.BacklogEmpty, match="trigger the DAG with a topic"):
         stages.next_topic("science_en")
+
+
+def test_near_duplicates_are_not_stored_twice_and_reuse_is_recorded(database, data_dir, configs):
+    claim = "The Hubble Space Telescope was launched into low Earth orbit in 1990."
+    with connect() as conn:
+        first = store.add_facts(conn, "science_en", "english", [{"claim": claim, "source_title": "A"}])
+        again = store.add_facts(conn, "science_en", "english", [
+            {"claim": claim.replace("was launched", "was  launched").rstrip("."), "source_title": "B"},
+            {"claim": "The Voyager 1 probe left the heliosphere in 2012.", "source_title": "B"}])
+        other = store.add_facts(conn, "historia_ptbr", "portuguese", [{"claim": claim, "source_title": "C"}])
+    assert len(first.new_ids) == 1 and again.duplicates == 1 and len(again.new_ids) == 1
+    assert len(other.new_ids) == 1  # the same sentence in another channel is that channel's own fact
+    pid = stages.start("science_en", "The Apollo 11 Moon landing", "run1")
+    stages.knowledge_and_research(pid)
+    pid2 = stages.start("science_en", "Apollo 11 Moon landing crew", "run2")
+    stages.knowledge_and_research(pid2)
+    with connect() as conn:
+        usage = {r["production_id"]: r for r in conn.execute("SELECT * FROM knowledge_usage")}
+        rate = store.reuse_rate(conn, "science_en")
+    assert usage[pid]["facts_new"] > 0 and usage[pid]["facts_reused"] == 0
+    assert usage[pid2]["facts_new"] == 0 and usage[pid2]["facts_reused"] > 0
+    assert 0 < rate < 1
