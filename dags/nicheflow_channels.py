@@ -11,6 +11,7 @@ import os
 from datetime import timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, get_parsing_context, task
+from airflow.sdk.exceptions import AirflowFailException
 from nicheflow_airflow.sensors import CheckpointSensor
 
 from pipelines.config import ChannelConfig, load_all
@@ -47,6 +48,8 @@ def build_longform(cfg: ChannelConfig) -> DAG:
             "target_seconds": Param(None, type=["null", "integer"], minimum=20, maximum=1800,
                                     title="Target length (seconds)",
                                     description="Leave empty for the channel's configured length."),
+            "allow_similar": Param(False, type="boolean", title="Allow a similar topic",
+                                   description="Make the video even if the channel already covered a similar topic."),
         },
         doc_md=f"**{cfg.title}** ({cfg.language}). Trigger with a topic, or leave it empty for the backlog. "
                "Checkpoints wait for `nicheflow approve ID` (list them with `nicheflow pending`).",
@@ -57,7 +60,11 @@ def build_longform(cfg: ChannelConfig) -> DAG:
             from pipelines import stages
 
             params = context["params"]
-            return stages.start(ch, params.get("topic"), context["run_id"], params.get("target_seconds"))
+            try:
+                return stages.start(ch, params.get("topic"), context["run_id"], params.get("target_seconds"),
+                                    bool(params.get("allow_similar")))
+            except (stages.RepeatedTopic, stages.BacklogEmpty) as e:
+                raise AirflowFailException(str(e)) from None  # retrying cannot help: say what to do
 
         @task
         def knowledge(production_id: int) -> dict:

@@ -5,6 +5,8 @@
   nicheflow approve ID [--notes N]         approve (the production continues)
   nicheflow request-changes ID --notes N   the stage runs again with the notes, as a new revision
   nicheflow reject ID --notes REASON       the production ends; its files are kept
+  nicheflow topics suggest CHANNEL         next topics from the coverage gaps
+  nicheflow topics check CHANNEL TOPIC     is a topic too close to one the channel covered?
   nicheflow validate                       check every channel YAML
   nicheflow db                             start the embedded PostgreSQL (if needed) and migrate
   nicheflow run [--port P]                 everything: PostgreSQL, migrations, Airflow (Ctrl-C stops)
@@ -77,6 +79,23 @@ def _decide(decision: str):
               f"{cp.status.replace('_', ' ')} by {cp.reviewer} at {_fmt_time(cp.decided_at)}.")
         return 0
     return run
+
+
+def cmd_topics(args) -> int:
+    from knowledge import topics
+    from pipelines.config import get_config
+
+    cfg = get_config(args.channel)
+    with connect() as conn:
+        if args.action == "check":
+            close = topics.similar_covered(conn, cfg.channel, cfg.text_search_config, args.topic)
+            for c in close:
+                print(f"similar ({c.similarity:.2f}): {c.topic!r}, production {c.production_id}, {c.covered_at:%Y-%m-%d}")
+            print("not covered yet" if not close else "covered: the DAG refuses it unless allow_similar=true")
+            return 1 if close else 0
+        for s in topics.suggest(conn, cfg.channel, cfg.text_search_config, cfg.topics, cfg.sources_path):
+            print(f"{s['topic']}    ({s['reason']})")
+    return 0
 
 
 def cmd_validate(args) -> int:
@@ -172,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--notes", "--reason", required=needs, help="what to change / why")
         p.add_argument("--as", dest="reviewer", help="reviewer name (default: $NICHEFLOW_REVIEWER or login)")
         p.set_defaults(func=_decide(decision))
+    p = sub.add_parser("topics", help="suggest next topics, or check one against the channel's coverage")
+    p.add_argument("action", choices=["suggest", "check"])
+    p.add_argument("channel")
+    p.add_argument("topic", nargs="?")
+    p.set_defaults(func=cmd_topics)
     sub.add_parser("validate", help="check every channel YAML").set_defaults(func=cmd_validate)
     sub.add_parser("db", help="start the embedded PostgreSQL if needed and migrate").set_defaults(func=cmd_db)
     p = sub.add_parser("run", help="start PostgreSQL and Airflow; Ctrl-C stops")

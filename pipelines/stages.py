@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from knowledge import store
+from knowledge import store, topics
 from pipelines import checkpoints, production
 from pipelines.config import get_config
 from pipelines.db import connect
@@ -19,20 +19,36 @@ class BacklogEmpty(ValueError):
     pass
 
 
+class RepeatedTopic(ValueError):
+    pass
+
+
 def next_topic(channel: str) -> str:
+    """The first backlog topic that is neither covered (or too close to a covered one) nor in production."""
     cfg = get_config(channel)
     with connect() as conn:
-        done = store.covered_topics(conn, channel)
         running = {r["topic"].casefold() for r in conn.execute(
-            "SELECT topic FROM productions WHERE channel = %s AND status = 'running'", (channel,))}
-    for topic in cfg.topics:
-        if topic.casefold() not in done | running:
-            return topic
+            "SELECT topic FROM productions WHERE channel = %s AND status IN ('running', 'stalled')", (channel,))}
+        for topic in cfg.topics:
+            if topic.casefold() not in running and not topics.similar_covered(conn, channel, cfg.text_search_config,
+                                                                               topic):
+                return topic
     raise BacklogEmpty(f"channel {channel}: every backlog topic is covered or in production; add topics to "
-                       f"niche_configs/{channel}.yaml or trigger the DAG with a topic")
+                       f"niche_configs/{channel}.yaml, see `nicheflow topics suggest {channel}`, or trigger the DAG "
+                       "with a topic")
 
 
-def start(channel: str, topic: str | None, dag_run_id: str, target_seconds: int | None = None) -> int:
+def start(channel: str, topic: str | None, dag_run_id: str, target_seconds: int | None = None,
+          allow_similar: bool = False) -> int:
+    if (topic or "").strip() and not allow_similar:
+        with connect() as conn:
+            lang = get_config(channel).text_search_config
+            close = topics.similar_covered(conn, channel, lang, topic.strip())
+        if close:
+            c = close[0]
+            raise RepeatedTopic(f"channel {channel} already covered {c.topic!r} (production {c.production_id}, "
+                                f"{c.covered_at:%Y-%m-%d}; similarity {c.similarity:.2f}). Choose another topic, "
+                                "or trigger with allow_similar=true to make it anyway")
     topic = (topic or "").strip() or next_topic(channel)
     with connect() as conn:
         p = production.create(conn, channel, topic, dag_run_id, target_seconds)

@@ -32,7 +32,7 @@ def test_two_dags_per_channel_with_the_reviewed_chain(airflow_home, configs):
     for a, b in zip(chain, chain[1:], strict=False):
         assert b in lf.get_task(a).downstream_task_ids, f"{a} -> {b}"
     assert lf.max_active_runs == 1 and not lf.catchup
-    assert set(lf.params.keys()) == {"topic", "target_seconds"}
+    assert set(lf.params.keys()) == {"topic", "target_seconds", "allow_similar"}
     assert lf.timetable.expression == "0 9 * * *" and str(lf.timetable.timezone) == "Europe/London"
     outlets = lf.get_task("learnings").outlets
     assert [a.uri for a in outlets] == ["x-nicheflow://science_en/longform"]

@@ -106,3 +106,24 @@ def test_near_duplicates_are_not_stored_twice_and_reuse_is_recorded(database, da
     assert usage[pid]["facts_new"] > 0 and usage[pid]["facts_reused"] == 0
     assert usage[pid2]["facts_new"] == 0 and usage[pid2]["facts_reused"] > 0
     assert 0 < rate < 1
+
+
+def test_similar_topics_are_refused_and_suggestions_skip_them(database, data_dir, configs, capsys):
+    from knowledge import topics
+    from pipelines.cli import main as cli
+
+    with connect() as conn:
+        p = production.create(conn, "science_en", "The Apollo 11 Moon landing", "r0")
+        store.record_coverage(conn, "science_en", p.topic, p.id, [])
+        close = topics.similar_covered(conn, "science_en", "english", "Moon landing of Apollo 11")
+        assert [c.topic for c in close] == ["The Apollo 11 Moon landing"] and close[0].similarity >= 0.5
+        assert topics.similar_covered(conn, "science_en", "english", "The Hubble Space Telescope") == []
+        assert topics.similar_covered(conn, "historia_ptbr", "portuguese", "Apollo 11 Moon landing") == []
+    with pytest.raises(stages.RepeatedTopic, match="production .* allow_similar=true"):
+        stages.start("science_en", "Moon landing of Apollo 11", "r1")
+    assert stages.start("science_en", "Moon landing of Apollo 11", "r2", allow_similar=True) > 0
+    assert cli(["topics", "suggest", "science_en"]) == 0
+    out = capsys.readouterr().out
+    assert "Apollo" not in out and "The Voyager probes" in out and "(in the backlog)" in out
+    assert cli(["topics", "check", "science_en", "Apollo 11: the Moon landing"]) == 1
+    assert "production" in capsys.readouterr().out
