@@ -64,6 +64,11 @@ class Checkpoints(Strict):
         12, description="how often a waiting checkpoint is logged and counted as a reminder")
 
 
+class Knowledge(Strict):
+    fact_ttl_days: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="facts older than this expire (upkeep DAG); null = facts never expire (history)")
+
+
 class ChannelConfig(Strict):
     channel: str = Field(description="id: lowercase letters, digits and _; used in DAG ids and folders")
     title: str
@@ -77,6 +82,7 @@ class ChannelConfig(Strict):
     publish: Publish = Publish()
     shorts: Shorts = Shorts()
     checkpoints: Checkpoints = Checkpoints()
+    knowledge: Knowledge = Knowledge()
 
     @field_validator("channel")
     @classmethod

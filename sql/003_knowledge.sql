@@ -4,6 +4,7 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;  -- similarity of claims (
 
 ALTER TABLE facts ADD COLUMN entities text[] NOT NULL DEFAULT '{}';
 ALTER TABLE facts ADD COLUMN conflicts_with bigint[] NOT NULL DEFAULT '{}';  -- flagged for script review
+ALTER TABLE facts ADD COLUMN duplicate_of bigint REFERENCES facts(id);  -- set by upkeep; the row then expires
 CREATE INDEX facts_claim_trgm ON facts USING gin (claim gin_trgm_ops);
 
 -- What each production took from the knowledge base and what it had to research: the reuse rate.

@@ -25,7 +25,8 @@ def test_two_dags_per_channel_with_the_reviewed_chain(airflow_home, configs):
     bag = dagbag()
     assert bag.import_errors == {}
     assert set(bag.dags) == {"longform_science_en", "shorts_science_en", "longform_historia_ptbr",
-                             "shorts_historia_ptbr"}
+                             "shorts_historia_ptbr", "nicheflow_upkeep"}
+    assert set(bag.dags["nicheflow_upkeep"].task_ids) == {"knowledge_science_en", "knowledge_historia_ptbr"}
     lf = bag.dags["longform_science_en"]
     chain = ["start", "knowledge", "script", "review_script", "audio", "review_audio", "broll", "review_broll",
              "final", "review_final", "publish", "learnings"]
