@@ -33,6 +33,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_render.py
+	$(BIN)/python tests/bench/bench_knowledge.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check dags plugins pipelines knowledge tests
