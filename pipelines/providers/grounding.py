@@ -1,0 +1,97 @@
+"""Does each sentence's citation support it? A cheap, deterministic check (no network, no model).
+
+`check(script, facts)` returns one flag per problem found:
+  {"segment": i, "sentence": j, "text": ..., "problem": ...}
+with i, j 0-based indexes into `script.segments[i].sentences[j]`. The hook is checked too, as an
+uncited sentence; its flags carry "segment": None, "sentence": None.
+
+Problems:
+- a cited id that is not among the given facts;
+- a number in the sentence (year, count, 1,500 / 1.500, 2.5 / 2,5) that none of its cited facts contains;
+- a citing sentence that shares too few content words with its cited facts (see `MIN_SHARE`,
+  `MIN_SHARED`);
+- a sentence that contains a digit but cites nothing (a factual-looking claim without a source).
+
+Matching is language-agnostic enough for English and Portuguese: text is case-folded and accents are
+stripped ("Independência" matches "independencia"), stop words of both languages and words shorter
+than 3 letters are ignored, and words are compared by their first `STEM` letters, a crude stem that
+matches "launched"/"launch" and "proclamada"/"proclamou". It is a screen for the reviewer, not a
+proof: a faithful paraphrase with new words can be flagged, and numbers written as words are not
+compared with digits."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+from knowledge.store import Fact
+from pipelines.providers.script_schema import Script
+
+# A citing sentence is flagged when fewer than MIN_SHARE of its content words, or fewer than
+# MIN_SHARED of them (or all of them, if it has fewer), appear in its cited facts.
+MIN_SHARE = 0.3
+MIN_SHARED = 2
+STEM = 5
+
+_STOP = frozenset("""
+the and for are was were with that this these those from has have had its his her their them they
+which who whom whose into than then also but not been being after before over about more most when
+where there here what would could should will can our your you all some only just very such other out
+did does any each both while because through during between under again once how why per
+que com por para uma uns umas dos das nos nas num numa foi era sao ser sua seu suas seus ele ela eles
+elas isso isto este esta esse essa aquele aquela pelo pela pelos pelas entre tambem quando muito sobre
+ate depois antes ainda onde mas como mais menos tem ter sem seja sido esta estava qual quais cada
+""".split())
+
+_WORD = re.compile(r"[^\W\d_]+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def content_stems(text: str) -> set[str]:
+    return {w[:STEM] for w in _WORD.findall(_fold(text)) if len(w) >= 3 and w not in _STOP}
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers in a canonical form: thousands separators dropped, decimal comma as a point."""
+    out = set()
+    for n in _NUMBER.findall(text):
+        out.add(re.sub(r"[.,]", "", n) if _THOUSANDS.fullmatch(n) else n.replace(",", "."))
+    return out
+
+
+def _check_sentence(text: str, ids: list[int], facts: Mapping[int, Fact]) -> list[str]:
+    if not ids:
+        return ["contains a number but cites no fact"] if any(c.isdigit() for c in text) else []
+    problems = [f"cites fact {i}, which is not among the given facts" for i in ids if i not in facts]
+    cited = [facts[i].claim for i in ids if i in facts]
+    if not cited:
+        return problems
+    support = " ".join(cited)
+    missing = sorted(numbers(text) - numbers(support))
+    if missing:
+        problems.append(f"number(s) {', '.join(missing)} appear in none of its cited facts "
+                        f"({', '.join(str(i) for i in ids)})")
+    mine = content_stems(text)
+    if mine:
+        shared = len(mine & content_stems(support))
+        if shared < min(MIN_SHARED, len(mine)) or shared / len(mine) < MIN_SHARE:
+            problems.append(f"shares only {shared} of its {len(mine)} content words with its cited facts "
+                            f"({', '.join(str(i) for i in ids)})")
+    return problems
+
+
+def check(script: Script, facts: Mapping[int, Fact]) -> list[dict]:
+    flags = [{"segment": None, "sentence": None, "text": script.hook, "problem": f"hook {p} (the hook cannot cite)"}
+             for p in _check_sentence(script.hook, [], facts)]
+    for i, seg in enumerate(script.segments):
+        for j, s in enumerate(seg.sentences):
+            flags += [{"segment": i, "sentence": j, "text": s.text, "problem": p}
+                      for p in _check_sentence(s.text, s.fact_ids, facts)]
+    return flags

@@ -1,0 +1,74 @@
+"""The structured script every writer produces (the LLM writers as JSON, validated here).
+
+Narration is `hook` followed by every segment's sentences, in order. A sentence lists the ids of the
+stored facts that support it; an empty list means it makes no factual claim (an opening, a transition,
+a question). Headings, visual cues and on-screen text are not spoken.
+
+Limits follow YouTube's (title 100 characters, description 5000) or keep the structure usable (at least
+two segments, each with at least one sentence). Unknown fields are errors, so a model that invents a
+field is told so instead of having it silently dropped."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Sentence(_Strict):
+    text: NonEmpty = Field(description="one spoken sentence")
+    fact_ids: list[int] = Field(default_factory=list,
+                                description="ids of the given facts that support this sentence; "
+                                            "[] only for a sentence that states no fact")
+
+
+class Segment(_Strict):
+    heading: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    sentences: list[Sentence] = Field(min_length=1)
+    visual_cue: NonEmpty = Field(description="what to show on screen while this segment is narrated")
+    on_screen_text: str = Field(default="", description="short text overlaid on the visual, or empty")
+
+
+class Chapter(_Strict):
+    segment: int = Field(ge=0, description="0-based index of the segment where the chapter starts")
+    title: NonEmpty
+
+
+class Script(_Strict):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    hook: NonEmpty = Field(description="the spoken opening, before the first segment; states no fact")
+    segments: list[Segment] = Field(min_length=2)
+    description: str = Field(max_length=5000, description="the video's description")
+    tags: list[NonEmpty] = Field(max_length=15)
+    chapters: list[Chapter] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _chapters_point_at_segments(self) -> Script:
+        indexes = [c.segment for c in self.chapters]
+        if any(i >= len(self.segments) for i in indexes):
+            raise ValueError(f"chapters: segment index out of range (there are {len(self.segments)} segments, "
+                             f"numbered from 0)")
+        if indexes != sorted(set(indexes)):
+            raise ValueError("chapters: segment indexes must be strictly increasing")
+        return self
+
+
+def narration(script: Script) -> list[str]:
+    """Every spoken sentence in order: the hook, then each segment's sentences."""
+    return [script.hook] + [s.text for seg in script.segments for s in seg.sentences]
+
+
+def words(script: Script) -> int:
+    """Spoken words (hook + sentences; whitespace-separated, so "1969" and "Apollo-11" count as one)."""
+    return sum(len(t.split()) for t in narration(script))
+
+
+def cited_ids(script: Script) -> set[int]:
+    """Every fact id cited anywhere in the script."""
+    return {i for seg in script.segments for s in seg.sentences for i in s.fact_ids}
