@@ -1,0 +1,191 @@
+"""Shared HTTP plumbing for the online providers: one httpx client factory and one small retry loop.
+
+What is retried: connect/read/write/pool timeouts, 429 and 5xx. A 429 (or 503) waits what the server asks
+for in `Retry-After` (seconds or an HTTP date), or, when that header is missing, in the `X-RateLimit-*`
+headers some APIs (Brave) send instead. A server that asks for more than `retry_after_cap` seconds is
+not retried at all: it is saying "not today", and hammering it a few seconds later helps nobody. Every
+other wait is exponential backoff with jitter. Other 4xx are never retried: they mean the request, the
+key or the base URL is wrong, and `ProviderError` says which to fix.
+
+Nothing here logs request headers, so keys sent in headers never reach a log or an error message."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+class ProviderError(RuntimeError):
+    """An online provider failed in a way the operator has to act on. `status` is the last HTTP status
+    (None when no response came back)."""
+
+    def __init__(self, provider: str, status: int | None, message: str):
+        self.provider = provider
+        self.status = status
+        self.message = message
+        where = f" (HTTP {status})" if status is not None else ""
+        super().__init__(f"{provider}{where}: {message}")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    backoff: float = 0.5            # first backoff wait, doubled each attempt, with jitter
+    backoff_max: float = 8.0
+    retry_after_cap: float = 30.0   # longest server-requested wait this client will honour
+
+    def __post_init__(self):
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+
+    def backoff_delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Wait before attempt `attempt + 1`: half fixed, half random ("equal jitter")."""
+        d = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
+        return d / 2 + (rng or random).uniform(0, d / 2)
+
+
+def make_client(*, timeout: float, headers: dict[str, str] | None = None, base_url: str = "",
+                follow_redirects: bool = False) -> httpx.Client:
+    """A client whose every phase (connect, read, write, pool) times out after `timeout` seconds.
+
+    Redirects are off by default: httpx keeps custom headers (such as an API key) on a cross-host
+    redirect, so only a provider that sends no secret should turn them on."""
+    return httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout), headers=headers,
+                        follow_redirects=follow_redirects)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP date. None if absent/invalid."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _int_list(value: str | None) -> list[int] | None:
+    if not value:
+        return None
+    try:
+        return [int(float(v)) for v in value.split(",")]
+    except ValueError:
+        return None
+
+
+def rate_limit_wait(response: httpx.Response) -> float | None:
+    """How long the server asks us to wait: Retry-After first; else `X-RateLimit-Reset` ("1, 1419704":
+    seconds until each window resets), taking the windows whose `X-RateLimit-Remaining` is 0."""
+    wait = parse_retry_after(response.headers.get("retry-after"))
+    if wait is not None:
+        return wait
+    resets = _int_list(response.headers.get("x-ratelimit-reset"))
+    if not resets:
+        return None
+    remaining = _int_list(response.headers.get("x-ratelimit-remaining"))
+    if remaining and len(remaining) == len(resets):
+        exhausted = [r for r, left in zip(resets, remaining, strict=True) if left <= 0]
+        if exhausted:
+            return float(max(exhausted))
+    return float(min(resets))
+
+
+def _describe(method: str, url: httpx.URL) -> str:
+    return f"{method} {url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path}"
+
+
+def send(client: httpx.Client, method: str, url: str, *, provider: str, policy: RetryPolicy,
+         params: dict | None = None, headers: dict[str, str] | None = None,
+         reject: Callable[[httpx.Response], ProviderError | None] | None = None,
+         sleep: Callable[[float], None] = time.sleep) -> httpx.Response:
+    """Send one request, retrying what is worth retrying. Returns a 2xx response or raises ProviderError.
+
+    `reject(response)` may turn a non-retried 4xx (or any status it recognises, such as an invalid key)
+    into a ProviderError with a provider-specific fix; it is consulted before any retry decision."""
+    what = _describe(method, client.build_request(method, url, params=params).url)
+    last_status: int | None = None
+    problem = ""
+    for attempt in range(1, policy.max_attempts + 1):
+        try:
+            response = client.send(client.build_request(method, url, params=params, headers=headers))
+        except httpx.TimeoutException as e:
+            last_status = None
+            problem = f"{type(e).__name__} after {client.timeout.read}s"
+            wait = policy.backoff_delay(attempt)
+        except httpx.TransportError as e:
+            raise ProviderError(provider, None,
+                                f"could not reach {what}: {e or type(e).__name__}. Check the network and "
+                                "the provider's base_url") from e
+        else:
+            status = response.status_code
+            if response.is_success:
+                return response
+            last_status = status
+            custom = reject(response) if reject else None
+            if custom is not None:
+                raise custom
+            if status == 429 or status >= 500:
+                asked = rate_limit_wait(response) if status in (429, 503) else None
+                if asked is not None and asked > policy.retry_after_cap:
+                    raise ProviderError(provider, status,
+                                        f"{what} is rate-limited and asks to wait {asked:.0f} s, more than "
+                                        f"the {policy.retry_after_cap:.0f} s this client waits. Try again "
+                                        "later, or check the plan's quota")
+                problem = f"HTTP {status}"
+                wait = asked if asked is not None else policy.backoff_delay(attempt)
+            elif response.is_redirect:
+                raise ProviderError(provider, status,
+                                    f"{what} redirected to {response.headers.get('location')!r}; set the "
+                                    "provider's base_url to the final address")
+            else:
+                raise ProviderError(provider, status,
+                                    f"{what} was refused: {_excerpt(response)}. Not retried: the request, "
+                                    "the key or the base_url needs fixing")
+        if attempt == policy.max_attempts:
+            break
+        log.warning("%s: %s from %s; retrying in %.2f s (attempt %d of %d)", provider, problem, what, wait,
+                    attempt + 1, policy.max_attempts)
+        sleep(wait)
+    raise ProviderError(provider, last_status,
+                        f"gave up on {what} after {policy.max_attempts} attempts (last: {problem}). The "
+                        "service is down, slow or rate-limiting this client: try again later, or raise "
+                        "max_attempts/timeout")
+
+
+def _excerpt(response: httpx.Response, limit: int = 200) -> str:
+    text = " ".join(response.text.split())
+    if not text:
+        return response.reason_phrase or "no body"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def json_body(response: httpx.Response, provider: str) -> dict:
+    try:
+        data = response.json()
+    except ValueError as e:
+        raise ProviderError(provider, response.status_code,
+                            f"expected JSON from {_describe(response.request.method, response.request.url)}, "
+                            f"got {response.headers.get('content-type', 'no content type')}: "
+                            f"{_excerpt(response, 120)}. Is base_url right?") from e
+    if not isinstance(data, dict):
+        raise ProviderError(provider, response.status_code, f"expected a JSON object, got {type(data).__name__}")
+    return data
