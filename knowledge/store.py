@@ -20,19 +20,28 @@ class Fact:
 
 
 _COLUMNS = "id, claim, source_title, source_url, source_path, position"
-# Topic words OR-ed together (plainto_tsquery ANDs them), stemmed with the channel's language.
-_OR_QUERY = "(SELECT replace(plainto_tsquery(%(lang)s::regconfig, %(topic)s)::text, '&', '|')::tsquery AS q)"
+_CURRENT = "channel = %(channel)s AND (expires_at IS NULL OR expires_at > now())"
+OR_CANDIDATES = 2000  # facts matching any topic word that are ranked, when too few match all of them
 
 
 def search_facts(conn: psycopg.Connection, channel: str, lang: str, topic: str, limit: int = 60) -> list[Fact]:
+    """The channel's current facts about a topic, best first: facts matching every topic word (ranked),
+    then, if there are fewer than `limit`, facts matching any topic word. The second pass ranks at most
+    OR_CANDIDATES rows so a common word in a million-fact channel stays fast."""
+    args = {"lang": lang, "topic": topic, "channel": channel, "limit": limit}
     rows = conn.execute(
         f"""SELECT {_COLUMNS}, ts_rank(search, q) AS rank
-              FROM facts, {_OR_QUERY} AS query
-             WHERE channel = %(channel)s AND search @@ q
-               AND (expires_at IS NULL OR expires_at > now())
-             ORDER BY rank DESC, id LIMIT %(limit)s""",
-        {"lang": lang, "topic": topic, "channel": channel, "limit": limit},
-    ).fetchall()
+              FROM facts, plainto_tsquery(%(lang)s::regconfig, %(topic)s) AS q
+             WHERE {_CURRENT} AND search @@ q ORDER BY rank DESC, id LIMIT %(limit)s""", args).fetchall()
+    if len(rows) < limit:
+        rows += conn.execute(
+            f"""SELECT {_COLUMNS}, ts_rank(search, q) AS rank FROM (
+                    SELECT f.*, q FROM facts f,
+                           (SELECT replace(plainto_tsquery(%(lang)s::regconfig, %(topic)s)::text, '&', '|')::tsquery
+                               AS q) AS oq
+                     WHERE {_CURRENT} AND search @@ q AND NOT search @@ plainto_tsquery(%(lang)s::regconfig, %(topic)s)
+                     LIMIT {OR_CANDIDATES}) AS candidates
+                 ORDER BY rank DESC, id LIMIT %(rest)s""", {**args, "rest": limit - len(rows)}).fetchall()
     return [Fact(**r) for r in rows]
 
 

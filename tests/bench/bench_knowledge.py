@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-BIG, SMALL, OTHER, QUERIES = 1_000_000, 10_000, 200_000, 200
+BIG, SMALL, OTHER = 1_000_000, 10_000, 200_000
+QUERIES = int(os.environ.get("BENCH_QUERIES", "200"))
 
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
