@@ -62,3 +62,43 @@ def configs(tmp_path, monkeypatch):
                                   encoding="utf-8")
     monkeypatch.setenv("NICHEFLOW_CONFIG_DIR", str(d))
     return d
+
+
+def free_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture(scope="module")
+def airflow_stack(tmp_path_factory, pg_server):
+    """The real Airflow stack (api-server, scheduler, dag-processor, triggerer) on a free port, with the
+    sample channels set to manual runs, an empty project schema, and `stack.client` logged in as admin."""
+    from pipelines.db import connect
+    from pipelines.stack import AirflowClient, Stack
+
+    mp = pytest.MonkeyPatch()
+    cfg_dir = tmp_path_factory.mktemp("niche_configs")
+    for src in (REPO / "niche_configs").glob("*.yaml"):
+        text = src.read_text(encoding="utf-8")
+        text = "\n".join("schedule: null" if line.startswith("schedule:") else line for line in text.splitlines())
+        (cfg_dir / src.name).write_text(text.replace("poll_seconds: 10", "poll_seconds: 2"), encoding="utf-8")
+    mp.setenv("NICHEFLOW_CONFIG_DIR", str(cfg_dir))
+    with connect() as conn:
+        conn.execute("DROP SCHEMA IF EXISTS nicheflow CASCADE")
+    try:
+        with Stack(_free_port()) as stack:
+            stack.client = AirflowClient(stack.url, "admin", stack.passwords()["admin"])
+            yield stack
+    finally:
+        mp.undo()
+
+
+def wait_for(what: str, fn, timeout: float = 300, every: float = 1.0):
+    """Poll fn until it returns something truthy; fail saying what did not happen."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := fn():
+            return result
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

@@ -4,7 +4,6 @@ request, then the Shorts DAG triggered by the channel's asset; and a rejected pr
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -17,34 +16,13 @@ from pipelines.demo import production_of, wait_run
 from pipelines.media.ffmpeg import probe
 from pipelines.paths import outbox_dir
 from pipelines.production import read_json
-from pipelines.stack import AirflowClient, Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, pg_server):
-    from pipelines.paths import REPO
-
-    mp = pytest.MonkeyPatch()
-    cfg_dir = tmp_path_factory.mktemp("niche_configs")
-    for src in (REPO / "niche_configs").glob("*.yaml"):  # the sample channels, manual runs only
-        text = src.read_text(encoding="utf-8")
-        text = "\n".join("schedule: null" if line.startswith("schedule:") else line for line in text.splitlines())
-        (cfg_dir / src.name).write_text(text.replace("poll_seconds: 10", "poll_seconds: 2"), encoding="utf-8")
-    mp.setenv("NICHEFLOW_CONFIG_DIR", str(cfg_dir))
-    with connect() as conn:
-        conn.execute("DROP SCHEMA IF EXISTS nicheflow CASCADE")
-    with Stack(free_port()) as s:
-        s.client = AirflowClient(s.url, "admin", s.passwords()["admin"])
-        yield s
-    mp.undo()
+def stack(airflow_stack):
+    return airflow_stack
 
 
 def review_until_done(stack, channel: str, run_id: str, decide) -> str:

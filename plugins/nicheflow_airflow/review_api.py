@@ -1,0 +1,183 @@
+"""REST API of the Review plugin, under /review/api/. Token auth (a bearer token from `POST /auth/token`,
+or the UI's login cookie); the schema is served at /review/openapi.json."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from nicheflow_airflow import review_ops as ops
+from nicheflow_airflow.review_auth import ApiUser
+
+Stage = Literal["script", "audio", "broll", "final"]
+Status = Literal["pending", "approved", "changes_requested", "rejected"]
+DecisionValue = Literal["approved", "changes_requested", "rejected"]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no login: send `Authorization: Bearer <token from POST /auth/token>`"},
+    403: {"description": "the caller's role does not allow this (or the token is invalid)"},
+}
+
+
+class Checkpoint(BaseModel):
+    """One checkpoint: a stage's revision waiting for (or having) a decision."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    channel: str
+    production_id: int
+    topic: str | None = None
+    stage: Stage
+    revision: int
+    status: Status
+    created_at: datetime
+    waiting_seconds: float | None = Field(None, description="since created, until decided (or now)")
+    stalled: bool = Field(False, description="waiting past the channel's checkpoints.timeout_hours")
+    reminders: int = 0
+    reviewer: str | None = None
+    decided_at: datetime | None = None
+    notes: str | None = None
+    edits: dict[str, Any] | None = Field(None, description="what “approve with edits” changed")
+
+
+class CheckpointInDetail(Checkpoint):
+    artifacts: dict[str, Any] = Field(default_factory=dict, description="paths relative to the workspace")
+
+
+class Production(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # the server-side workspace path is not exposed
+    id: int
+    channel: str
+    topic: str
+    status: str
+    dag_run_id: str
+
+
+class Revision(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    revision: int
+    status: Status
+    reviewer: str | None = None
+    notes: str | None = None
+    created_at: datetime
+    decided_at: datetime | None = None
+
+
+class Event(BaseModel):
+    """One line of the audit log: a decision or a reopen."""
+
+    model_config = ConfigDict(extra="allow")
+    action: str
+    actor: str
+    notes: str | None = None
+    edits: dict[str, Any] | None = None
+    at: datetime
+
+
+class Permissions(BaseModel):
+    decide: bool = Field(description="the caller may decide this checkpoint now")
+    reopen: bool = Field(description="the caller may reopen this checkpoint now (admins)")
+
+
+class CheckpointDetail(BaseModel):
+    checkpoint: CheckpointInDetail
+    production: Production
+    revisions: list[Revision] = Field(description="every revision of this stage, oldest first")
+    events: list[Event] = Field(default_factory=list)
+    latest: bool = Field(description="this is the stage's latest revision (older ones are read-only)")
+    permissions: Permissions
+    media_base: str = Field(description="prefix for the view's media paths: GET <media_base><path>")
+    view: dict[str, Any] = Field(description=(
+        "what the decision needs, per stage (media paths are relative to the workspace). "
+        "script: {title, writer, disclosure, review_notes, segments: [{index, heading, sentences: "
+        "[{index, text, fact_id, fact: {id, claim, source_title, source_url, source_path} | null}]}]}; "
+        "audio: {narration, duration, voice, flags: [str], segments: [{index, heading, text, file, start, end, "
+        "duration, words}]}; broll: {segments: [{index, heading, text, chosen, options: [{path, source, "
+        "licence, attribution, description}]}]}; final: {video, duration, thumbnails: [path], thumbnail, "
+        "title, description, tags, publish_at, chapters: [{start, title}]}"))
+
+
+class DecisionIn(BaseModel):
+    """The reviewer is the authenticated user; it is never taken from the body."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"decision": "approved", "notes": None, "edits": {"sentences": {"1.0": "A corrected sentence."}}},
+        {"decision": "changes_requested", "notes": "tighten the opening", "edits": None}]})
+    decision: DecisionValue
+    notes: str | None = Field(None, max_length=5000,
+                              description="required for changes_requested and rejected")
+    edits: dict[str, Any] | None = Field(None, description=(
+        "only with approved (“approve with edits”). script: {sentences: {'<segment>.<sentence>': text}}; "
+        "broll: {choices: {'<segment>': option index}}; final: any of {thumbnail, title, description, tags}; "
+        "audio takes none"))
+
+
+class Cleared(BaseModel):
+    dag_id: str
+    dag_run_id: str
+    task_ids: list[str]
+    cleared: bool
+    error: str | None = None
+
+
+class Reopened(BaseModel):
+    checkpoint: Checkpoint
+    airflow: Cleared = Field(description="the Airflow tasks cleared so the run waits for a new decision")
+
+
+class ChannelState(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    channel: str
+    in_flight: dict[str, int] = Field(description="productions waiting at each stage's checkpoint, and working")
+    stalled: int
+    pending: int
+    wait_median_s: float | None = None
+    wait_longest_s: float | None = None
+    published: int = 0
+    rejected: int = 0
+
+
+router = APIRouter(prefix="/api", tags=["review"], responses=ERRORS)
+
+
+@router.get("/checkpoints", response_model=list[Checkpoint])
+def list_checkpoints(r: ApiUser, channel: str | None = None, stage: Stage | None = None,
+                     status: Annotated[Status | Literal["all"], Query(description="`all`: every status")] = "pending"):
+    """Checkpoints of the channels the caller may read, oldest first."""
+    return ops.list_checkpoints(r, channel, stage, None if status == "all" else status)
+
+
+@router.get("/checkpoints/{checkpoint_id}", response_model=CheckpointDetail,
+            responses={404: {"description": "no such checkpoint"}})
+def get_checkpoint(request: Request, r: ApiUser, checkpoint_id: int):
+    """Everything a decision needs; older revisions stay retrievable by their own id."""
+    d = ops.detail(r, checkpoint_id)
+    return {**d, "media_base": f"{request.scope.get('root_path', '')}/media/{d['production']['id']}/"}
+
+
+@router.post("/checkpoints/{checkpoint_id}/decision", response_model=Checkpoint, responses={
+    400: {"description": "invalid decision, notes or edits"}, 404: {"description": "no such checkpoint"},
+    409: {"description": "already decided: nothing changed"}})
+def decide(r: ApiUser, checkpoint_id: int, body: DecisionIn):
+    """Approve (optionally with edits), request changes or reject. Decided once: a second decision, also
+    a concurrent one, gets 409 and changes nothing."""
+    return ops.decide(r, checkpoint_id, body.decision, body.notes, body.edits)
+
+
+@router.post("/checkpoints/{checkpoint_id}/reopen", response_model=Reopened, responses={
+    400: {"description": "not reopenable (an older revision, or the production is published)"},
+    404: {"description": "no such checkpoint"}, 409: {"description": "already pending"}})
+def reopen(r: ApiUser, checkpoint_id: int):
+    """Admins: take a decision back. The checkpoint is pending again (the audit log keeps the decision) and
+    the task review_<stage> with everything downstream is cleared in the production's DAG run."""
+    return ops.reopen(r, checkpoint_id)
+
+
+@router.get("/channels/state", response_model=list[ChannelState])
+def channels_state(r: ApiUser):
+    """Per channel: productions in flight by stage, stalled ones, and checkpoint waits."""
+    return ops.channel_state(r)
