@@ -58,8 +58,9 @@ def open_checkpoint(conn: psycopg.Connection, production_id: int, channel: str, 
     if stage not in STAGES:
         raise CheckpointError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
     conn.execute(
-        """INSERT INTO checkpoints (production_id, channel, stage, revision, artifacts)
-           VALUES (%s, %s, %s, %s, %s) ON CONFLICT (production_id, stage, revision) DO NOTHING""",
+        # clock_timestamp(): the wait starts now, not when the (long, rendering) transaction began
+        """INSERT INTO checkpoints (production_id, channel, stage, revision, artifacts, created_at)
+           VALUES (%s, %s, %s, %s, %s, clock_timestamp()) ON CONFLICT (production_id, stage, revision) DO NOTHING""",
         (production_id, channel, stage, revision, Jsonb(artifacts)),
     )
     return latest(conn, production_id, stage)

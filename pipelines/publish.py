@@ -31,16 +31,21 @@ def timestamp(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+def how_made(script: dict, voice: str, visuals: list[dict]) -> str:
+    """The disclosure every description carries: what wrote, voiced and illustrated the video."""
+    lab = _LABELS[script["language"]]
+    licences = sorted({f"{v['source']} ({v['licence']})" for v in visuals})
+    return "\n".join([f"{lab['made']}:", script["disclosure"], lab["voice"].format(voice=voice),
+                      lab["visuals"].format(visuals="; ".join(licences))])
+
+
 def description(script: dict, render: dict, voice: str, visuals: list[dict]) -> str:
     lab = _LABELS[script["language"]]
     lines = [script["segments"][0]["sentences"][0]["text"], "", f"{lab['chapters']}:"]
     lines += [f"{timestamp(c['start'])} {c['title']}" for c in render["chapters"]]
     lines += ["", f"{lab['sources']}:"]
     lines += [f"- {s['title']}" + (f": {s['url']}" if s.get("url") else "") for s in script["sources"]]
-    licences = sorted({f"{v['source']} ({v['licence']})" for v in visuals})
-    lines += ["", f"{lab['made']}:", script["disclosure"], lab["voice"].format(voice=voice),
-              lab["visuals"].format(visuals="; ".join(licences))]
-    return "\n".join(lines)[:5000]
+    return ("\n".join(lines) + "\n\n" + how_made(script, voice, visuals))[:5000]
 
 
 def draft(p: Production, script: dict, render: dict, voice: str, visuals: list[dict]) -> dict:
@@ -57,6 +62,9 @@ def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, f
     outbox = OutboxPublisher(p.channel)
     chosen = {**draft(p, script, render, audio["voice"], visuals), "thumbnail": render.get("thumbnail", 0),
               **final.get("overrides", {})}  # the reviewer's edits from the final checkpoint win
+    disclosure = how_made(script, audio["voice"], visuals)
+    if disclosure not in chosen["description"]:  # an edited description keeps saying how the video was made
+        chosen["description"] = chosen["description"].rstrip()[:5000 - len(disclosure) - 2] + "\n\n" + disclosure
     metadata = {
         "kind": "longform", "channel": p.channel, "production_id": p.id,
         "title": chosen["title"][:100], "description": chosen["description"][:5000], "tags": chosen["tags"],

@@ -21,14 +21,17 @@ _LIST = """SELECT c.id, c.channel, c.production_id, p.topic, c.stage, c.revision
 
 
 def list_checkpoints(conn: psycopg.Connection, *, channel: str | None = None, stage: str | None = None,
-                     status: str | None = "pending") -> list[dict]:
+                     status: str | None = "pending", checkpoint_id: int | None = None,
+                     limit: int = 500) -> list[dict]:
+    """Oldest first for pending ones (the longest wait on top); newest first otherwise."""
     where, args = [], []
-    for col, val in (("c.channel", channel), ("c.stage", stage), ("c.status", status)):
+    for col, val in (("c.channel", channel), ("c.stage", stage), ("c.status", status), ("c.id", checkpoint_id)):
         if val:
             where.append(f"{col} = %s")
             args.append(val)
-    sql = _LIST + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.created_at, c.id"
-    return [{**r, "waiting_seconds": float(r["waiting_seconds"])} for r in conn.execute(sql, args)]
+    order = "c.created_at, c.id" if status == "pending" else "c.created_at DESC, c.id DESC"
+    sql = _LIST + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order} LIMIT %s"
+    return [{**r, "waiting_seconds": float(r["waiting_seconds"])} for r in conn.execute(sql, [*args, limit])]
 
 
 def channels(conn: psycopg.Connection) -> list[str]:
@@ -37,7 +40,7 @@ def channels(conn: psycopg.Connection) -> list[str]:
 
 def checkpoint_detail(conn: psycopg.Connection, checkpoint_id: int) -> dict:
     cp = checkpoints.get(conn, checkpoint_id)
-    row = next(r for r in list_checkpoints(conn, status=None) if r["id"] == cp.id)
+    row = list_checkpoints(conn, status=None, checkpoint_id=cp.id)[0]
     prod = conn.execute("SELECT id, channel, topic, status, dag_run_id, workspace FROM productions WHERE id = %s",
                         (cp.production_id,)).fetchone()
     revisions = conn.execute(

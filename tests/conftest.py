@@ -69,7 +69,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def airflow_stack(tmp_path_factory, pg_server):
+def stack_config_edits() -> dict[str, str]:
+    """Per channel, YAML lines to add under `checkpoints:` for a test module's stack (override in a module)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def airflow_stack(tmp_path_factory, pg_server, stack_config_edits):
     """The real Airflow stack (api-server, scheduler, dag-processor, triggerer) on a free port, with the
     sample channels set to manual runs, an empty project schema, and `stack.client` logged in as admin."""
     from pipelines.db import connect
@@ -80,7 +86,9 @@ def airflow_stack(tmp_path_factory, pg_server):
     for src in (REPO / "niche_configs").glob("*.yaml"):
         text = src.read_text(encoding="utf-8")
         text = "\n".join("schedule: null" if line.startswith("schedule:") else line for line in text.splitlines())
-        (cfg_dir / src.name).write_text(text.replace("poll_seconds: 10", "poll_seconds: 2"), encoding="utf-8")
+        extra = stack_config_edits.get(src.stem, "")
+        text = text.replace("poll_seconds: 10", "poll_seconds: 2" + (f"\n  {extra}" if extra else ""))
+        (cfg_dir / src.name).write_text(text, encoding="utf-8")
     mp.setenv("NICHEFLOW_CONFIG_DIR", str(cfg_dir))
     with connect() as conn:
         conn.execute("DROP SCHEMA IF EXISTS nicheflow CASCADE")

@@ -83,7 +83,8 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     with connect() as conn:
         proposed = review.checkpoint_detail(conn, fid)["view"]
         assert proposed["title"] == "The Hubble Space Telescope" and len(proposed["thumbnails"]) == 3
-        review.decide(conn, fid, "approved", "editor", edits={"title": "Hubble, fact by fact", "thumbnail": 2})
+        review.decide(conn, fid, "approved", "editor", edits={"title": "Hubble, fact by fact", "thumbnail": 2,
+                                                               "description": "My own words."})
     final = artifacts(pid, "final")
     video = probe(p.abs(final["video"]))
     assert (video.video.width, video.video.height, video.video.fps) == (1920, 1080, 30.0)
@@ -106,10 +107,11 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
                                                  "receipt.json"}
     assert datetime.fromisoformat(meta["publish_at"]) > datetime.now(ZoneInfo("UTC"))
     assert datetime.fromisoformat(meta["publish_at"]).strftime("%H:%M") == "17:00"
-    assert "Hubble Space Telescope: https://en.wikipedia.org/wiki/Hubble_Space_Telescope" in meta["description"]
-    assert meta["title"] == "Hubble, fact by fact"  # the reviewer's edit won
+    assert meta["title"] == "Hubble, fact by fact"  # the reviewer's edits won...
+    assert meta["description"].startswith("My own words.\n\nHow this video was made:")  # ...but not the disclosure
     assert (item / "thumbnail.jpg").read_bytes() == p.abs(final["thumbnails"][2]).read_bytes()
     assert "offline template writer" in meta["description"] and meta["contains_synthetic_media"] is True
+    assert "Hubble Space Telescope: https://en.wikipedia.org/wiki/Hubble_Space_Telescope" in proposed["description"]
 
     # learnings: coverage recorded, so the backlog moves on; the review note is kept as a lesson
     extra = stages.store_learnings(pid)

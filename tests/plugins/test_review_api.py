@@ -4,15 +4,14 @@ run's sensor wait again. The form helpers at the top run without the stack."""
 
 from __future__ import annotations
 
-import socket
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from pipelines.paths import REPO
+from tests.conftest import wait_for
 
 sys.path.insert(0, str(REPO / "plugins"))  # Airflow puts plugins/ on sys.path; pytest does not
 
@@ -50,43 +49,17 @@ def test_plain_approve_refuses_to_drop_edits():
 # --- on the real stack -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what: str, fn, timeout: float = 120, every: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := fn():
-            return result
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+@pytest.fixture(scope="module")
+def stack_config_edits():
+    return {WALK_CHANNEL: "timeout_hours: 0.001\n  reminder_hours: 0.0005"}  # stall after 3.6 s, remind every 1.8 s
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, pg_server):
-    from pipelines.db import connect
-    from pipelines.stack import AirflowClient, Stack
-
-    mp = pytest.MonkeyPatch()
-    cfg_dir = tmp_path_factory.mktemp("niche_configs")
-    for src in (REPO / "niche_configs").glob("*.yaml"):  # the sample channels, manual runs only
-        text = src.read_text(encoding="utf-8")
-        text = "\n".join("schedule: null" if line.startswith("schedule:") else line for line in text.splitlines())
-        if src.stem == WALK_CHANNEL:  # its checkpoints stall after 3.6 s and are reminded every 1.8 s
-            text = text.replace("poll_seconds: 10", "poll_seconds: 10\n  timeout_hours: 0.001\n  reminder_hours: 0.0005")
-        (cfg_dir / src.name).write_text(text.replace("poll_seconds: 10", "poll_seconds: 2"), encoding="utf-8")
-    mp.setenv("NICHEFLOW_CONFIG_DIR", str(cfg_dir))
-    with connect() as conn:
-        conn.execute("DROP SCHEMA IF EXISTS nicheflow CASCADE")
-    with Stack(free_port()) as s:
-        s.client = AirflowClient(s.url, "admin", s.passwords()["admin"])
-        s.tokens = {u: httpx.post(f"{s.url}/auth/token", json={"username": u, "password": p}, timeout=30)
-                    .raise_for_status().json()["access_token"] for u, p in s.passwords().items()}
-        yield s
-    mp.undo()
+def stack(airflow_stack):
+    airflow_stack.tokens = {
+        u: httpx.post(f"{airflow_stack.url}/auth/token", json={"username": u, "password": p}, timeout=30)
+        .raise_for_status().json()["access_token"] for u, p in airflow_stack.passwords().items()}
+    return airflow_stack
 
 
 class Api:
