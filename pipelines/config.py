@@ -64,6 +64,12 @@ class Checkpoints(Strict):
         12, description="how often a waiting checkpoint is logged and counted as a reminder")
 
 
+class Research(Strict):
+    providers: list[Literal["local", "wikipedia", "websearch"]] = Field(
+        default_factory=lambda: ["local"],
+        description="asked in order, each only while gaps remain; websearch needs BRAVE_SEARCH_API_KEY")
+
+
 class Knowledge(Strict):
     fact_ttl_days: Annotated[int, Field(ge=1)] | None = Field(
         None, description="facts older than this expire (upkeep DAG); null = facts never expire (history)")
@@ -83,6 +89,7 @@ class ChannelConfig(Strict):
     shorts: Shorts = Shorts()
     checkpoints: Checkpoints = Checkpoints()
     knowledge: Knowledge = Knowledge()
+    research: Research = Research()
 
     @field_validator("channel")
     @classmethod

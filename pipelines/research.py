@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import psycopg
 
@@ -28,25 +29,56 @@ def query_knowledge(conn: psycopg.Connection, p: Production) -> KnowledgeReport:
     return report
 
 
+def providers_for(p: Production) -> list[tuple[str, object]]:
+    """The channel's research providers, in its order; which run depends on config and credentials."""
+    out: list[tuple[str, object]] = []
+    for name in p.cfg.research.providers:
+        if name == "local":
+            out.append((name, LocalSources(p.cfg.sources_path)))
+        elif name == "wikipedia":
+            from pipelines.providers.research_wikipedia import WikipediaSources
+
+            out.append((name, WikipediaSources(p.cfg.language, base_url=os.environ.get("WIKIPEDIA_BASE_URL"))))
+        elif name == "websearch":
+            key = os.environ.get("BRAVE_SEARCH_API_KEY")
+            if not key:
+                log.warning("channel %s lists websearch but BRAVE_SEARCH_API_KEY is not set: skipped", p.channel)
+                continue
+            from pipelines.providers.research_websearch import WebSearch
+
+            out.append((name, WebSearch(key, language=p.cfg.language)))
+    return out
+
+
 def research_gaps(conn: psycopg.Connection, p: Production, report: KnowledgeReport) -> dict:
-    """Only when the knowledge base falls short; new facts are stored with their source."""
+    """Only when the knowledge base falls short: each provider in turn, while gaps remain. New facts are
+    stored with their source; near-duplicates of stored facts are not."""
     reused = [f.id for f in report.facts]
-    if report.sufficient:
-        result = {"provider": None, "skipped": "knowledge base already covers the topic", "new_fact_ids": [],
-                  "reused_fact_ids": reused, "duplicates": 0, "external_calls": 0}
-    else:
-        provider = LocalSources(p.cfg.sources_path)
+    result = {"providers": [], "gaps": report.gaps, "new_fact_ids": [], "duplicates": 0, "external_calls": 0,
+              "reused_fact_ids": reused, "candidates": 0}
+    lang = p.cfg.text_search_config
+    for name, provider in ([] if report.sufficient else providers_for(p)):
         gap_terms = " ".join(g.split(":", 1)[1] for g in report.gaps if g.startswith("term:"))
-        found = provider.research(conn, p.cfg.text_search_config, f"{p.topic} {gap_terms}".strip())
-        added = store.add_facts(conn, p.channel, p.cfg.text_search_config, found)
-        result = {"provider": provider.name, "gaps": report.gaps, "candidates": len(found),
-                  "new_fact_ids": added.new_ids, "duplicates": added.duplicates, "reused_fact_ids": reused,
-                  "external_calls": 0}  # local documents: no external call
-        if not found:
-            log.warning("no local source matches %r: add a document to %s", p.topic, p.cfg.sources_dir)
+        search = f"{p.topic} {gap_terms}".strip()
+        if name == "local":
+            found = provider.research(conn, lang, search)
+        else:
+            found = provider.research(p.topic)  # external search engines do best with the plain topic
+            result["external_calls"] += 1
+        added = store.add_facts(conn, p.channel, lang, found)
+        result["providers"].append({"name": name, "candidates": len(found), "new": len(added.new_ids)})
+        result["candidates"] += len(found)
+        result["new_fact_ids"] += added.new_ids
+        result["duplicates"] += added.duplicates
+        report = query(conn, p.channel, lang, p.topic, facts_needed(p))
+        if report.sufficient:
+            break
+    if report.gaps and not result["new_fact_ids"]:
+        log.warning("no research provider had more on %r (%s); add a document to %s", p.topic,
+                    ", ".join(p.cfg.research.providers), p.cfg.sources_dir)
     store.record_usage(conn, p.channel, p.id, len(reused), len(result["new_fact_ids"]), result["duplicates"],
-                       result["external_calls"], [result["provider"]] if result["provider"] else [])
+                       result["external_calls"], [x["name"] for x in result["providers"]])
     write_json(p.workspace / "knowledge" / "research.json", result)
-    log.info("research for %r: %s new facts, %s reused, %s duplicates", p.topic, len(result["new_fact_ids"]),
-             len(reused), result["duplicates"])
+    log.info("research for %r: %s new facts, %s reused, %s duplicates, %s external calls", p.topic,
+             len(result["new_fact_ids"]), len(reused), result["duplicates"], result["external_calls"])
     return result

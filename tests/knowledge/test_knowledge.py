@@ -127,3 +127,24 @@ def test_similar_topics_are_refused_and_suggestions_skip_them(database, data_dir
     assert "Apollo" not in out and "The Voyager probes" in out and "(in the backlog)" in out
     assert cli(["topics", "check", "science_en", "Apollo 11: the Moon landing"]) == 1
     assert "production" in capsys.readouterr().out
+
+
+def test_wikipedia_fills_the_gaps_and_a_second_production_reuses_them(database, data_dir, configs, monkeypatch):
+    from tests.pipelines.fake_research_servers import FakeWikipedia
+
+    cfg = configs / "historia_ptbr.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "research:\n  providers: [local, wikipedia]\n", encoding="utf-8")
+    with FakeWikipedia() as wiki:
+        monkeypatch.setenv("WIKIPEDIA_BASE_URL", wiki.base_url("pt-BR"))
+        first = stages.start("historia_ptbr", "Júlio César", "run1", target_seconds=30)
+        stages.knowledge_and_research(first)
+        second = stages.start("historia_ptbr", "Júlio César e Roma", "run2", target_seconds=30, allow_similar=True)
+        stages.knowledge_and_research(second)
+    with connect() as conn:
+        usage = {r["production_id"]: r for r in conn.execute("SELECT * FROM knowledge_usage")}
+        facts = store.search_facts(conn, "historia_ptbr", "portuguese", "Júlio César")
+    assert usage[first]["external_calls"] == 1 and usage[first]["facts_new"] > 0
+    assert usage[first]["providers"] == ["local", "wikipedia"]
+    assert usage[second]["external_calls"] < usage[first]["external_calls"]  # knowledge first
+    assert usage[second]["facts_reused"] > 0
+    assert facts and all(f.source_url == "https://pt.wikipedia.org/wiki/J%C3%BAlio_C%C3%A9sar" for f in facts)
