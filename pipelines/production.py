@@ -28,6 +28,7 @@ class Production:
     status: str
     workspace: Path
     target_override: int | None = None
+    dag_run_id: str = ""
 
     @property
     def target_seconds(self) -> int:
@@ -64,12 +65,12 @@ def create(conn: psycopg.Connection, channel: str, topic: str, dag_run_id: str,
 
 
 def load(conn: psycopg.Connection, production_id: int) -> Production:
-    row = conn.execute("SELECT id, channel, topic, status, workspace, target_seconds FROM productions WHERE id = %s",
-                       (production_id,)).fetchone()
+    row = conn.execute("SELECT id, channel, topic, status, workspace, target_seconds, dag_run_id FROM productions "
+                       "WHERE id = %s", (production_id,)).fetchone()
     if row is None:
         raise LookupError(f"no production with id {production_id}")
     p = Production(row["id"], row["channel"], row["topic"], row["status"], Path(row["workspace"]),
-                   row["target_seconds"])
+                   row["target_seconds"], row["dag_run_id"])
     p.workspace.mkdir(parents=True, exist_ok=True)
     return p
 

@@ -66,7 +66,7 @@ def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, f
     if disclosure not in chosen["description"]:  # an edited description keeps saying how the video was made
         chosen["description"] = chosen["description"].rstrip()[:5000 - len(disclosure) - 2] + "\n\n" + disclosure
     metadata = {
-        "kind": "longform", "channel": p.channel, "production_id": p.id,
+        "kind": "longform", "channel": p.channel, "production_id": p.id, "dag_run_id": p.dag_run_id,
         "title": chosen["title"][:100], "description": chosen["description"][:5000], "tags": chosen["tags"],
         "category_id": cfg.publish.category_id, "language": cfg.language,
         "privacy": cfg.publish.privacy, "made_for_kids": cfg.publish.made_for_kids,

@@ -68,7 +68,7 @@ def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
         first = next(i for i, s in enumerate(timings["segments"]) if s["start"] >= start - 0.01)
         title = f"{script['title']} — {script['segments'][first]['heading']}"[:100]
         metadata = {
-            "kind": "short", "channel": p.channel, "production_id": p.id, "title": title,
+            "kind": "short", "channel": p.channel, "production_id": p.id, "dag_run_id": p.dag_run_id, "title": title,
             "description": f"{script['title']}\n\n{script['disclosure']}\n#Shorts",
             "tags": cfg.publish.tags + ["Shorts"], "category_id": cfg.publish.category_id,
             "language": cfg.language, "privacy": cfg.publish.privacy, "made_for_kids": cfg.publish.made_for_kids,

@@ -26,6 +26,7 @@ import pytest  # noqa: E402
 
 from pipelines import db, pgembed  # noqa: E402
 from pipelines.paths import REPO  # noqa: E402
+from pipelines.paths import data_dir as data_dir_path  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +93,7 @@ def airflow_stack(tmp_path_factory, pg_server, stack_config_edits):
     mp.setenv("NICHEFLOW_CONFIG_DIR", str(cfg_dir))
     with connect() as conn:
         conn.execute("DROP SCHEMA IF EXISTS nicheflow CASCADE")
+    shutil.rmtree(data_dir_path() / "channels", ignore_errors=True)  # files go with the rows
     try:
         with Stack(_free_port()) as stack:
             stack.client = AirflowClient(stack.url, "admin", stack.passwords()["admin"])

@@ -15,6 +15,10 @@ from pipelines.paths import outbox_dir
 from pipelines.production import read_json, write_json
 
 
+class OutboxConflict(RuntimeError):
+    pass
+
+
 class OutboxPublisher:
     name = "local outbox"
 
@@ -28,7 +32,11 @@ class OutboxPublisher:
         folder = self.root / item
         receipt = folder / "receipt.json"
         if receipt.exists():
-            return read_json(receipt)
+            done = read_json(receipt)
+            if done.get("dag_run_id") != metadata["dag_run_id"]:  # never answer with another run's upload
+                raise OutboxConflict(f"outbox item {folder} already holds the upload of run {done.get('dag_run_id')}; "
+                                     "it is kept as it is: move it away to publish this run")
+            return done
         folder.mkdir(parents=True, exist_ok=True)
         placed = {}
         for name, src in files.items():
@@ -41,6 +49,6 @@ class OutboxPublisher:
             placed[name] = str(dst)
         write_json(folder / "metadata.json", metadata)
         data = {"provider": self.name, "folder": str(folder), "files": placed, "publish_at": metadata["publish_at"],
-                "published_at": datetime.now().astimezone().isoformat()}
+                "dag_run_id": metadata["dag_run_id"], "published_at": datetime.now().astimezone().isoformat()}
         write_json(receipt, data)
         return data
