@@ -68,15 +68,22 @@ def build_longform(cfg: ChannelConfig) -> DAG:
 
         @task
         def knowledge(production_id: int) -> dict:
+            from nicheflow_airflow.credentials import export_credentials
+
             from pipelines import stages
 
+            export_credentials()
             return stages.knowledge_and_research(production_id)
 
         def stage(name: str):
             @task(task_id=name)
             def run(production_id: int) -> int:
+                from nicheflow_airflow.credentials import export_credentials
+
                 from pipelines import stages
 
+                if name == "script":
+                    export_credentials()
                 return stages.run_stage(name, production_id)
 
             return run

@@ -142,6 +142,12 @@ def record_coverage(conn: psycopg.Connection, channel: str, topic: str, producti
     )
 
 
+def recent_learnings(conn: psycopg.Connection, channel: str, limit: int = 12) -> list[str]:
+    """The channel's latest lessons (review notes, later performance), newest first, for the next prompt."""
+    return [r["lesson"] for r in conn.execute(
+        "SELECT lesson FROM learnings WHERE channel = %s ORDER BY created_at DESC, id DESC LIMIT %s", (channel, limit))]
+
+
 def add_learning(conn: psycopg.Connection, channel: str, production_id: int, kind: str, lesson: str) -> None:
     conn.execute("INSERT INTO learnings (channel, production_id, kind, lesson) VALUES (%s, %s, %s, %s)",
                  (channel, production_id, kind, lesson))

@@ -64,6 +64,15 @@ class Checkpoints(Strict):
         12, description="how often a waiting checkpoint is logged and counted as a reminder")
 
 
+class LLM(Strict):
+    provider: Literal["offline", "groq"] = Field(
+        "offline", description="groq needs GROQ_API_KEY (or the Airflow connection groq_default); without it "
+                               "the offline writer is used, and the log says so")
+    model: str = "llama-3.3-70b-versatile"
+    tone: str = Field("", description="e.g. 'curious and warm, no hype'")
+    audience: str = Field("", description="e.g. 'adults new to astronomy'")
+
+
 class Research(Strict):
     providers: list[Literal["local", "wikipedia", "websearch"]] = Field(
         default_factory=lambda: ["local"],
@@ -90,6 +99,7 @@ class ChannelConfig(Strict):
     checkpoints: Checkpoints = Checkpoints()
     knowledge: Knowledge = Knowledge()
     research: Research = Research()
+    llm: LLM = LLM()
 
     @field_validator("channel")
     @classmethod

@@ -41,7 +41,8 @@ def how_made(script: dict, voice: str, visuals: list[dict]) -> str:
 
 def description(script: dict, render: dict, voice: str, visuals: list[dict]) -> str:
     lab = _LABELS[script["language"]]
-    lines = [script["segments"][0]["sentences"][0]["text"], "", f"{lab['chapters']}:"]
+    opening = script.get("description") or script["segments"][0]["sentences"][0]["text"]
+    lines = [opening, "", f"{lab['chapters']}:"]
     lines += [f"{timestamp(c['start'])} {c['title']}" for c in render["chapters"]]
     lines += ["", f"{lab['sources']}:"]
     lines += [f"- {s['title']}" + (f": {s['url']}" if s.get("url") else "") for s in script["sources"]]
@@ -50,8 +51,9 @@ def description(script: dict, render: dict, voice: str, visuals: list[dict]) -> 
 
 def draft(p: Production, script: dict, render: dict, voice: str, visuals: list[dict]) -> dict:
     """Title, description and tags as nicheflow proposes them; the final review can edit each."""
+    tags = list(dict.fromkeys([*p.cfg.publish.tags, *script.get("tags", [])]))[:15]
     return {"title": script["title"][:100], "description": description(script, render, voice, visuals),
-            "tags": list(p.cfg.publish.tags)}
+            "tags": tags}
 
 
 def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, final: dict) -> dict:

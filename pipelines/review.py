@@ -54,14 +54,19 @@ def checkpoint_detail(conn: psycopg.Connection, checkpoint_id: int) -> dict:
 
 def _script_view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
     script = read_json(p.abs(cp.artifacts["script"]))
-    ids = [s["fact_id"] for seg in script["segments"] for s in seg["sentences"] if s["fact_id"]]
+    ids = [i for seg in script["segments"] for s in seg["sentences"] for i in s["fact_ids"]]
     facts = {f.id: f for f in store.get_facts(conn, p.channel, ids)}
-    segments = [{"index": i, "heading": seg["heading"], "sentences": [
-        {"index": j, "text": s["text"], "fact_id": s["fact_id"], "edited": s.get("edited", False),
-         "fact": _fact(facts.get(s["fact_id"]))} for j, s in enumerate(seg["sentences"])]}
+    segments = [{"index": i, "heading": seg["heading"], "visual_cue": seg.get("visual_cue", ""), "sentences": [
+        {"index": j, "text": s["text"], "fact_ids": s["fact_ids"], "edited": s.get("edited", False),
+         "fact_id": (s["fact_ids"] or [None])[0], "fact": _fact(facts.get((s["fact_ids"] or [None])[0])),
+         "facts": [_fact(facts.get(k)) for k in s["fact_ids"]]} for j, s in enumerate(seg["sentences"])]}
         for i, seg in enumerate(script["segments"])]
+    # grounding flags count segments without the spoken hook; the page shows them by stored segment
+    flags = [{**f, "segment": 0 if f["segment"] is None else f["segment"] + 1, "sentence": f["sentence"] or 0}
+             for f in script.get("grounding_flags", [])]
     return {"title": script["title"], "writer": script["writer"], "disclosure": script["disclosure"],
-            "review_notes": script.get("review_notes"), "segments": segments}
+            "review_notes": script.get("review_notes"), "segments": segments, "flags": flags,
+            "usage": script.get("usage")}
 
 
 def _fact(f: store.Fact | None) -> dict | None:

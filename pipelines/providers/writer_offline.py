@@ -1,14 +1,15 @@
 """Offline script writer (the LLM slot's default): no language model, no invention.
 
 It arranges the channel's stored facts into segments, quoting each fact sentence as it is stored and
-citing its fact id, between a templated opening and closing that make no factual claim. It says so in
-the script and in the video's description."""
+citing its fact id, between a templated opening and closing that make no factual claim. It produces the
+same structured `Script` as the Groq writer, and says what it is in the script and the description."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from knowledge.store import Fact
+from pipelines.providers.script_schema import Chapter, Script, Segment, Sentence
 
 NAME = "offline template writer"
 DISCLOSURE = {
@@ -16,22 +17,18 @@ DISCLOSURE = {
     "pt-BR": "Roteiro montado pelo redator offline do nicheflow a partir de fatos armazenados (sem modelo de linguagem).",
 }
 _TEMPLATES = {
-    "en": {
-        "intro": ["{topic}.", "Here is what the sources say, fact by fact."],
-        "outro": ["Those were the facts about {topic}.", "The sources are listed in the description."],
-        "intro_heading": "Introduction", "outro_heading": "Sources and closing",
-    },
-    "pt-BR": {
-        "intro": ["{topic}.", "Veja o que dizem as fontes, fato por fato."],
-        "outro": ["Esses foram os fatos sobre {topic}.", "As fontes estão na descrição."],
-        "intro_heading": "Introdução", "outro_heading": "Fontes e encerramento",
-    },
+    "en": {"hook": "{topic}. Here is what the sources say, fact by fact.",
+           "outro": ["Those were the facts about {topic}.", "The sources are listed in the description."],
+           "outro_heading": "Sources and closing"},
+    "pt-BR": {"hook": "{topic}. Veja o que dizem as fontes, fato por fato.",
+              "outro": ["Esses foram os fatos sobre {topic}.", "As fontes estão na descrição."],
+              "outro_heading": "Fontes e encerramento"},
 }
 
 
 def rank_sources(ranked: list[Fact], top: int = 15) -> list[str]:
     """Sources ordered by how many of the best-ranked facts they hold: the topic's main documents first."""
-    counts = Counter(f.source_path for f in ranked[:top])
+    counts = Counter(f.source_path or f.source_url or f.source_title for f in ranked[:top])
     return [src for src, _ in counts.most_common()]
 
 
@@ -54,28 +51,17 @@ def _heading(text: str) -> str:
     return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
 
 
-def write(topic: str, language: str, pool: list[Fact], target_words: int, notes: str | None = None) -> dict:
+def write(topic: str, language: str, pool: list[Fact], target_words: int) -> Script:
     """`pool`: candidate facts in story order (see select_facts)."""
     t = _TEMPLATES[language]
     chosen = select_facts(pool, max(30, target_words - 25))  # the templates take ~25 words
-    segments = [{"heading": t["intro_heading"],
-                 "sentences": [{"text": s.format(topic=topic), "fact_id": None} for s in t["intro"]]}]
+    segments = []
     for i in range(0, len(chosen), 2):
         pair = chosen[i:i + 2]
-        segments.append({"heading": _heading(pair[0].claim),
-                         "sentences": [{"text": f.claim, "fact_id": f.id} for f in pair]})
-    segments.append({"heading": t["outro_heading"],
-                     "sentences": [{"text": s.format(topic=topic), "fact_id": None} for s in t["outro"]]})
-    return {
-        "title": topic, "topic": topic, "language": language, "writer": NAME,
-        "disclosure": DISCLOSURE[language], "review_notes": notes,
-        "segments": segments,
-        "sources": _sources(chosen),
-    }
-
-
-def _sources(facts: list[Fact]) -> list[dict]:
-    seen: dict[str, dict] = {}
-    for f in facts:
-        seen.setdefault(f.source_title, {"title": f.source_title, "url": f.source_url, "path": f.source_path})
-    return list(seen.values())
+        heading = _heading(pair[0].claim)
+        segments.append(Segment(heading=heading, visual_cue=heading, on_screen_text="",
+                                sentences=[Sentence(text=f.claim, fact_ids=[f.id]) for f in pair]))
+    segments.append(Segment(heading=t["outro_heading"], visual_cue=topic,
+                            sentences=[Sentence(text=s.format(topic=topic)) for s in t["outro"]]))
+    return Script(title=topic[:100], hook=t["hook"].format(topic=topic), segments=segments, description="",
+                  tags=[], chapters=[Chapter(segment=i, title=s.heading) for i, s in enumerate(segments)])

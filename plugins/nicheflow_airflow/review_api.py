@@ -94,7 +94,7 @@ class CheckpointDetail(BaseModel):
     view: dict[str, Any] = Field(description=(
         "what the decision needs, per stage (media paths are relative to the workspace). "
         "script: {title, writer, disclosure, review_notes, segments: [{index, heading, sentences: "
-        "[{index, text, fact_id, fact: {id, claim, source_title, source_url, source_path} | null}]}]}; "
+        "[{index, text, fact_ids, facts: [{id, claim, source_title, source_url, source_path}]}]}], flags}; "
         "audio: {narration, duration, voice, flags: [str], segments: [{index, heading, text, file, start, end, "
         "duration, words}]}; broll: {segments: [{index, heading, text, chosen, options: [{path, source, "
         "licence, attribution, description}]}]}; final: {video, duration, thumbnails: [path], thumbnail, "

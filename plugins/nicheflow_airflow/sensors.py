@@ -63,7 +63,11 @@ class CheckpointSensor(BaseSensorOperator):
         return self._decided(int(event["checkpoint_id"]))
 
     def _decided(self, checkpoint_id: int) -> Any:
+        from nicheflow_airflow.credentials import export_credentials
         from pipelines.stages import after_decision
+
+        if self.stage == "script":
+            export_credentials()  # a requested change re-runs the writer, which may need its key
 
         outcome, cid = after_decision(checkpoint_id)
         if outcome == "approved":

@@ -62,14 +62,15 @@ def test_script_cites_stored_facts_in_channel_language(database, data_dir, confi
         cp = checkpoints.get(conn, cid)
         p = production.load(conn, pid)
         script = production.read_json(p.abs(cp.artifacts["script"]))
-        cited = [s for seg in script["segments"] for s in seg["sentences"] if s["fact_id"]]
-        facts = {f.id: f for f in store.get_facts(conn, "historia_ptbr", [s["fact_id"] for s in cited])}
+        cited = [s for seg in script["segments"] for s in seg["sentences"] if s["fact_ids"]]
+        facts = {f.id: f for f in store.get_facts(conn, "historia_ptbr", [s["fact_ids"][0] for s in cited])}
     assert cp.status == "pending" and cp.stage == "script" and cp.revision == 1
     assert script["topic"] == "A Independência do Brasil" and "sem modelo de linguagem" in script["disclosure"]
     assert len(cited) >= 3
     for s in cited:  # every factual sentence is exactly a stored fact of this channel
-        assert facts[s["fact_id"]].claim == s["text"]
-    uncited = [s["text"] for seg in script["segments"] for s in seg["sentences"] if not s["fact_id"]]
+        assert facts[s["fact_ids"][0]].claim == s["text"]
+    assert script["grounding_flags"] == []  # quoted facts, and template lines that make no claim
+    uncited = [s["text"] for seg in script["segments"] for s in seg["sentences"] if not s["fact_ids"]]
     assert all(not any(ch.isdigit() for ch in t) for t in uncited)  # template lines make no claims
     assert stages.run_stage("script", pid) == cid  # a retried task opens no second checkpoint
 

@@ -28,7 +28,7 @@ def test_listing_filters_and_detail(script_checkpoint):
         detail = review.checkpoint_detail(conn, script_checkpoint)
     assert detail["production"]["topic"] == "The Voyager probes"
     assert [r["revision"] for r in detail["revisions"]] == [1]
-    cited = [s for seg in detail["view"]["segments"] for s in seg["sentences"] if s["fact_id"]]
+    cited = [s for seg in detail["view"]["segments"] for s in seg["sentences"] if s["fact_ids"]]
     assert cited and all(s["fact"]["claim"] == s["text"] and s["fact"]["source_url"] for s in cited)
 
 

@@ -1,0 +1,31 @@
+"""Provider keys from Airflow Connections: an operator stores a key once in Admin → Connections (or a
+secrets backend) and the task process gets it as the environment variable the provider reads. A key
+already in the environment wins. Keys never go into configs, XCom or logs."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+CONNECTIONS = {"groq_default": "GROQ_API_KEY", "websearch_default": "BRAVE_SEARCH_API_KEY"}
+
+
+def export_credentials() -> list[str]:
+    """Set each provider's key variable from its connection's password, if there is one; returns which."""
+    from airflow.sdk import BaseHook
+
+    found = []
+    for conn_id, variable in CONNECTIONS.items():
+        if os.environ.get(variable):
+            continue
+        try:
+            password = BaseHook.get_connection(conn_id).password
+        except Exception:  # no such connection: that provider stays off (the stage logs what it uses)
+            continue
+        if password:
+            os.environ[variable] = password
+            found.append(conn_id)
+    if found:
+        log.info("provider credentials from Airflow connections: %s", ", ".join(found))
+    return found
