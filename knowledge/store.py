@@ -3,6 +3,7 @@ there is no query here that can return another channel's rows."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import psycopg
@@ -64,20 +65,57 @@ def terms_matched(conn: psycopg.Connection, channel: str, terms: list[str], fact
 class AddResult:
     new_ids: list[int]
     duplicates: int  # exact or near-identical claims already stored (trigram similarity >= NEAR_DUPLICATE)
+    conflicts: int = 0  # new facts whose numbers disagree with a stored fact about the same thing
 
 
 NEAR_DUPLICATE = 0.8
+SAME_SUBJECT = 0.45  # similar enough to be about the same thing; if the numbers differ, they conflict
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", "").replace(".", "") for n in _NUMBER.findall(text)}
+
+
+def flag_conflicts(conn: psycopg.Connection, channel: str, fact_id: int) -> list[int]:
+    """Facts of this channel about the same thing (similar wording) whose numbers disagree with this one —
+    "launched in 1990" against "launched in 1991". Both sides are marked; the script review shows them."""
+    row = conn.execute("SELECT claim FROM facts WHERE id = %s AND channel = %s", (fact_id, channel)).fetchone()
+    mine = numbers(row["claim"])
+    if not mine:
+        return []
+    others = conn.execute(
+        """SELECT id, claim FROM facts WHERE channel = %s AND id <> %s AND claim %% %s
+              AND similarity(claim, %s) >= %s AND (expires_at IS NULL OR expires_at > now())""",
+        (channel, fact_id, row["claim"], row["claim"], SAME_SUBJECT)).fetchall()
+    conflicting = [o["id"] for o in others if numbers(o["claim"]) and numbers(o["claim"]) != mine]
+    for other in conflicting:
+        conn.execute("UPDATE facts SET conflicts_with = array_append(conflicts_with, %s) "
+                     "WHERE id = %s AND NOT %s = ANY(conflicts_with)", (other, fact_id, other))
+        conn.execute("UPDATE facts SET conflicts_with = array_append(conflicts_with, %s) "
+                     "WHERE id = %s AND NOT %s = ANY(conflicts_with)", (fact_id, other, fact_id))
+    return conflicting
+
+
+def conflicts_of(conn: psycopg.Connection, channel: str, ids: list[int]) -> dict[int, list[Fact]]:
+    rows = conn.execute(f"""SELECT f.id AS of, {', '.join('c.' + c.strip() for c in _COLUMNS.split(','))}
+                              FROM facts f JOIN facts c ON c.id = ANY(f.conflicts_with) AND c.channel = f.channel
+                             WHERE f.channel = %s AND f.id = ANY(%s)""", (channel, ids)).fetchall()
+    out: dict[int, list[Fact]] = {}
+    for r in rows:
+        out.setdefault(r.pop("of"), []).append(Fact(**r))
+    return out
 
 
 def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dict]) -> AddResult:
     """Insert facts (claim, source_title, source_url, source_path, position, confidence). A claim that is
-    already stored, exactly or nearly (same sentence from another source, different punctuation), is not
-    stored again."""
+    already stored, exactly or nearly (same sentence from another source, different punctuation) and with
+    the same numbers, is not stored again; one whose numbers differ is stored and flagged as a conflict."""
     result = AddResult([], 0)
     for f in facts:
-        near = conn.execute(
-            """SELECT id FROM facts WHERE channel = %s AND claim %% %s AND similarity(claim, %s) >= %s LIMIT 1""",
-            (channel, f["claim"], f["claim"], NEAR_DUPLICATE)).fetchone()
+        near = [r for r in conn.execute(
+            """SELECT claim FROM facts WHERE channel = %s AND claim %% %s AND similarity(claim, %s) >= %s""",
+            (channel, f["claim"], f["claim"], NEAR_DUPLICATE)) if numbers(r["claim"]) == numbers(f["claim"])]
         row = None if near else conn.execute(
             """INSERT INTO facts (channel, language, claim, source_title, source_url, source_path, position,
                                   confidence)
@@ -88,6 +126,7 @@ def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dic
         ).fetchone()
         if row:
             result.new_ids.append(row["id"])
+            result.conflicts += len(flag_conflicts(conn, channel, row["id"]))
         else:
             result.duplicates += 1
     return result

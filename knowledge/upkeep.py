@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import psycopg
 
-from knowledge.store import NEAR_DUPLICATE
+from knowledge.store import NEAR_DUPLICATE, numbers
 
 
 def consolidate(conn: psycopg.Connection, channel: str) -> int:
@@ -16,13 +16,14 @@ def consolidate(conn: psycopg.Connection, channel: str) -> int:
         """WITH cur AS (SELECT id, claim, confidence FROM facts
                          WHERE channel = %(ch)s AND duplicate_of IS NULL
                            AND (expires_at IS NULL OR expires_at > now()))
-           SELECT b.id AS dup, a.id AS keep FROM cur a JOIN cur b
+           SELECT b.id AS dup, a.id AS keep, a.claim AS keep_claim, b.claim AS dup_claim FROM cur a JOIN cur b
                ON a.id <> b.id AND a.claim %% b.claim AND similarity(a.claim, b.claim) >= %(t)s
               AND (a.confidence, -a.id) > (b.confidence, -b.id)""",
         {"ch": channel, "t": NEAR_DUPLICATE}).fetchall()
     keep_of: dict[int, int] = {}
-    for r in rows:  # the best of each group, even through chains a~b~c
-        keep_of[r["dup"]] = min(keep_of.get(r["dup"], r["keep"]), r["keep"])
+    for r in rows:  # the best of each group, even through chains a~b~c; different numbers = a conflict, kept
+        if numbers(r["keep_claim"]) == numbers(r["dup_claim"]):
+            keep_of[r["dup"]] = min(keep_of.get(r["dup"], r["keep"]), r["keep"])
     for dup, keep in keep_of.items():
         while keep in keep_of:
             keep = keep_of[keep]

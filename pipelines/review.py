@@ -64,6 +64,13 @@ def _script_view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dic
     # grounding flags count segments without the spoken hook; the page shows them by stored segment
     flags = [{**f, "segment": 0 if f["segment"] is None else f["segment"] + 1, "sentence": f["sentence"] or 0}
              for f in script.get("grounding_flags", [])]
+    conflicts = store.conflicts_of(conn, p.channel, ids)
+    for seg in segments:
+        for s in seg["sentences"]:
+            for k in s["fact_ids"]:
+                flags += [{"segment": seg["index"], "sentence": s["index"], "text": s["text"],
+                           "problem": f"fact {k} conflicts with fact {c.id} ({c.source_title}): \u201c{c.claim}\u201d"}
+                          for c in conflicts.get(k, [])]
     return {"title": script["title"], "writer": script["writer"], "disclosure": script["disclosure"],
             "review_notes": script.get("review_notes"), "segments": segments, "flags": flags,
             "usage": script.get("usage")}

@@ -149,3 +149,23 @@ def test_wikipedia_fills_the_gaps_and_a_second_production_reuses_them(database, 
     assert usage[second]["external_calls"] < usage[first]["external_calls"]  # knowledge first
     assert usage[second]["facts_reused"] > 0
     assert facts and all(f.source_url == "https://pt.wikipedia.org/wiki/J%C3%BAlio_C%C3%A9sar" for f in facts)
+
+
+def test_conflicting_facts_are_flagged_for_the_script_review(database, data_dir, configs):
+    from pipelines import review
+
+    pid = stages.start("science_en", "The Hubble Space Telescope", "run1", target_seconds=30)
+    stages.knowledge_and_research(pid)
+    with connect() as conn:
+        launch = next(f for f in store.search_facts(conn, "science_en", "english", "Hubble launched 1990")
+                      if "1990" in f.claim)
+        wrong = launch.claim.replace("1990", "1991")
+        added = store.add_facts(conn, "science_en", "english", [
+            {"claim": wrong, "source_title": "A careless blog", "confidence": 0.3}])
+        unrelated = store.add_facts(conn, "science_en", "english", [
+            {"claim": "The Voyager 2 probe flew past Neptune in 1989.", "source_title": "B"}])
+    assert added.conflicts == 1 and unrelated.conflicts == 0
+    cid = stages.run_stage("script", pid)
+    with connect() as conn:
+        flags = review.checkpoint_detail(conn, cid)["view"]["flags"]
+    assert any(f"conflicts with fact {added.new_ids[0]} (A careless blog)" in f["problem"] for f in flags)
