@@ -254,7 +254,7 @@ def test_admin_reopens_and_the_run_waits_again(stack, users, production):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["checkpoint"]["status"] == "pending" and body["checkpoint"]["edits"] is None
-    assert body["airflow"]["cleared"] and "review_script" in body["airflow"]["task_ids"], body["airflow"]
+    assert body["airflow"]["cleared"] and "review_script" in body["airflow"]["task_ids"], body["airflow"]["error"]
     assert users["admin"].http.post(f"/api/checkpoints/{r2}/reopen").status_code == 409  # already pending
     wait_for("review_script to wait again",
              lambda: stack.client.task_states(dag_id, run_id).get("review_script") == "deferred", timeout=90)
