@@ -57,6 +57,9 @@ def narrate(p: Production, script_rel: str, revision: int, notes: str | None = N
     run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[a]", "-ac", "1", "-c:a", "pcm_s16le",
                 str(narration)], what="join and loudness-normalise the narration")
     duration = audio_duration(narration)
+    for item in (*words, *spans):  # resampling can shorten the join by a few samples: stay inside the audio
+        item["end"] = min(item["end"], duration)
+        item["start"] = min(item["start"], item["end"])
     timings = write_json(out / "timings.json", {"voice": tts.description, "duration": duration,
                                                  "words": words, "segments": spans})
     log.info("narration: %.1f s, %d words, voice %s", duration, len(words), tts.name)

@@ -125,7 +125,14 @@ def _concat_list(clips: list[Clip], canvases: dict[Path, Path], fps: int) -> str
 
     text = "ffconcat version 1.0\n"
     for clip in clips:
-        text += entry(canvases[clip.image]) + f"duration {clip.frames / fps:.6f}\n"
+        # A still is listed once per second of its clip: `fps` repeats each decoded still until the next
+        # one arrives, and `ass` copies every repeat to draw on it, so a still listed once for a 15 s scene
+        # would hold 450 frames (1.4 GB at 1080p) at once. One PNG decode a second costs ~1%.
+        left = clip.frames
+        while left > 0:
+            n = min(left, fps)
+            text += entry(canvases[clip.image]) + f"duration {n / fps:.6f}\n"
+            left -= n
     return text + entry(canvases[clips[-1].image])  # the demuxer needs the last file twice
 
 
