@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -89,6 +90,7 @@ def main() -> None:
         folder = opts.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         render_s, render_out, still = render_case(folder, opts.seconds)
+        render_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024  # ffmpeg's peak
         audio = folder / "narration.wav"
         drift_s, drift_out = drift_case(folder, opts.seconds, still, audio)
         floor_s, floor_out = floor_case(folder, opts.seconds, still, audio)
@@ -114,6 +116,7 @@ def main() -> None:
                 )
             )
         summary = {
+            "render_peak_rss_mb": render_rss_mb,
             "render_over_floor": round(render_s / floor_s, 2),
             "drift_over_floor": round(drift_s / floor_s, 2),
         }
