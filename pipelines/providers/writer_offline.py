@@ -46,9 +46,27 @@ def select_facts(pool: list[Fact], target_words: int) -> list[Fact]:
     return chosen
 
 
-def _heading(text: str) -> str:
+_LEAD = {"the", "a", "an", "of", "o", "os", "as", "do", "da", "dos", "das", "de", "e", "and"}
+_AUX = {"was", "is", "were", "are", "has", "had", "have", "foi", "é", "era", "foram", "são", "tinha"}
+
+
+def _heading(text: str, topic: str) -> str:
+    """A chapter-style heading from a fact: what the sentence adds to the topic ("Launched on April 24,
+    1990" rather than "The Hubble Space Telescope was launched…"): the topic's words and a leading
+    auxiliary are dropped, then up to six words before the first comma."""
+    def key(w: str) -> str:
+        return w.strip(".,;:()\"'").casefold()
+
+    topic_words = {key(w) for w in topic.split()}
     words = text.split(",")[0].rstrip(".").split()
-    return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
+    i = 0
+    while i < len(words) and (key(words[i]) in topic_words or key(words[i]) in _LEAD):
+        i += 1
+    if i < len(words) and key(words[i]) in _AUX:
+        i += 1
+    rest = words[i:] if len(words) - i >= 2 else words
+    heading = " ".join(rest[:6]) + ("…" if len(rest) > 6 else "")
+    return heading[:1].upper() + heading[1:]
 
 
 def write(topic: str, language: str, pool: list[Fact], target_words: int) -> Script:
@@ -58,7 +76,7 @@ def write(topic: str, language: str, pool: list[Fact], target_words: int) -> Scr
     segments = []
     for i in range(0, len(chosen), 2):
         pair = chosen[i:i + 2]
-        heading = _heading(pair[0].claim)
+        heading = _heading(pair[0].claim, topic)
         segments.append(Segment(heading=heading, visual_cue=heading, on_screen_text="",
                                 sentences=[Sentence(text=f.claim, fact_ids=[f.id]) for f in pair]))
     segments.append(Segment(heading=t["outro_heading"], visual_cue=topic,
