@@ -152,13 +152,21 @@ def reuse_rate(conn: psycopg.Connection, channel: str) -> float | None:
     return round(row["r"] / total, 3) if total else None
 
 
-def facts_from_sources(conn: psycopg.Connection, channel: str, source_paths: list[str]) -> list[Fact]:
-    """Every current fact of these sources, in the sources' order and each source's sentence order."""
+SOURCE_KEY = "coalesce(source_path, source_url, source_title)"  # a local file, a web page, or a named source
+
+
+def source_key(f: Fact) -> str:
+    return f.source_path or f.source_url or f.source_title
+
+
+def facts_from_sources(conn: psycopg.Connection, channel: str, sources: list[str]) -> list[Fact]:
+    """Every current fact of these sources (see source_key), in the sources' order and each source's
+    sentence order."""
     rows = conn.execute(
         f"""SELECT {_COLUMNS} FROM facts
-             WHERE channel = %s AND source_path = ANY(%s) AND (expires_at IS NULL OR expires_at > now())
-             ORDER BY array_position(%s, source_path), position""",
-        (channel, source_paths, source_paths)).fetchall()
+             WHERE channel = %s AND {SOURCE_KEY} = ANY(%s) AND (expires_at IS NULL OR expires_at > now())
+             ORDER BY array_position(%s, {SOURCE_KEY}), position""",
+        (channel, sources, sources)).fetchall()
     return [Fact(**r) for r in rows]
 
 
@@ -166,11 +174,6 @@ def get_facts(conn: psycopg.Connection, channel: str, ids: list[int]) -> list[Fa
     rows = conn.execute(f"SELECT {_COLUMNS} FROM facts WHERE channel = %s AND id = ANY(%s) ORDER BY id",
                         (channel, ids)).fetchall()
     return [Fact(**r) for r in rows]
-
-
-def covered_topics(conn: psycopg.Connection, channel: str) -> set[str]:
-    rows = conn.execute("SELECT topic FROM coverage WHERE channel = %s", (channel,)).fetchall()
-    return {r["topic"].casefold() for r in rows}
 
 
 def record_coverage(conn: psycopg.Connection, channel: str, topic: str, production_id: int,

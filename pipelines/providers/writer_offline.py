@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from knowledge.store import Fact
+from knowledge.store import Fact, source_key
 from pipelines.providers.script_schema import Chapter, Script, Segment, Sentence
 
 NAME = "offline template writer"
@@ -28,7 +28,7 @@ _TEMPLATES = {
 
 def rank_sources(ranked: list[Fact], top: int = 15) -> list[str]:
     """Sources ordered by how many of the best-ranked facts they hold: the topic's main documents first."""
-    counts = Counter(f.source_path or f.source_url or f.source_title for f in ranked[:top])
+    counts = Counter(source_key(f) for f in ranked[:top])
     return [src for src, _ in counts.most_common()]
 
 

@@ -149,6 +149,12 @@ def test_wikipedia_fills_the_gaps_and_a_second_production_reuses_them(database, 
     assert usage[second]["external_calls"] < usage[first]["external_calls"]  # knowledge first
     assert usage[second]["facts_reused"] > 0
     assert facts and all(f.source_url == "https://pt.wikipedia.org/wiki/J%C3%BAlio_C%C3%A9sar" for f in facts)
+    with connect() as conn:  # a script built from a web source quotes that page's facts, in its order
+        from pipelines import checkpoints
+
+        script_cp = checkpoints.get(conn, stages.run_stage("script", first))
+        cited = store.get_facts(conn, "historia_ptbr", script_cp.artifacts["fact_ids"])
+    assert cited and {f.source_title for f in cited} == {"Júlio César"}
 
 
 def test_conflicting_facts_are_flagged_for_the_script_review(database, data_dir, configs):
