@@ -8,8 +8,10 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.text import claim_sentences
+
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-ZÀ-ÖØ-Þ0-9])")
+LOCAL_MIN_WORDS = 4  # the channel's own documents are curated: short sentences are facts too
 
 
 class SourceError(ValueError):
@@ -23,14 +25,11 @@ class SourceDocument:
     reference_url: str | None
     body: str
 
-    def sentences(self) -> list[str]:
-        """Plain sentences in document order (headings dropped, whitespace collapsed)."""
+    def sentences(self, language: str) -> list[str]:
+        """Complete sentences in document order (headings dropped; a paragraph may wrap over lines)."""
         text = "\n".join(line for line in self.body.splitlines() if not line.lstrip().startswith("#"))
-        out = []
-        for para in re.split(r"\n\s*\n", text):
-            para = " ".join(para.split())
-            out.extend(s.strip() for s in _SENTENCE_END.split(para) if len(s.split()) >= 4)
-        return out
+        paragraphs = (" ".join(para.split()) for para in re.split(r"\n\s*\n", text))
+        return claim_sentences("\n".join(paragraphs), language, min_words=LOCAL_MIN_WORDS)
 
 
 def read_document(path: Path) -> SourceDocument:

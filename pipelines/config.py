@@ -77,6 +77,8 @@ class Research(Strict):
     providers: list[Literal["local", "wikipedia", "websearch"]] = Field(
         default_factory=lambda: ["local"],
         description="asked in order, each only while gaps remain; websearch needs BRAVE_SEARCH_API_KEY")
+    max_external_calls: Annotated[int, Field(ge=0, le=20)] = Field(
+        4, description="per production: external searches (Wikipedia, web) for the topic and its open questions")
 
 
 class Knowledge(Strict):

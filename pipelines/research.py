@@ -13,6 +13,7 @@ from pipelines.production import Production, write_json
 from pipelines.providers.research_local import LocalSources
 
 log = logging.getLogger(__name__)
+RECHECK_DAYS = 30  # an external query is not repeated for a channel within this many days (or the fact TTL)
 
 
 def facts_needed(p: Production) -> int:
@@ -34,7 +35,7 @@ def providers_for(p: Production) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = []
     for name in p.cfg.research.providers:
         if name == "local":
-            out.append((name, LocalSources(p.cfg.sources_path)))
+            out.append((name, LocalSources(p.cfg.sources_path, p.cfg.language)))
         elif name == "wikipedia":
             from pipelines.providers.research_wikipedia import WikipediaSources
 
@@ -46,39 +47,77 @@ def providers_for(p: Production) -> list[tuple[str, object]]:
                 continue
             from pipelines.providers.research_websearch import WebSearch
 
-            out.append((name, WebSearch(key, language=p.cfg.language)))
+            base = os.environ.get("BRAVE_SEARCH_BASE_URL", "https://api.search.brave.com")
+            out.append((name, WebSearch(key, language=p.cfg.language, base_url=base)))
     return out
 
 
+def _next_query(topic: str, report: KnowledgeReport, asked: set[str]) -> tuple[str, str | None] | None:
+    """What to ask an external provider next: the plain topic first (search engines do best with it), then
+    each question the stored facts still don't answer, with its research words."""
+    for query_text, key in [(topic, None), *((q.research, q.key) for q in report.open_questions)]:
+        if query_text.casefold() not in asked:
+            return query_text, key
+    return None
+
+
 def research_gaps(conn: psycopg.Connection, p: Production, report: KnowledgeReport) -> dict:
-    """Only when the knowledge base falls short: each provider in turn, while gaps remain. New facts are
-    stored with their source; near-duplicates of stored facts are not."""
+    """Only when the knowledge base falls short: each provider in turn, while gaps remain. Local documents
+    are searched for the topic and its missing words; external providers are asked the topic, then the
+    open questions, one call at a time, until the gaps close, a call finds nothing new, or the channel's
+    call budget is spent. A query this provider was already asked for the channel recently is not sent
+    again. New facts are stored with their source; near-duplicates of stored facts are not."""
     reused = [f.id for f in report.facts]
-    result = {"providers": [], "gaps": report.gaps, "new_fact_ids": [], "duplicates": 0, "external_calls": 0,
+    result = {"providers": [], "gaps": report.gaps, "questions": [q.as_json() for q in report.questions],
+              "new_fact_ids": [], "duplicates": 0, "external_calls": 0, "skipped_queries": [],
               "reused_fact_ids": reused, "candidates": 0}
     lang = p.cfg.text_search_config
-    for name, provider in ([] if report.sufficient else providers_for(p)):
-        gap_terms = " ".join(g.split(":", 1)[1] for g in report.gaps if g.startswith("term:"))
-        search = f"{p.topic} {gap_terms}".strip()
-        if name == "local":
-            found = provider.research(conn, lang, search)
-        else:
-            found = provider.research(p.topic)  # external search engines do best with the plain topic
-            result["external_calls"] += 1
+    budget = p.cfg.research.max_external_calls
+    recheck_days = min(RECHECK_DAYS, p.cfg.knowledge.fact_ttl_days or RECHECK_DAYS)
+
+    def store_found(name: str, query_text: str, question: str | None, found: list[dict]) -> int:
         added = store.add_facts(conn, p.channel, lang, found)
-        result["providers"].append({"name": name, "candidates": len(found), "new": len(added.new_ids)})
+        result["providers"].append({"name": name, "query": query_text, "question": question,
+                                    "candidates": len(found), "new": len(added.new_ids)})
         result["candidates"] += len(found)
         result["new_fact_ids"] += added.new_ids
         result["duplicates"] += added.duplicates
+        return len(added.new_ids)
+
+    for name, provider in ([] if report.sufficient else providers_for(p)):
+        if name == "local":
+            gap_terms = " ".join(g.split(":", 1)[1] for g in report.gaps if g.startswith("term:"))
+            search = f"{p.topic} {gap_terms}".strip()
+            store_found(name, search, None, provider.research(conn, lang, search))
+        else:
+            asked: set[str] = set()
+            while result["external_calls"] < budget and (nxt := _next_query(p.topic, report, asked)):
+                query_text, question = nxt
+                asked.add(query_text.casefold())
+                if store.asked_recently(conn, p.channel, name, query_text, recheck_days):
+                    result["skipped_queries"].append({"name": name, "query": query_text})
+                    log.info("research: %s was asked %r in the last %s days: not asked again", name, query_text,
+                             recheck_days)
+                    continue
+                found = provider.research(query_text)
+                result["external_calls"] += 1
+                new = store_found(name, query_text, question, found)
+                store.log_research(conn, p.channel, p.id, name, query_text, question, len(found), new)
+                report = query(conn, p.channel, lang, p.topic, facts_needed(p))
+                if report.sufficient or not new:
+                    break
         report = query(conn, p.channel, lang, p.topic, facts_needed(p))
         if report.sufficient:
             break
     if report.gaps and not result["new_fact_ids"]:
         log.warning("no research provider had more on %r (%s); add a document to %s", p.topic,
                     ", ".join(p.cfg.research.providers), p.cfg.sources_dir)
+    result["questions_after"] = [q.as_json() for q in report.questions]
     store.record_usage(conn, p.channel, p.id, len(reused), len(result["new_fact_ids"]), result["duplicates"],
-                       result["external_calls"], [x["name"] for x in result["providers"]])
+                       result["external_calls"], list(dict.fromkeys(x["name"] for x in result["providers"])),
+                       result["questions_after"])
     write_json(p.workspace / "knowledge" / "research.json", result)
-    log.info("research for %r: %s new facts, %s reused, %s duplicates, %s external calls", p.topic,
-             len(result["new_fact_ids"]), len(reused), result["duplicates"], result["external_calls"])
+    log.info("research for %r: %s new facts, %s reused, %s duplicates, %s external calls; questions open: %s",
+             p.topic, len(result["new_fact_ids"]), len(reused), result["duplicates"], result["external_calls"],
+             ", ".join(q.key for q in report.open_questions) or "none")
     return result

@@ -71,9 +71,10 @@ def _script_view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dic
                 flags += [{"segment": seg["index"], "sentence": s["index"], "text": s["text"],
                            "problem": f"fact {k} conflicts with fact {c.id} ({c.source_title}): \u201c{c.claim}\u201d"}
                           for c in conflicts.get(k, [])]
+    used = conn.execute("SELECT questions FROM knowledge_usage WHERE production_id = %s", (p.id,)).fetchone()
     return {"title": script["title"], "writer": script["writer"], "disclosure": script["disclosure"],
             "review_notes": script.get("review_notes"), "segments": segments, "flags": flags,
-            "usage": script.get("usage")}
+            "usage": script.get("usage"), "questions": used["questions"] if used else []}
 
 
 def _fact(f: store.Fact | None) -> dict | None:

@@ -62,7 +62,8 @@ def knowledge_and_research(production_id: int) -> dict:
         report = query_knowledge(conn, p)
         result = research_gaps(conn, p, report)
     return {"score": report.score, "gaps": report.gaps, "new_facts": len(result["new_fact_ids"]),
-            "reused_facts": len(result["reused_fact_ids"])}
+            "reused_facts": len(result["reused_fact_ids"]), "external_calls": result["external_calls"],
+            "questions": {q["key"]: q["score"] for q in result["questions_after"]}}
 
 
 def run_stage(stage: str, production_id: int, revision: int = 1, notes: str | None = None) -> int:

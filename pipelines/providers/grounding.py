@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Mapping
 
 from knowledge.store import Fact
+from knowledge.text import numbers
 from pipelines.providers.script_schema import Script
 
 # A citing sentence is flagged when fewer than MIN_SHARE of its content words, or fewer than
@@ -45,8 +46,6 @@ ate depois antes ainda onde mas como mais menos tem ter sem seja sido esta estav
 """.split())
 
 _WORD = re.compile(r"[^\W\d_]+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 
 
 def _fold(text: str) -> str:
@@ -56,14 +55,6 @@ def _fold(text: str) -> str:
 
 def content_stems(text: str) -> set[str]:
     return {w[:STEM] for w in _WORD.findall(_fold(text)) if len(w) >= 3 and w not in _STOP}
-
-
-def numbers(text: str) -> set[str]:
-    """Numbers in a canonical form: thousands separators dropped, decimal comma as a point."""
-    out = set()
-    for n in _NUMBER.findall(text):
-        out.add(re.sub(r"[.,]", "", n) if _THOUSANDS.fullmatch(n) else n.replace(",", "."))
-    return out
 
 
 def _check_sentence(text: str, ids: list[int], facts: Mapping[int, Fact], given: frozenset[str] = frozenset()

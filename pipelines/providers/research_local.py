@@ -17,8 +17,9 @@ from pipelines.paths import REPO
 class LocalSources:
     name = "local source documents"
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, language: str):
         self.folder = folder
+        self.language = language  # the channel's ("en", "pt-BR"): how sentences split
 
     def rank(self, conn: psycopg.Connection, lang: str, query: str) -> list[tuple[float, SourceDocument]]:
         docs = read_all(self.folder)
@@ -49,5 +50,5 @@ class LocalSources:
                 rel = str(doc.path)
             facts.extend({"claim": s, "source_title": doc.title, "source_url": doc.reference_url,
                           "source_path": rel, "position": i, "confidence": 0.9}
-                         for i, s in enumerate(doc.sentences()))
+                         for i, s in enumerate(doc.sentences(self.language)))
         return facts

@@ -16,7 +16,7 @@ import re
 
 import httpx
 
-from pipelines.providers import sentences
+from knowledge.text import claim_sentences
 from pipelines.providers.http_retry import ProviderError, RetryPolicy, json_body, make_client, send
 
 CONFIDENCE = 0.5
@@ -98,7 +98,7 @@ class WebSearch:
                                                          if isinstance(s, str)]
             position = 0
             for text in texts:
-                for claim in sentences.claim_sentences(clean_snippet(text), self.language):
+                for claim in claim_sentences(clean_snippet(text), self.language):
                     if claim in seen:
                         continue
                     seen.add(claim)

@@ -17,7 +17,7 @@ import re
 
 import httpx
 
-from pipelines.providers import sentences
+from knowledge.text import claim_sentences
 from pipelines.providers.http_retry import ProviderError, RetryPolicy, json_body, make_client, send
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class WikipediaSources:
                 continue
             if not skip_level:
                 keep.append(line)
-        return sentences.claim_sentences("\n".join(keep), self.language)
+        return claim_sentences("\n".join(keep), self.language)
 
     def research(self, query: str, max_pages: int = 2, max_facts: int = 40) -> list[dict]:
         """Facts from the best `max_pages` Wikipedia pages for `query`; [] when nothing matches.

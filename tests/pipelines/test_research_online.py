@@ -12,7 +12,7 @@ import pytest
 
 from knowledge import store
 from pipelines.db import connect
-from pipelines.providers import sentences
+from knowledge import text as sentences
 from pipelines.providers.http_retry import ProviderError, RetryPolicy, parse_retry_after
 from pipelines.providers.research_websearch import KEY_REJECTED, WebSearch
 from pipelines.providers.research_wikipedia import WikipediaSources, _fair_shares

@@ -1,6 +1,7 @@
-"""Split plain text into claim sentences, for English and Brazilian Portuguese.
+"""Text rules shared by the knowledge base, research and grounding, for English and Brazilian Portuguese:
+sentences, numbers and named entities.
 
-A full stop ends a sentence when the next word starts with a capital letter or a digit, unless the word
+Sentences: a full stop ends a sentence when the next word starts with a capital letter or a digit, unless the word
 before it is an abbreviation that usually precedes a name or a number: a title ("Dr.", "Sr.", "Mal."), a
 single initial ("D. Pedro", "John F. Kennedy"), a dotted abbreviation ("U.S.", "a.C.", "e.g."), or a
 word that precedes a number ("No. 5", "p. 12", "Jan. 20"). A lone Roman numeral after a name ("Pedro I.")
@@ -114,3 +115,49 @@ def claim_sentences(text: str, language: str, *, min_words: int = MIN_WORDS,
                     max_words: int = MAX_WORDS) -> list[str]:
     """The sentences of `text` that can be claims, in order."""
     return [s for s in split(text, language) if is_claim(s, min_words, max_words)]
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers in a canonical form: thousands separators dropped ("1,000" and "1.000" are "1000"), a decimal
+    comma as a point ("3,5" is "3.5")."""
+    out = set()
+    for n in _NUMBER.findall(text):
+        out.add(re.sub(r"[.,]", "", n) if _THOUSANDS.fullmatch(n) else n.replace(",", "."))
+    return out
+
+
+_NAME_WORD = rf"[A-ZÀ-ÖØ-Þ]{_LETTER}*(?:[-'’][A-ZÀ-ÖØ-Þa-z]{_LETTER}*)?"
+_CONNECTOR = r"(?:de|da|do|dos|das|of|the|von|van|e)"
+_ENTITY = re.compile(rf"{_NAME_WORD}(?:\s+(?:{_CONNECTOR}\s+)?{_NAME_WORD})*(?:\s+\d+)?")
+_YEAR = re.compile(r"\b(1\d{3}|20\d{2})\b")
+
+
+def entities(sentence: str) -> list[str]:
+    """Names in a sentence, in order: runs of capitalised words ("Neil Armstrong", "Apollo 11", "Pedro Álvares
+    Cabral", "Júlio César") and years. A run that opens the sentence loses a leading article or preposition
+    ("The Apollo program" gives "Apollo"); a single capitalised word opening it is not taken as a name."""
+    out: list[str] = []
+    opening = len(sentence) - len(sentence.lstrip(_OPENERS + " "))
+    for m in _ENTITY.finditer(sentence):
+        words = m.group(0).split()
+        if m.start() == opening:
+            if words[0].casefold() in _LEADING:
+                words = words[1:]
+            elif len(words) == 1:
+                words = []
+        name = " ".join(words)
+        if len(name) > 1 and name[:1].isupper() and name not in out:
+            out.append(name)
+    out.extend(y for y in _YEAR.findall(sentence) if y not in out)
+    return out
+
+
+# Capitalised only because they open a sentence.
+_LEADING = {"the", "a", "an", "in", "on", "at", "by", "after", "before", "during", "when", "its", "his", "her",
+            "their", "this", "that", "these", "those", "o", "os", "as", "um", "uma", "em", "no", "na", "nos",
+            "nas", "após", "depois", "durante", "quando", "seu", "sua", "seus", "suas", "este", "esta", "esse",
+            "essa"}
