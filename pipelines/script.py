@@ -53,7 +53,8 @@ def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: 
     if groq is not None:
         learnings = store.recent_learnings(conn, p.channel)
         with_groq = groq.write(topic=p.topic, language=cfg.language, facts=pool, target_words=target_words,
-                               tone=cfg.llm.tone, audience=cfg.llm.audience, learnings=learnings, notes=notes)
+                               tone=cfg.llm.tone, audience=cfg.llm.audience, learnings=learnings, notes=notes,
+                               questions=[q.question for q in report.questions])
         script, writer, disclosure, usage = (with_groq.script, f"groq ({groq.model})",
                                              groq.disclosure(cfg.language), with_groq.usage)
         groq.close()

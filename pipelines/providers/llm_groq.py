@@ -114,7 +114,8 @@ class GroqWriter:
 
     # -- the one public call ------------------------------------------------------------------------
     def write(self, *, topic: str, language: str, facts: list[Fact], target_words: int, tone: str = "",
-              audience: str = "", learnings: Sequence[str] = (), notes: str | None = None) -> WriterResult:
+              audience: str = "", learnings: Sequence[str] = (), notes: str | None = None,
+              questions: Sequence[str] = ()) -> WriterResult:
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {sorted(LANGUAGES)}, not {language!r}")
         if not facts:
@@ -126,6 +127,7 @@ class GroqWriter:
         ctx = {"topic": topic, "language": language, "language_name": LANGUAGES[language], "facts": facts,
                "target_words": target_words, "min_words": lo, "max_words": hi, "tone": tone,
                "audience": audience, "learnings": list(learnings), "notes": notes, "errors": [],
+               "questions": list(questions),
                "schema": json.dumps(Script.model_json_schema(), ensure_ascii=False, separators=(",", ":"))}
         messages = [{"role": "system", "content": self._render("system", ctx)},
                     {"role": "user", "content": self._render("user", ctx)}]

@@ -53,6 +53,7 @@ def test_groq_writes_the_script_and_the_flags_reach_the_review(database, data_di
     prompt = json.dumps(fake.requests[0].messages)
     assert fake.requests[0].headers["authorization"] == "Bearer gsk_test_key"
     assert "open with a question" in prompt and "curious" in prompt  # learnings and tone shape the prompt
+    assert "Who was involved?" in prompt and "Why does it matter?" in prompt  # the topic's questions
     with connect() as conn:
         cp = checkpoints.get(conn, cid)
         view = review.checkpoint_detail(conn, cid)["view"]
