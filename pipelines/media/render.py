@@ -1,58 +1,95 @@
-"""Stills + narration (+ ASS captions) -> H.264/AAC MP4, in ONE ffmpeg run.
+"""Stills and clips + narration (+ ASS captions) -> H.264 High/AAC MP4 for YouTube, in ONE ffmpeg run.
 
 How it stays fast and small:
-  1. Each distinct still is composed ONCE with Pillow into a "canvas" a little larger than
-     the frame (OVERSCAN): the still fitted inside, over a blurred, dimmed copy of itself
-     that fills the rest (a 16:9 still in a 9:16 Short sits at full width in the middle).
-  2. ffmpeg reads the canvases with the concat demuxer (one decoded frame per scene, with
-     its duration), converts each to yuv420p once, and only then repeats it with `fps`, so
-     the per-frame work is a `crop` whose window drifts slowly over the canvas (a pointer
-     offset, no scaling), the libass captions, and the encoder itself.
-  3. The graph has the same few filters however many scenes there are, so memory does not
-     grow with the length of the video.
-The drift is one smooth, slow Lissajous path over the whole video (horizontal and vertical
-at different periods; vertical only for portrait frames), so it never jerks at a cut.
+  1. Every still is composed ONCE with Pillow into a frame-sized JPEG: the still fitted inside, over a
+     blurred, dimmed copy of itself (a 16:9 still in a 9:16 Short sits at full width in the middle).
+     Every video clip is cut ONCE to exactly the time it is on screen (trimmed; looped or slowed when
+     it is shorter), scaled and cropped to fill the frame, as MJPEG: the same codec as the stills.
+  2. ffmpeg reads them with the concat demuxer, a still listed once per second (see _listing), and
+     `fps` repeats it. The per-frame work is `zoompan` (the Ken Burns move: crop + scale, ~1 ms a
+     frame at 1080p), a `blend` for crossfades, the libass captions and the encoder itself.
+  3. Crossfades: scenes alternate between two such streams, A (even scenes) and B (odd scenes), each
+     showing a scene a little before and after its own time; `blend` shows A or B, and during a
+     crossfade a mix of both, driven by `sendcmd` (a file of opacity changes, one per frame of a fade).
+     The graph has the same few filters however many scenes there are, so memory does not grow with
+     the length of the video.
+  4. An intro and an outro (video or image files) are scenes before and after the narration; the audio
+     is their own sound (or silence), then the narration, so sound and picture stay in sync.
 
 Timing convention: `Scene.start`/`Scene.end` are seconds on the ORIGINAL audio timeline.
-`render_video` renders the span [audio_start, audio_start + duration) of the audio and
-shifts the scenes by -audio_start (scenes are clipped to the span; the first scene is
-stretched back to the span start, the last one to its end, and a gap between two scenes
-is filled by the earlier still). The subtitles file must already be timed relative to the
-OUTPUT (0 = audio_start; see captions.slice_cues). Scene boundaries are rounded to whole
-frames and the video has exactly round(duration * fps) frames, ending with the audio.
+`render_video` renders the span [audio_start, audio_start + duration) of the audio and shifts the
+scenes by -audio_start (scenes are clipped to the span; the first scene is stretched back to the span
+start, the last one to its end, and a gap between two scenes is filled by the earlier scene). The
+subtitles file must already be timed relative to the OUTPUT, intro included (0 = the first frame; see
+captions.slice_cues and bookend_seconds). Scene boundaries are rounded to whole frames and the video
+has exactly as many frames as its duration at `fps`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
-from pipelines.media.ffmpeg import MediaInfo, audio_duration, probe, run_ffmpeg
+from pipelines.media.ffmpeg import FFmpegError, MediaInfo, audio_duration, ffmpeg_exe, probe, run_ffmpeg
 from pipelines.media.fonts import FONTS_DIR
 
 log = logging.getLogger(__name__)
 
-OVERSCAN = 0.06  # the canvas is this much larger than the frame; the drift moves within it
-DRIFT_PERIODS = (26.0, 17.0)  # seconds for one full back-and-forth, horizontally / vertically
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+BOOKEND_IMAGE_SECONDS = 3.0  # how long an intro or outro given as an image is shown
 BLUR_DOWNSCALE = 8  # the fill behind a still is blurred at 1/8 size, then scaled up
 BG_DIM = 0.7  # and darkened a little so the still stands out
+SLOW_AT_MOST = 1.5  # a clip up to this much shorter than its scene is slowed; a shorter one loops
+# Ken Burns moves, used in turn by still scenes: (zoom from, zoom to, focus x/y from, focus x/y to).
+# The focus is where the crop window sits in the frame (0 = left/top, 1 = right/bottom).
+MOVES = (
+    (1.0, 1.12, (0.5, 0.5), (0.5, 0.35)),  # push in, drifting up
+    (1.12, 1.0, (0.0, 0.5), (0.5, 0.5)),  # pull out from the left
+    (1.06, 1.12, (1.0, 0.3), (0.0, 0.7)),  # pan right to left
+    (1.0, 1.12, (0.5, 0.5), (0.8, 0.6)),  # push in to the lower right
+)
 
 
 @dataclass(frozen=True)
 class Scene:
-    image: Path
+    media: Path
     start: float  # seconds on the original audio timeline
     end: float
+    kind: str = "image"  # "image" or "video"
 
 
 @dataclass(frozen=True)
 class Clip:
-    image: Path
+    media: Path
     frames: int
+    kind: str = "image"
+
+
+@dataclass(frozen=True)
+class Sound:
+    """An intro's or outro's sound: ffmpeg input `input` (None: silence), `seconds` long."""
+
+    input: int | None
+    seconds: float
+
+
+def media_kind(path: Path) -> str:
+    return "image" if Path(path).suffix.lower() in IMAGE_SUFFIXES else "video"
+
+
+def bookend_seconds(path: Path | None) -> float:
+    """How long an intro/outro file lasts in the video: a clip's own length, an image BOOKEND_IMAGE_SECONDS."""
+    if path is None:
+        return 0.0
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"intro/outro file {path} does not exist")
+    return BOOKEND_IMAGE_SECONDS if media_kind(path) == "image" else probe(path).duration
 
 
 def plan_clips(scenes: list[Scene], *, audio_start: float, duration: float, fps: int) -> list[Clip]:
@@ -67,42 +104,73 @@ def plan_clips(scenes: list[Scene], *, audio_start: float, duration: float, fps:
     if not inside:  # no scene overlaps the span: show the scene nearest to it
         inside = [min(scenes, key=lambda s: min(abs(s.start - audio_start), abs(s.end - audio_start)))]
     bounds = [0] + [min(total, max(0, round((s.start - audio_start) * fps))) for s in inside[1:]] + [total]
-    clips = [Clip(s.image, bounds[i + 1] - bounds[i]) for i, s in enumerate(inside)]
+    clips = [Clip(s.media, bounds[i + 1] - bounds[i], s.kind) for i, s in enumerate(inside)]
     return [c for c in clips if c.frames > 0]
 
 
-def _even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
+@dataclass(frozen=True)
+class Shot:
+    """A clip placed on the output timeline: on screen during frames [start, end) (fades included)."""
+
+    index: int
+    clip: Clip
+    start: int
+    end: int
 
 
-def canvas_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The composed still's size: OVERSCAN larger than the frame (portrait: taller only,
-    so a landscape still stays exactly full width)."""
-    w, h = size
-    return (w if h > w else _even(w * (1 + OVERSCAN))), _even(h * (1 + OVERSCAN))
+def place(clips: list[Clip], fade_frames: int) -> list[Shot]:
+    """Each clip's time on screen: its own frames, plus half of each crossfade on either side
+    (a fade never takes more than half of a short clip)."""
+    cuts = [0]
+    for c in clips:
+        cuts.append(cuts[-1] + c.frames)
+    half = [0] + [min(fade_frames // 2, a.frames // 2, b.frames // 2) for a, b in pairwise(clips)] + [0]
+    return [Shot(i, c, cuts[i] - half[i], cuts[i + 1] + half[i + 1]) for i, c in enumerate(clips)]
 
 
-def compose_still(image: Path, canvas: tuple[int, int], out: Path) -> Path:
-    """The still fitted into `canvas` over a blurred, dimmed fill made from itself (PNG)."""
+def compose_still(image: Path, size: tuple[int, int], out: Path) -> Path:
+    """The still fitted into `size` over a blurred, dimmed fill made from itself (JPEG)."""
     from PIL import Image, ImageFilter, ImageOps
 
-    cw, ch = canvas
+    cw, ch = size
     try:
         with Image.open(image) as im:
             im = im.convert("RGB")
     except OSError as e:
         raise ValueError(f"scene image {image} is not a readable image: {e}") from None
     if abs((im.width / im.height) / (cw / ch) - 1) < 0.02:  # same shape: just scale it
-        result = ImageOps.fit(im, canvas, Image.Resampling.BICUBIC)
+        result = ImageOps.fit(im, size, Image.Resampling.BICUBIC)
     else:
         small = (max(16, cw // BLUR_DOWNSCALE), max(16, ch // BLUR_DOWNSCALE))
         fill = ImageOps.fit(im, small, Image.Resampling.BILINEAR).filter(
             ImageFilter.GaussianBlur(min(small) / 16)
         )
-        result = fill.point(lambda v: round(v * BG_DIM)).resize(canvas, Image.Resampling.BILINEAR)
-        still = ImageOps.contain(im, canvas, Image.Resampling.BICUBIC)
+        result = fill.point(lambda v: round(v * BG_DIM)).resize(size, Image.Resampling.BILINEAR)
+        still = ImageOps.contain(im, size, Image.Resampling.BICUBIC)
         result.paste(still, ((cw - still.width) // 2, (ch - still.height) // 2))
-    result.save(out, "PNG", compress_level=1)
+    result.save(out, "JPEG", quality=95, subsampling=2)  # 4:2:0, like the cut clips
+    return out
+
+
+def cut_clip(video: Path, size: tuple[int, int], fps: int, frames: int, out: Path) -> Path:
+    """`frames` frames of `video` filling `size` (scaled, centre-cropped), as MJPEG. A clip that is too
+    short is slowed down (up to SLOW_AT_MOST) or else looped: never a frozen or black tail."""
+    w, h = size
+    try:
+        length = probe(video).duration
+    except FFmpegError as e:
+        raise ValueError(f"scene clip {video} is not a readable video: {e}") from None
+    need = frames / fps
+    slow = need / length if length and need > length else 1.0
+    speed = f"setpts={slow:.6f}*PTS," if 1.0 < slow <= SLOW_AT_MOST else ""
+    loop = ["-stream_loop", "-1"] if slow > SLOW_AT_MOST else []
+    run_ffmpeg(
+        [*loop, "-i", str(video), "-an", "-vf",
+         f"{speed}fps={fps},scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,"
+         "scale=out_range=pc,format=yuvj420p",
+         "-frames:v", str(frames), "-c:v", "mjpeg", "-q:v", "3", "-f", "matroska", str(out)],
+        what=f"cutting clip {Path(video).name}",
+    )  # fmt: skip
     return out
 
 
@@ -117,55 +185,134 @@ def escape_filter_path(path: Path) -> str:
     return out
 
 
-def _concat_list(clips: list[Clip], canvases: dict[Path, Path], fps: int) -> str:
-    """An ffconcat script: each canvas shown for its clip's duration."""
+def _listing(entries: list[tuple[Path, str, int]], fps: int) -> str:
+    """An ffconcat script: each (file, kind, frames) shown for its frames."""
 
-    def entry(path: Path) -> str:  # the frame rate gives the image a 1/fps time base: exact cuts
-        return "file '" + str(path).replace("'", "'\\''") + f"'\noption framerate {fps}\n"
+    def entry(path: Path, kind: str) -> str:  # the frame rate gives an image a 1/fps time base: exact cuts
+        text = "file '" + str(path).replace("'", "'\\''") + "'\n"
+        return text + (f"option framerate {fps}\n" if kind == "image" else "")
 
     text = "ffconcat version 1.0\n"
-    for clip in clips:
-        # A still is listed once per second of its clip: `fps` repeats each decoded still until the next
-        # one arrives, and `ass` copies every repeat to draw on it, so a still listed once for a 15 s scene
-        # would hold 450 frames (1.4 GB at 1080p) at once. One PNG decode a second costs ~1%.
-        left = clip.frames
+    for path, kind, frames in entries:
+        # A still is listed once per second: `fps` repeats each decoded still until the next one arrives,
+        # all at once, and later filters make each repeat a new frame, so a still listed once for a 15 s
+        # scene would hold 450 frames (1.4 GB at 1080p) at once. One JPEG decode a second costs ~1%.
+        step = fps if kind == "image" else frames
+        left = frames
         while left > 0:
-            n = min(left, fps)
-            text += entry(canvases[clip.image]) + f"duration {n / fps:.6f}\n"
+            n = min(left, step)
+            text += entry(path, kind) + f"duration {n / fps:.6f}\n"
             left -= n
-    return text + entry(canvases[clips[-1].image])  # the demuxer needs the last file twice
+    path, kind, _ = entries[-1]
+    return text + entry(path, kind)  # the demuxer needs the last file twice
 
 
-def _video_chain(size: tuple[int, int], fps: int, frames: int, subtitles: Path | None) -> str:
+def _stream_entries(shots: list[Shot], files: dict[int, Path], blank: Path, total: int):
+    """One stream's (file, kind, frames) list: its shots at their times, `blank` in between."""
+    entries, at = [], 0
+    for s in shots:
+        if s.start > at:
+            entries.append((blank, "image", s.start - at))
+        entries.append((files[s.index], s.clip.kind, s.end - s.start))
+        at = s.end
+    if total > at:
+        entries.append((blank, "image", total - at))
+    return entries
+
+
+def _move_expr(shots: list[Shot], pick) -> str:
+    """A zoompan expression (of the output frame number `on`): for each shot, `pick(move)` eased
+    linearly from its first frame to its last; video clips do not move."""
+    terms = []
+    for s in shots:
+        if s.clip.kind != "image":
+            continue
+        a, b = pick(MOVES[s.index % len(MOVES)])
+        u = f"clip((on-{s.start})/{max(1, s.end - s.start - 1)},0,1)"
+        terms.append(f"between(on,{s.start},{s.end - 1})*({a:g}+{b - a:g}*{u})")
+    return "+".join(terms) or "0"
+
+
+def _stream_chain(i: int, shots: list[Shot], size: tuple[int, int], fps: int, frames: int) -> str:
     w, h = size
-    px, py = (f * fps for f in DRIFT_PERIODS)
-    x = f"(iw-ow)*(0.5+0.5*sin(2*PI*n/{px:g}))"
-    y = f"(ih-oh)*(0.5+0.5*sin(2*PI*n/{py:g}))"
-    chain = (
-        f"[0:v]scale=out_range=tv:out_color_matrix=bt709,format=yuv420p,"  # once per scene
-        f"fps={fps}:start_time=0,trim=end_frame={frames},setpts=N/({fps}*TB),"
-        f"crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
-    )
-    if subtitles is not None:
-        kind = "ass" if subtitles.suffix.lower() == ".ass" else "subtitles"
-        chain += f",{kind}=filename={escape_filter_path(subtitles)}:fontsdir={escape_filter_path(FONTS_DIR)}"
-    return chain + ",setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709[vout]"
-
-
-def _audio_chain(audio_start: float, duration: float) -> str:
+    zoom = _move_expr(shots, lambda m: (m[0], m[1]))
+    fx = _move_expr(shots, lambda m: (m[2][0], m[3][0]))
+    fy = _move_expr(shots, lambda m: (m[2][1], m[3][1]))
+    still = "+".join(f"between(on,{s.start},{s.end - 1})" for s in shots if s.clip.kind == "image") or "0"
     return (
-        f"[1:a]atrim=start={audio_start:.6f}:duration={duration:.6f},asetpts=PTS-STARTPTS,"
-        f"apad=whole_dur={duration:.6f},aresample=48000[aout]"
+        f"[{i}:v]scale=out_range=tv:out_color_matrix=bt709,format=yuv420p,"  # once per decoded picture
+        f"fps={fps}:start_time=0,trim=end_frame={frames},setpts=N/({fps}*TB),"
+        f"zoompan=z='if({still},{zoom},1)':x='({fx})*(iw-iw/zoom)':y='({fy})*(ih-ih/zoom)'"
+        f":d=1:s={w}x{h}:fps={fps},setsar=1"
     )
+
+
+def _fade_commands(shots: list[Shot], fps: int) -> str:
+    """sendcmd lines: B's opacity over A, frame by frame through each crossfade."""
+    lines = []
+    for a, b in pairwise(shots):
+        into_b = b.index % 2 == 1
+        n = a.end - b.start  # frames where both are on screen
+        for k in range(n + 1):
+            u = (k + 0.5) / (n + 1) if n else 1.0
+            opacity = min(u if into_b else 1 - u, 0.999)  # blend ignores all_opacity=1 once it was lower
+            lines.append(f"{(b.start + k) / fps:.6f} blend@xfade all_opacity {opacity:.4f};")
+    return "\n".join(lines) + "\n"
+
+
+def _audio_chain(audio_start: float, duration: float, intro: Sound | None, outro: Sound | None) -> str:
+    """Intro sound (or silence), the narration span, outro sound (or silence) -> [aout]."""
+    fmt = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
+    parts = [f"[1:a]atrim=start={audio_start:.6f}:duration={duration:.6f},asetpts=PTS-STARTPTS,"
+             f"apad=whole_dur={duration:.6f},{fmt}[narr]"]
+    order = []
+    for label, book in (("intro", intro), ("narr", None), ("outro", outro)):
+        if book is not None:
+            src = f"[{book.input}:a]{fmt}," if book.input is not None else "anullsrc=r=48000:cl=stereo,"
+            parts.append(f"{src}apad=whole_dur={book.seconds:.6f},atrim=duration={book.seconds:.6f}[{label}]")
+        if book is not None or label == "narr":
+            order.append(f"[{label}]")
+    if len(order) == 1:
+        return parts[0].replace("[narr]", "[aout]")
+    return ";".join(parts) + ";" + "".join(order) + f"concat=n={len(order)}:v=0:a=1[aout]"
 
 
 def _encode_args(out: Path, *, fps: int, duration: float, preset: str, crf: int) -> list[str]:
+    """YouTube's recommended upload: H.264 High, yuv420p, AAC-LC 48 kHz stereo, moov atom first."""
     return [
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-profile:v", "high",
         "-pix_fmt", "yuv420p", "-r", str(fps),
-        "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
+        "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
         "-t", f"{duration:.6f}", "-movflags", "+faststart", "-f", "mp4", str(out),
     ]  # fmt: skip
+
+
+def run_with_progress(args: list[str], *, what: str, seconds: float) -> None:
+    """run_ffmpeg, reading `-progress` so the task log gets a line about every 10% (with the speed)."""
+    import shlex
+
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats",
+           "-progress", "pipe:1", *[str(a) for a in args]]  # fmt: skip
+    log.info("ffmpeg (%s): %s", what, shlex.join(cmd))
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, errors="replace")
+        assert proc.stdout is not None
+        done, speed, next_mark = 0.0, "?", 10
+        for line in proc.stdout:
+            key, _, value = line.strip().partition("=")
+            if key == "out_time_us" and value.isdigit():
+                done = int(value) / 1e6
+            elif key == "speed":
+                speed = value
+            elif key == "progress" and seconds > 0 and done / seconds * 100 >= next_mark:
+                pct = min(100, int(done / seconds * 100))
+                log.info("%s: %d%% (%.1f of %.1f s), speed %s", what, pct, done, seconds, speed)
+                next_mark = pct // 10 * 10 + 10
+        code = proc.wait()
+        err.seek(0)
+        stderr = err.read()
+    if code != 0:
+        raise FFmpegError(what, cmd, stderr, code)
 
 
 def render_video(
@@ -178,6 +325,9 @@ def render_video(
     subtitles: Path | None = None,
     audio_start: float = 0.0,
     duration: float | None = None,
+    crossfade: float = 0.5,
+    intro: Path | None = None,
+    outro: Path | None = None,
     preset: str = "veryfast",
     crf: int = 23,
 ) -> MediaInfo:
@@ -186,8 +336,8 @@ def render_video(
     if w % 2 or h % 2 or w < 16 or h < 16:
         raise ValueError(f"size {w}x{h}: width and height must be even and at least 16")
     for s in scenes:
-        if not Path(s.image).is_file():
-            raise FileNotFoundError(f"scene image {s.image} does not exist")
+        if not Path(s.media).is_file():
+            raise FileNotFoundError(f"scene {s.kind} {s.media} does not exist")
     if subtitles is not None and not Path(subtitles).is_file():
         raise FileNotFoundError(f"subtitles file {subtitles} does not exist")
     if duration is None:
@@ -197,33 +347,90 @@ def render_video(
             f"nothing to render: audio_start {audio_start:.2f} s is at or past the end of {audio}"
         )
     clips = plan_clips(scenes, audio_start=audio_start, duration=duration, fps=fps)
+    books = {"intro": intro, "outro": outro}
+    sounds: dict[str, Sound] = {}
+    extra_inputs: list[str] = []
+    for position, path in books.items():
+        if path is None:
+            continue
+        seconds = bookend_seconds(path)
+        clip = Clip(Path(path), round(seconds * fps), media_kind(path))
+        clips = [clip, *clips] if position == "intro" else [*clips, clip]
+        index = None
+        if clip.kind == "video" and probe(path).audio is not None:
+            index = len(extra_inputs) // 2  # relative to the first extra input; shifted below
+            extra_inputs += ["-i", str(path)]
+        sounds[position] = Sound(index, seconds)
     frames = sum(c.frames for c in clips)
+    total = frames / fps
+    shots = place(clips, round(crossfade * fps))
+    streams = [shots] if crossfade <= 0 or len(shots) < 2 else [shots[0::2], shots[1::2]]
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_name(f".{out.name}.partial")
-    log.info("rendering %s: %d scenes, %dx%d@%d, %.2f s", out.name, len(clips), w, h, fps, duration)
+    log.info("rendering %s: %d scenes, %dx%d@%d, %.2f s, crossfade %.2f s", out.name, len(clips), w, h, fps,
+             total, crossfade if len(streams) == 2 else 0)
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as work_dir:
         work = Path(work_dir)
-        stills = list(dict.fromkeys(clip.image for clip in clips))  # distinct, in order
-        targets = [work / f"canvas{i:04d}.png" for i in range(len(stills))]
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Pillow releases the GIL
-            done = pool.map(compose_still, stills, [canvas_size(size)] * len(stills), targets)
-            canvases = dict(zip(stills, done, strict=True))
-        listing = work / "scenes.ffconcat"
-        listing.write_text(_concat_list(clips, canvases, fps), encoding="utf-8")
-        graph = ";".join(
-            [
-                _video_chain(size, fps, frames, Path(subtitles).resolve() if subtitles else None),
-                _audio_chain(audio_start, duration),
-            ]
-        )
-        args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
-                "-filter_complex", graph, "-map", "[vout]", "-map", "[aout]"]  # fmt: skip
-        args += _encode_args(tmp_out, fps=fps, duration=duration, preset=preset, crf=crf)
+        files = _prepare(shots, size, fps, work)
+        blank = compose_blank(size, work / "blank.jpg")
+        inputs: list[str] = []
+        chains = []
+        for i, stream in enumerate(streams):
+            listing = work / f"stream{i}.ffconcat"
+            listing.write_text(_listing(_stream_entries(stream, files, blank, frames), fps), encoding="utf-8")
+            inputs += ["-f", "concat", "-safe", "0", "-reinit_filter", "0", "-i", str(listing)]
+            if i == 0:
+                inputs += ["-i", str(audio)]
+            chains.append(_stream_chain(2 * i, stream, size, fps, frames))
+        video = _join_streams(chains, shots, fps, work)
+        if subtitles is not None:
+            kind = "ass" if Path(subtitles).suffix.lower() == ".ass" else "subtitles"
+            sub = escape_filter_path(Path(subtitles).resolve())
+            video += f",{kind}=filename={sub}:fontsdir={escape_filter_path(FONTS_DIR)}"
+        video += ",setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709[vout]"
+        graph = work / "graph.txt"
+        graph.write_text(video + ";" + _audio_chain(audio_start, duration, sounds.get("intro"), sounds.get("outro")),
+                         encoding="utf-8")
+        first_extra = len(streams) + 1  # after the streams and the narration
+        sounds = {k: Sound(None if v.input is None else first_extra + v.input, v.seconds) for k, v in sounds.items()}
+        args = [*inputs, *extra_inputs, "-/filter_complex", str(graph), "-map", "[vout]", "-map", "[aout]"]
+        args += _encode_args(tmp_out, fps=fps, duration=total, preset=preset, crf=crf)
         try:
-            run_ffmpeg(args, what=f"rendering {out.name}")
+            run_with_progress(args, what=f"rendering {out.name}", seconds=total)
             os.replace(tmp_out, out)
         finally:
             tmp_out.unlink(missing_ok=True)
     return probe(out)
+
+
+def _join_streams(chains: list[str], shots: list[Shot], fps: int, work: Path) -> str:
+    """The video chain so far: one stream as is, or B blended over A through the crossfades."""
+    if len(chains) == 1:
+        return chains[0]
+    commands = work / "fades.cmd"
+    commands.write_text(_fade_commands(shots, fps), encoding="utf-8")
+    return (f"{chains[0]}[a];{chains[1]},sendcmd=filename={escape_filter_path(commands)}[b];"
+            "[b][a]blend@xfade=all_mode=normal:all_opacity=0,format=yuv420p")
+
+
+def compose_blank(size: tuple[int, int], out: Path) -> Path:
+    """A black frame: what a stream shows while its scenes are off screen."""
+    from PIL import Image
+
+    Image.new("RGB", size).save(out, "JPEG", quality=95, subsampling=2)
+    return out
+
+
+def _prepare(shots: list[Shot], size: tuple[int, int], fps: int, work: Path) -> dict[int, Path]:
+    """Shot index -> its frame-sized file: composed stills (each distinct one once), cut clips."""
+    stills = list(dict.fromkeys(s.clip.media for s in shots if s.clip.kind == "image"))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Pillow and ffmpeg release the GIL
+        composed = pool.map(compose_still, stills, [size] * len(stills),
+                            [work / f"still{i:04d}.jpg" for i in range(len(stills))])
+        cut = {s.index: pool.submit(cut_clip, s.clip.media, size, fps, s.end - s.start,
+                                    work / f"clip{s.index:04d}.mkv")
+               for s in shots if s.clip.kind == "video"}
+        by_still = dict(zip(stills, composed, strict=True))
+        return {s.index: cut[s.index].result() if s.index in cut else by_still[s.clip.media] for s in shots}

@@ -77,7 +77,7 @@ def test_slice_for_a_short(inputs: Inputs, tmp_path: Path) -> None:
 def test_render_full_hd(inputs: Inputs, tmp_path: Path) -> None:
     length = 3.0
     scenes = [
-        Scene(s.image, s.start * length / inputs.duration, s.end * length / inputs.duration)
+        Scene(s.media, s.start * length / inputs.duration, s.end * length / inputs.duration)
         for s in inputs.scenes
     ]
     cues = [c for c in build_cues(inputs.words) if c.start < length]
@@ -93,7 +93,7 @@ def test_plan_clips_has_exact_frame_count() -> None:
     scenes = [Scene(a, 0.0, 1.0), Scene(b, 1.0, 2.5), Scene(c, 2.5, 4.37)]
     clips = plan_clips(scenes, audio_start=0.0, duration=4.37, fps=30)
     assert sum(c.frames for c in clips) == round(4.37 * 30)
-    assert [c.image for c in clips] == [a, b, c]
+    assert [c.media for c in clips] == [a, b, c]
     # A slice on the original timeline: only the scenes inside it, shifted to start at 0.
     sliced = plan_clips(scenes, audio_start=2.0, duration=1.5, fps=30)
     assert sliced == [Clip(b, 15), Clip(c, 30)]
@@ -144,7 +144,7 @@ def test_many_scenes(inputs: Inputs, tmp_path: Path) -> None:
     """A long video's many scenes: exact length, and the temporary files are cleaned up."""
     n = 150
     step = inputs.duration / n
-    scenes = [Scene(inputs.scenes[i % 3].image, i * step, (i + 1) * step) for i in range(n)]
+    scenes = [Scene(inputs.scenes[i % 3].media, i * step, (i + 1) * step) for i in range(n)]
     info = render_video(scenes, inputs.audio, tmp_path / "many.mp4", size=(64, 36))
     assert info.duration == pytest.approx(inputs.duration, abs=0.1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.mp4"]
@@ -160,7 +160,7 @@ def test_scene_cuts_land_on_the_right_frames(inputs: Inputs, tmp_path: Path) -> 
         Image.new("RGB", (64, 36), c).save(stills[-1])
     scenes = [Scene(stills[0], 0.0, 1.0), Scene(stills[1], 1.0, 2.0), Scene(stills[2], 2.0, 3.0)]
     out = tmp_path / "cuts.mp4"
-    render_video(scenes, inputs.audio, out, size=(64, 36), duration=3.0)
+    render_video(scenes, inputs.audio, out, size=(64, 36), duration=3.0, crossfade=0)
     raw = tmp_path / "frames.rgb"
     run_ffmpeg(["-i", str(out), "-f", "rawvideo", "-pix_fmt", "rgb24", str(raw)], what="decoding frames")
     data = raw.read_bytes()
@@ -175,7 +175,7 @@ def test_scene_cuts_land_on_the_right_frames(inputs: Inputs, tmp_path: Path) -> 
 
     # A slice for a Short: scene times stay on the original timeline and are shifted.
     short = tmp_path / "short.mp4"
-    render_video(scenes, inputs.audio, short, size=(64, 36), audio_start=1.5, duration=1.0)
+    render_video(scenes, inputs.audio, short, size=(64, 36), audio_start=1.5, duration=1.0, crossfade=0)
     run_ffmpeg(["-i", str(short), "-f", "rawvideo", "-pix_fmt", "rgb24", str(raw)], what="decoding frames")
     data = raw.read_bytes()
     assert len(data) == 30 * frame_bytes
