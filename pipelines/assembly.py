@@ -52,7 +52,7 @@ def assemble(p: Production, script_rel: str, audio: dict, broll: dict, revision:
     ass = write_ass(cues, out / "captions.ass", *SIZE)
     srt = write_srt(cues, out / "captions.srt")
     video = out / "video.mp4"
-    info = render_video(scenes_for(p, timings, visuals), p.abs(audio["narration"]), video, size=SIZE, fps=30,
+    info = render_video(scenes_for(p, timings, visuals), p.abs(audio.get("mix", audio["narration"])), video, size=SIZE, fps=30,
                         subtitles=ass)
     thumbs = make_thumbnails(script["title"], [p.abs(v["path"]) for v in visuals["visuals"]], out / "thumbnails")
     meta = write_json(out / "render.json", {"duration": info.duration, "chapters": chapters(script, timings),

@@ -36,9 +36,33 @@ class Strict(BaseModel):
 
 
 class Voice(Strict):
-    provider: Literal["espeak"] = "espeak"
-    name: str | None = Field(None, description="voice name; defaults to the language's espeak-ng voice")
+    provider: Literal["espeak", "piper", "azure"] = Field(
+        "espeak", description="espeak (offline, pt-BR and English), piper (offline neural, English), azure (needs "
+                              "AZURE_SPEECH_KEY or the Airflow connection azure_speech_default; without it espeak "
+                              "speaks, and the log says so)")
+    name: str | None = Field(None, description="voice name; defaults to the provider's voice for the language "
+                                               "(espeak en-us/pt-br, piper en_US-joe-medium, azure "
+                                               "en-US-JennyNeural/pt-BR-FranciscaNeural)")
     rate_wpm: Annotated[int, Field(ge=80, le=300)] = 165
+    style: str | None = Field(None, description="azure speaking style, e.g. narration-relaxed; null = the voice's own")
+
+
+class Audio(Strict):
+    music: str | None = Field(None, description="music bed file (relative to the repo), looped under the voice, "
+                                                "ducked while it speaks and faded out at the end; null = none")
+    music_db: Annotated[float, Field(ge=-40, le=0)] = Field(
+        -20, description="level of the music bed in dB (before ducking, relative to the file)")
+
+    @field_validator("music")
+    @classmethod
+    def _music_exists(cls, v: str | None) -> str | None:
+        if v is not None and not (REPO / v).is_file():
+            raise ValueError(f"music {v!r} is not a file (give a path relative to the repo root, or null)")
+        return v
+
+    @property
+    def music_path(self) -> Path | None:
+        return (REPO / self.music).resolve() if self.music else None
 
 
 class Publish(Strict):
@@ -96,6 +120,7 @@ class ChannelConfig(Strict):
     sources_dir: str = Field(description="folder of the channel's local source documents (Markdown)")
     topics: list[str] = Field(default_factory=list, description="backlog, taken in order")
     voice: Voice = Voice()
+    audio: Audio = Audio()
     publish: Publish = Publish()
     shorts: Shorts = Shorts()
     checkpoints: Checkpoints = Checkpoints()
@@ -129,6 +154,13 @@ class ChannelConfig(Strict):
         if not croniter.is_valid(v):
             raise ValueError(f"{v!r} is not a cron expression (e.g. '0 9 * * *'), use null for manual only")
         return v
+
+    @model_validator(mode="after")
+    def _voice_speaks_language(self) -> ChannelConfig:
+        if self.voice.provider == "piper" and self.language != "en":
+            raise ValueError(f"voice.provider piper has no {self.language} voice installed (only English); "
+                             "use voice.provider: espeak or azure")
+        return self
 
     @model_validator(mode="after")
     def _sources_exist(self) -> ChannelConfig:

@@ -63,7 +63,7 @@ def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
         inside = [Scene(s.image, max(s.start, start), min(s.end, end)) for s in scenes
                   if s.end > start and s.start < end]
         if not video.exists():
-            render_video(inside, p.abs(audio["narration"]), video, size=SIZE, fps=30, subtitles=ass,
+            render_video(inside, p.abs(audio.get("mix", audio["narration"])), video, size=SIZE, fps=30, subtitles=ass,
                          audio_start=start, duration=end - start)
         first = next(i for i, s in enumerate(timings["segments"]) if s["start"] >= start - 0.01)
         title = f"{script['title']} — {script['segments'][first]['heading']}"[:100]

@@ -41,8 +41,9 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_ffmpeg(args: list[str], *, what: str, timeout: float | None = None) -> None:
-    """Run ffmpeg with `args` (without the executable). `what` names the step in errors.
+def run_ffmpeg(args: list[str], *, what: str, timeout: float | None = None) -> str:
+    """Run ffmpeg with `args` (without the executable). `what` names the step in errors. Returns its stderr
+    (where filters such as loudnorm and ebur128 print their measurements).
 
     Adds `-hide_banner -nostdin -y -loglevel error` unless the caller already set a log level.
     """
@@ -60,6 +61,7 @@ def run_ffmpeg(args: list[str], *, what: str, timeout: float | None = None) -> N
         raise FFmpegError(what, cmd, proc.stderr, proc.returncode)
     if proc.stderr.strip():
         log.debug("ffmpeg (%s) said: %s", what, proc.stderr.strip())
+    return proc.stderr
 
 
 @dataclass(frozen=True)

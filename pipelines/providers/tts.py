@@ -1,4 +1,8 @@
-"""Offline narration with espeak-ng, with per-word timings, through ctypes on libespeak-ng.
+"""Narration voices behind one small interface: `synthesize(text, wav) -> [WordTiming]`, times in seconds
+relative to the WAV written. `get_tts` picks the channel's voice: espeak-ng (here, the offline default),
+Piper (`tts_piper`) or Azure Speech (`tts_azure`).
+
+espeak-ng runs through ctypes on libespeak-ng, with per-word timings.
 
 espeak-ng is driven in AUDIO_OUTPUT_SYNCHRONOUS mode: `espeak_Synth` returns once the whole
 text is spoken, having called our callback with int16 samples and events. Each
@@ -25,6 +29,7 @@ import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +53,14 @@ END_PAD = 0.04  # seconds kept after the last audible sound of a word
 
 
 class TTSUnavailable(RuntimeError):
-    """The offline voice cannot be used on this machine."""
+    """A voice cannot be used right now (library missing, service unreachable); the offline voice may stand in."""
+
+
+class TTS(Protocol):
+    name: str
+    description: str  # said in the video's description: which voice spoke
+
+    def synthesize(self, text: str, out_wav: Path) -> list[WordTiming]: ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,17 @@ class WordTiming:
     text: str
     start: float  # seconds
     end: float
+
+
+def write_wav(path: Path, pcm: bytes, rate: int) -> None:
+    """Mono 16-bit little-endian PCM -> a WAV file (folders created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
 
 
 class _Event(ctypes.Structure):
@@ -210,13 +233,7 @@ class EspeakTTS:
         pcm = array.array("h", samples)
         if sys.byteorder == "big":  # WAV is little-endian
             pcm.byteswap()
-        out_wav = Path(out_wav)
-        out_wav.parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(out_wav), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(rate)
-            w.writeframes(pcm.tobytes())
+        write_wav(out_wav, pcm.tobytes(), rate)
         log.info(
             "espeak-ng (%s, %d wpm): %d words, %.2f s -> %s",
             self.voice,
@@ -228,11 +245,23 @@ class EspeakTTS:
         return words
 
 
-PROVIDERS = {"espeak": EspeakTTS}
+def offline_voice(language: str, rate_wpm: int) -> EspeakTTS:
+    """The voice that works on every machine: espeak-ng in the channel's language."""
+    from pipelines.config import LANGUAGES
+
+    return EspeakTTS(LANGUAGES[language][1], rate_wpm)
 
 
-def get_tts(provider: str, voice: str, rate_wpm: int) -> EspeakTTS:
-    """The TTS engine for a channel config's voice settings."""
-    if provider not in PROVIDERS:
-        raise ValueError(f"unknown TTS provider {provider!r}; allowed: {', '.join(sorted(PROVIDERS))}")
-    return PROVIDERS[provider](voice, rate_wpm)
+def get_tts(provider: str, name: str | None, language: str, rate_wpm: int, style: str | None = None) -> TTS:
+    """The voice for a channel's `voice:` settings. Azure without a key falls back to the offline voice."""
+    if provider == "espeak":
+        return EspeakTTS(name, rate_wpm) if name else offline_voice(language, rate_wpm)
+    if provider == "piper":
+        from pipelines.providers.tts_piper import PiperTTS
+
+        return PiperTTS(name, language, rate_wpm)
+    if provider == "azure":
+        from pipelines.providers.tts_azure import azure_or_offline
+
+        return azure_or_offline(name, style, language, rate_wpm)
+    raise ValueError(f"unknown TTS provider {provider!r}; allowed: azure, espeak, piper")

@@ -8,7 +8,9 @@ import logging
 import os
 
 log = logging.getLogger(__name__)
-CONNECTIONS = {"groq_default": "GROQ_API_KEY", "websearch_default": "BRAVE_SEARCH_API_KEY"}
+CONNECTIONS = {"groq_default": "GROQ_API_KEY", "websearch_default": "BRAVE_SEARCH_API_KEY",
+               "azure_speech_default": "AZURE_SPEECH_KEY"}
+REGIONS = {"azure_speech_default": "AZURE_SPEECH_REGION"}  # that connection's host holds the region
 
 
 def export_credentials() -> list[str]:
@@ -20,12 +22,14 @@ def export_credentials() -> list[str]:
         if os.environ.get(variable):
             continue
         try:
-            password = BaseHook.get_connection(conn_id).password
+            conn = BaseHook.get_connection(conn_id)
         except Exception:  # no such connection: that provider stays off (the stage logs what it uses)
             continue
-        if password:
-            os.environ[variable] = password
+        if conn.password:
+            os.environ[variable] = conn.password
             found.append(conn_id)
+        if conn_id in REGIONS and conn.host and not os.environ.get(REGIONS[conn_id]):
+            os.environ[REGIONS[conn_id]] = conn.host
     if found:
         log.info("provider credentials from Airflow connections: %s", ", ".join(found))
     return found

@@ -1,4 +1,4 @@
-"""espeak-ng through ctypes: real audio, real word timings."""
+"""The offline voices, espeak-ng (ctypes) and Piper (packaged English voice): real audio, real word timings."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.media.ffmpeg import audio_duration
 from pipelines.providers.tts import EspeakTTS, get_tts
+from pipelines.providers.tts_piper import PiperTTS
 
 CASES = [
     ("en-us", "The octopus has three hearts, and its blood is blue."),
@@ -50,15 +51,69 @@ def test_faster_rate_is_shorter(tmp_path: Path) -> None:
 
 
 def test_factory_and_errors(tmp_path: Path) -> None:
-    tts = get_tts("espeak", "en-us", 170)
+    tts = get_tts("espeak", "en-us", "en", 170)
     assert isinstance(tts, EspeakTTS) and tts.rate_wpm == 170
     assert "not a human" in tts.description
-    with pytest.raises(ValueError, match="allowed: espeak"):
-        get_tts("cloudvoice", "en-us", 170)
+    assert get_tts("espeak", None, "pt-BR", 160).voice == "pt-br"  # the language's voice by default
+    with pytest.raises(ValueError, match="allowed: azure, espeak, piper"):
+        get_tts("cloudvoice", "en-us", "en", 170)
     with pytest.raises(ValueError, match="no voice 'xx-nonexistent'"):
         EspeakTTS("xx-nonexistent").synthesize("hello", tmp_path / "x.wav")
     with pytest.raises(ValueError, match="empty"):
         EspeakTTS("en-us").synthesize("   ", tmp_path / "x.wav")
+
+
+PIPER_TEXT = ('In 1969, Apollo 11 landed on the Moon. Neil Armstrong\'s first words were "That\'s one small step" '
+              "— for man! The crew of three returned to Earth after eight days in space.")
+
+
+def test_piper_speaks_english_with_word_timings(tmp_path: Path) -> None:
+    out = tmp_path / "piper.wav"
+    tts = get_tts("piper", None, "en", 165)
+    words = tts.synthesize(PIPER_TEXT, out)
+
+    assert isinstance(tts, PiperTTS) and "Piper" in tts.description and "not a human" in tts.description
+    with wave.open(str(out)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 22050)
+    duration = audio_duration(out)
+    # every written word, in order (the unspoken "—" rides with the word before it; "1969" is one word)
+    assert " ".join(w.text for w in words) == " ".join(PIPER_TEXT.split())
+    assert [w.text for w in words][:3] == ["In", "1969,", "Apollo"] and 'step" —' in [w.text for w in words]
+    assert all(0 <= w.start < w.end <= duration for w in words)
+    assert all(a.end <= b.start for a, b in pairwise(words))  # monotonic, no overlap
+    assert words[-1].end > duration - 0.5  # the last word ends where the speech ends
+    assert words[1].end - words[1].start > 4 * (words[0].end - words[0].start)  # "nineteen sixty-nine" vs "in"
+    gaps = {a.text: b.start - a.end for a, b in pairwise(words)}
+    assert gaps["Moon."] > gaps["landed"] + 0.05  # a full stop is a pause
+
+
+def test_piper_words_sit_on_sound(tmp_path: Path) -> None:
+    import numpy as np
+
+    out = tmp_path / "piper.wav"
+    words = PiperTTS(None, "en").synthesize(PIPER_TEXT, out)
+    with wave.open(str(out)) as w:
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+        rate = w.getframerate()
+    whole = np.sqrt(np.mean(x**2))
+    for w in words:
+        inside = x[round(w.start * rate) : round(w.end * rate)]
+        assert np.sqrt(np.mean(inside**2)) > whole / 8, w  # louder than -18 dB under the average
+    # between "Moon." and "Neil" (a sentence break) it is much quieter than in the words
+    i = next(k for k, w in enumerate(words) if w.text == "Moon.")
+    pause = x[round(words[i].end * rate) : round(words[i + 1].start * rate)]
+    assert np.sqrt(np.mean(pause**2)) < whole / 8
+
+
+def test_piper_rate_and_errors(tmp_path: Path) -> None:
+    text = "Speed changes how long this sentence takes to say."
+    slow = PiperTTS(None, "en", rate_wpm=120).synthesize(text, tmp_path / "slow.wav")
+    fast = PiperTTS(None, "en", rate_wpm=240).synthesize(text, tmp_path / "fast.wav")
+    assert fast[-1].end < slow[-1].end * 0.7
+    with pytest.raises(ValueError, match="no Piper voice for language 'pt-BR'.*use voice.provider: espeak or azure"):
+        get_tts("piper", None, "pt-BR", 160)
+    with pytest.raises(ValueError, match="unknown Piper voice 'en_GB-nobody'; installed: en_US-joe-medium"):
+        PiperTTS("en_GB-nobody", "en")
 
 
 def test_missing_library_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

