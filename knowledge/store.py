@@ -207,11 +207,12 @@ def get_facts(conn: psycopg.Connection, channel: str, ids: list[int]) -> list[Fa
 
 
 def record_coverage(conn: psycopg.Connection, channel: str, topic: str, production_id: int,
-                    fact_ids: list[int]) -> None:
+                    fact_ids: list[int], subtopics: list[str] = ()) -> None:
     conn.execute(
-        """INSERT INTO coverage (channel, topic, production_id, fact_ids) VALUES (%s, %s, %s, %s)
-           ON CONFLICT (channel, production_id) DO UPDATE SET fact_ids = EXCLUDED.fact_ids""",
-        (channel, topic, production_id, fact_ids),
+        """INSERT INTO coverage (channel, topic, production_id, fact_ids, subtopics) VALUES (%s, %s, %s, %s, %s)
+           ON CONFLICT (channel, production_id) DO UPDATE SET fact_ids = EXCLUDED.fact_ids,
+               subtopics = EXCLUDED.subtopics""",
+        (channel, topic, production_id, fact_ids, list(subtopics)),
     )
 
 

@@ -131,11 +131,13 @@ def publish(production_id: int) -> dict:
 
 
 def store_learnings(production_id: int) -> dict:
-    """Coverage (topic -> facts used) and the lessons of this production's reviews."""
+    """Coverage (topic -> sub-topics and facts used) and the lessons of this production's reviews."""
     with connect() as conn:
         p = production.load(conn, production_id)
         script = checkpoints.approved(conn, p.id, "script").artifacts
-        store.record_coverage(conn, p.channel, p.topic, p.id, script["fact_ids"])
+        segments = production.read_json(p.abs(script["script"]))["segments"]
+        subtopics = [seg["heading"] for seg in segments if any(s["fact_ids"] for s in seg["sentences"])]
+        store.record_coverage(conn, p.channel, p.topic, p.id, script["fact_ids"], subtopics)
         conn.execute("DELETE FROM learnings WHERE production_id = %s AND kind LIKE 'review:%%'", (p.id,))
         for cp in checkpoints.history(conn, p.id):
             if cp.notes:

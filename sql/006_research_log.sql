@@ -12,3 +12,5 @@ CREATE TABLE research_log (
 );
 CREATE INDEX research_log_lookup ON research_log (channel, provider, lower(query), asked_at DESC);
 ALTER TABLE knowledge_usage ADD COLUMN questions jsonb NOT NULL DEFAULT '[]';
+-- sub-topics a video covered: the headings of its segments that state facts
+ALTER TABLE coverage ADD COLUMN subtopics text[] NOT NULL DEFAULT '{}';

@@ -116,8 +116,12 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     extra = stages.store_learnings(pid)
     assert extra == {"production_id": pid, "channel": "science_en", "topic": "The Hubble Space Telescope"}
     with connect() as conn:
-        assert conn.execute("SELECT topic FROM coverage WHERE production_id = %s", (pid,)).fetchone()["topic"] \
-            == "The Hubble Space Telescope"
+        covered = conn.execute("SELECT topic, subtopics FROM coverage WHERE production_id = %s", (pid,)).fetchone()
+        assert covered["topic"] == "The Hubble Space Telescope"
+        # sub-topics: the headings of the segments that state facts (not the opening or the closing)
+        script = production.load(conn, pid).abs(checkpoints.approved(conn, pid, "script").artifacts["script"])
+        headings = [seg["heading"] for seg in read_json(script)["segments"]]
+        assert covered["subtopics"] == headings[1:-1]
         lessons = [r["lesson"] for r in conn.execute("SELECT lesson FROM learnings WHERE production_id = %s",
                                                      (pid,))]
         assert production.load(conn, pid).status == "published"
