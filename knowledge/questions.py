@@ -11,11 +11,10 @@ model call, and the script review shows the reviewer what was asked and what ans
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from knowledge.text import entities
+from knowledge.text import content_stems, entities, fold
 
 ANSWERS_NEEDED = 2  # facts for a question to count as answered (one answer is a score of 0.5)
 
@@ -68,19 +67,14 @@ QUESTIONS: dict[str, list[Question]] = {
 }
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def _lang(language: str) -> str:
     """"pt" for pt-BR or the text search configuration "portuguese", else "en"."""
     return "pt" if language.lower().startswith(("pt", "portuguese")) else "en"
 
 
-@lru_cache(maxsize=256)
-def _stems(text: str) -> set[str]:
-    return {w[:5] for w in re.findall(r"[^\W\d_]{4,}", _fold(text))}
+@lru_cache(maxsize=64)
+def _topic_stems(topic: str) -> set[str]:
+    return content_stems(topic)
 
 
 _WHEN = re.compile(r"\b(?:1\d{3}|20\d{2})\b|\bcentur|\bseculo|\b(?:" + "|".join(_MONTHS) + r")\b")
@@ -94,15 +88,15 @@ def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern:
 
 def answers(question: Question, claim: str, topic: str) -> bool:
     """Whether a fact already about the topic answers this question."""
-    folded = _fold(claim) + " "
+    folded = fold(claim) + " "
     if question.key == "what":  # a defining sentence: it names the whole topic and says what it is or was
-        return _stems(topic) <= _stems(claim) and bool(_cue_pattern(question.cues).search(folded))
+        return _topic_stems(topic) <= content_stems(claim) and bool(_cue_pattern(question.cues).search(folded))
     if question.key == "when":
         return bool(_WHEN.search(folded))
     if question.key == "who":  # a name other than the topic's own, not a date; or a role
-        own = _fold(topic)
-        names = [e for e in entities(claim) if not e.isdigit() and _fold(e).split()[0] not in _MONTHS]
-        return any(_fold(e) not in own for e in names) or bool(_ROLE.search(folded))
+        own = fold(topic)
+        names = [e for e in entities(claim) if not e.isdigit() and fold(e).split()[0] not in _MONTHS]
+        return any(fold(e) not in own for e in names) or bool(_ROLE.search(folded))
     return bool(_cue_pattern(question.cues).search(folded))
 
 

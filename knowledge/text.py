@@ -13,6 +13,7 @@ and ending with . ! or ? (so snippets cut with "..." and list items without punc
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MIN_WORDS = 6
 MAX_WORDS = 60
@@ -161,3 +162,30 @@ _LEADING = {"the", "a", "an", "in", "on", "at", "by", "after", "before", "during
             "their", "this", "that", "these", "those", "o", "os", "as", "um", "uma", "em", "no", "na", "nos",
             "nas", "após", "depois", "durante", "quando", "seu", "sua", "seus", "suas", "este", "esta", "esse",
             "essa"}
+
+
+STEM = 5
+
+_STOP = frozenset("""
+the and for are was were with that this these those from has have had its his her their them they
+which who whom whose into than then also but not been being after before over about more most when
+where there here what would could should will can our your you all some only just very such other out
+did does any each both while because through during between under again once how why per
+que com por para uma uns umas dos das nos nas num numa foi era sao ser sua seu suas seus ele ela eles
+elas isso isto este esta esse essa aquele aquela pelo pela pelos pelas entre tambem quando muito sobre
+ate depois antes ainda onde mas como mais menos tem ter sem seja sido esta estava qual quais cada
+""".split())
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def fold(text: str) -> str:
+    """Case-folded, accents stripped: "Independência" -> "independencia"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def content_stems(text: str) -> set[str]:
+    """The text's content words (3+ letters, not a stop word of either language) cut to STEM letters, a crude
+    stem that matches "launched"/"launch" and "proclamada"/"proclamou"."""
+    return {w[:STEM] for w in _WORD.findall(fold(text)) if len(w) >= 3 and w not in _STOP}

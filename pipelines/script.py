@@ -59,7 +59,8 @@ def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: 
                                              groq.disclosure(cfg.language), with_groq.usage)
         groq.close()
     else:
-        script = writer_offline.write(p.topic, cfg.language, pool, target_words)
+        script = writer_offline.write(p.topic, cfg.language,
+                                      writer_offline.follow_notes(pool, adjust.lead, adjust.drop), target_words)
         writer, disclosure, usage = writer_offline.NAME, writer_offline.DISCLOSURE[cfg.language], None
     by_id = {f.id: f for f in pool}
     flags = grounding.check(script, by_id, topic=p.topic)

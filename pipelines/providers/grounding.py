@@ -14,49 +14,23 @@ Problems:
 
 Matching is language-agnostic enough for English and Portuguese: text is case-folded and accents are
 stripped ("Independência" matches "independencia"), stop words of both languages and words shorter
-than 3 letters are ignored, and words are compared by their first `STEM` letters, a crude stem that
-matches "launched"/"launch" and "proclamada"/"proclamou". It is a screen for the reviewer, not a
+than 3 letters are ignored, and words are compared by their first letters (`knowledge.text.content_stems`),
+a crude stem that matches "launched"/"launch" and "proclamada"/"proclamou". It is a screen for the reviewer, not a
 proof: a faithful paraphrase with new words can be flagged, and numbers written as words are not
 compared with digits."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 
 from knowledge.store import Fact
-from knowledge.text import numbers
+from knowledge.text import content_stems, numbers
 from pipelines.providers.script_schema import Script
 
 # A citing sentence is flagged when fewer than MIN_SHARE of its content words, or fewer than
 # MIN_SHARED of them (or all of them, if it has fewer), appear in its cited facts.
 MIN_SHARE = 0.3
 MIN_SHARED = 2
-STEM = 5
-
-_STOP = frozenset("""
-the and for are was were with that this these those from has have had its his her their them they
-which who whom whose into than then also but not been being after before over about more most when
-where there here what would could should will can our your you all some only just very such other out
-did does any each both while because through during between under again once how why per
-que com por para uma uns umas dos das nos nas num numa foi era sao ser sua seu suas seus ele ela eles
-elas isso isto este esta esse essa aquele aquela pelo pela pelos pelas entre tambem quando muito sobre
-ate depois antes ainda onde mas como mais menos tem ter sem seja sido esta estava qual quais cada
-""".split())
-
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def content_stems(text: str) -> set[str]:
-    return {w[:STEM] for w in _WORD.findall(_fold(text)) if len(w) >= 3 and w not in _STOP}
-
-
 def _check_sentence(text: str, ids: list[int], facts: Mapping[int, Fact], given: frozenset[str] = frozenset()
                     ) -> list[str]:
     if not ids:  # numbers that are part of the given topic ("Apollo 11") are no claim

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from knowledge.store import Fact, source_key
+from knowledge.text import content_stems
 from pipelines.providers.script_schema import Chapter, Script, Segment, Sentence
 
 NAME = "offline template writer"
@@ -30,6 +31,20 @@ def rank_sources(ranked: list[Fact], top: int = 15) -> list[str]:
     """Sources ordered by how many of the best-ranked facts they hold: the topic's main documents first."""
     counts = Counter(source_key(f) for f in ranked[:top])
     return [src for src, _ in counts.most_common()]
+
+
+def follow_notes(pool: list[Fact], lead: str | None, drop: tuple[str, ...] = ()) -> list[Fact]:
+    """A reviewer's notes as far as a template writer can follow them (see pipelines.notes): facts that
+    mention everything in a "drop ..." phrase are left out, and the fact that best matches a "start with
+    ..." phrase opens the script."""
+    for phrase in drop:
+        words = content_stems(phrase)
+        pool = [f for f in pool if not words or not words <= content_stems(f.claim)]
+    words = content_stems(lead or "")
+    best = max(pool, key=lambda f: len(words & content_stems(f.claim)), default=None)
+    if best is not None and words & content_stems(best.claim):
+        pool = [best, *(f for f in pool if f is not best)]
+    return pool
 
 
 def select_facts(pool: list[Fact], target_words: int) -> list[Fact]:

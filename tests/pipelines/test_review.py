@@ -149,3 +149,23 @@ def test_offline_providers_understand_plain_notes(script_checkpoint):
         assert checkpoints.get(conn, rev2).artifacts["notes_understood"] == ["shorter"]
     words = [sum(len(s["text"].split()) for seg in v for s in seg["sentences"]) for v in (one, two)]
     assert words[1] < words[0]  # revision 2 really is shorter; revision 1 stays viewable
+
+
+def test_offline_writer_follows_what_to_open_with_and_what_to_leave_out(script_checkpoint):
+    def factual(cid):
+        with connect() as conn:
+            segs = review.checkpoint_detail(conn, cid)["view"]["segments"]
+        return [s["text"] for seg in segs for s in seg["sentences"] if s["fact_ids"]]
+
+    before = factual(script_checkpoint)
+    assert "Golden Record" not in before[0] and any("twin" in t for t in before)
+    notes = "Start with the Golden Record. Drop the part about the twin"
+    with connect() as conn:
+        checkpoints.decide(conn, script_checkpoint, "changes_requested", "ana", notes)
+    _, rev2 = stages.after_decision(script_checkpoint)
+    after = factual(rev2)
+    assert "Golden Record" in after[0]
+    assert not any("twin" in t for t in after)
+    with connect() as conn:
+        assert checkpoints.get(conn, rev2).artifacts["notes_understood"] == [
+            "Start with the Golden Record", "Drop the part about the twin"]
