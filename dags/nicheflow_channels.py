@@ -81,10 +81,14 @@ def build_longform(cfg: ChannelConfig) -> DAG:
                 from nicheflow_airflow.credentials import export_credentials
 
                 from pipelines import stages
+                from pipelines.providers.tts_azure import AzureKeyRejected
 
-                if name == "script":
+                if name in ("script", "audio", "broll"):  # stages whose providers may need keys
                     export_credentials()
-                return stages.run_stage(name, production_id)
+                try:
+                    return stages.run_stage(name, production_id)
+                except AzureKeyRejected as e:
+                    raise AirflowFailException(str(e)) from None  # retrying cannot help: say what to do
 
             return run
 

@@ -66,8 +66,8 @@ class CheckpointSensor(BaseSensorOperator):
         from nicheflow_airflow.credentials import export_credentials
         from pipelines.stages import after_decision
 
-        if self.stage == "script":
-            export_credentials()  # a requested change re-runs the writer, which may need its key
+        if self.stage in ("script", "audio", "broll"):
+            export_credentials()  # a requested change re-runs the stage, whose provider may need its key
 
         outcome, cid = after_decision(checkpoint_id)
         if outcome == "approved":
