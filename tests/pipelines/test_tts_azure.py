@@ -92,6 +92,24 @@ def test_credentials_decide_the_voice(monkeypatch: pytest.MonkeyPatch, caplog: p
     assert "k" not in tts.description
 
 
+def test_key_and_region_come_from_the_airflow_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from pipelines.paths import REPO
+
+    monkeypatch.syspath_prepend(str(REPO / "plugins"))  # Airflow puts plugins/ on sys.path; pytest does not
+    sys.modules.pop("nicheflow_airflow.credentials", None)
+    from nicheflow_airflow.credentials import export_credentials
+
+    for var in ("AZURE_SPEECH_KEY", "AZURE_SPEECH_REGION"):
+        monkeypatch.setenv(var, "")  # recorded, so whatever export_credentials sets is undone afterwards
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_SPEECH_DEFAULT",
+                       '{"conn_type": "generic", "password": "key-from-airflow", "host": "westeurope"}')
+    assert "azure_speech_default" in export_credentials()
+    assert (os.environ["AZURE_SPEECH_KEY"], os.environ["AZURE_SPEECH_REGION"]) == ("key-from-airflow", "westeurope")
+
+
 def azure_channel(monkeypatch: pytest.MonkeyPatch, endpoint: str, key: str = "right-key") -> dict:
     monkeypatch.setenv("AZURE_SPEECH_KEY", key)
     monkeypatch.setenv("AZURE_SPEECH_ENDPOINT", endpoint)
