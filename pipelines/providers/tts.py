@@ -2,9 +2,7 @@
 relative to the WAV written. `get_tts` picks the channel's voice: espeak-ng (here, the offline default),
 Piper (`tts_piper`) or Azure Speech (`tts_azure`).
 
-espeak-ng runs through ctypes on libespeak-ng, with per-word timings.
-
-espeak-ng is driven in AUDIO_OUTPUT_SYNCHRONOUS mode: `espeak_Synth` returns once the whole
+espeak-ng runs through ctypes on libespeak-ng, driven in AUDIO_OUTPUT_SYNCHRONOUS mode: `espeak_Synth` returns once the whole
 text is spoken, having called our callback with int16 samples and events. Each
 espeakEVENT_WORD event carries the 1-based CHARACTER position (not byte offset) of the
 word in the UTF-8 text and its audio position in ms. Events are mapped back onto the

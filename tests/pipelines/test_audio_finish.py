@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from pipelines.audio import _place, narrate
+from pipelines.config import ConfigError, load_config
 from pipelines.media.audio_finish import (
     FADE,
     KEEP,
@@ -228,3 +229,18 @@ def test_narration_stage_with_a_music_bed(configs: Path, tmp_path: Path) -> None
         assert seg["start"] <= w["start"] < w["end"] <= seg["end"]
     assert " ".join(w["text"] for w in timings["words"]) == " ".join(
         s["text"] for seg in SCRIPT["segments"] for s in seg["sentences"])
+
+
+@pytest.mark.parametrize(("language", "section", "message"), [
+    ("pt-BR", "voice:\n  provider: piper\n", "voice.provider piper has no pt-BR voice installed.*use voice.provider: "
+                                               "espeak or azure"),
+    ("en", "audio:\n  music: music/none.mp3\n", "audio.music: .*'music/none.mp3' is not a file .*relative to the repo"),
+    ("en", "audio:\n  music_db: 6\n", "audio.music_db: .*less than or equal to 0"),
+])
+def test_voice_and_audio_config_errors_say_what_to_fix(tmp_path: Path, language: str, section: str,
+                                                       message: str) -> None:
+    path = tmp_path / "demo.yaml"
+    path.write_text(f"channel: demo\ntitle: Demo\nlanguage: {language}\nsources_dir: knowledge/sources/science_en\n"
+                    + section, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
