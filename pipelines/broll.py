@@ -1,30 +1,191 @@
-"""Stage 6: visuals per script segment, with source and licence. Each segment gets a first choice and
-alternatives the reviewer can swap in at the b-roll checkpoint."""
+"""Stage 6: b-roll that fits each script segment, with licence and attribution, never a failed run.
+
+Per segment: search terms from the segment's visual cue (else keywords of its narration), then broader
+ones (the first two words, then the topic). The channel's providers (`broll.providers`: local, pexels,
+pixabay) are asked in order until there are enough candidates; candidates are ranked by relevance (the
+terms found in their tags or description), the channel's preferred media kind and whether a clip lasts
+the segment. Clips used on the channel within `broll.repeat_days` (and any clip already in this video,
+or offered at an earlier revision) are skipped. A provider that fails (bad key, 429 or 5xx after
+retries) is logged and left out for the rest of the stage. Whatever is still missing is generated: a
+card with the segment's on-screen text, a motion background, another card.
+
+Downloads are stored once by content hash (`MediaCache`, shared by the channels under the data dir) and
+linked into the workspace. The manifest `visuals.json` holds the first choice and OPTIONS options per
+segment; the reviewer can swap options at the b-roll checkpoint."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import logging
+import os
+from pathlib import Path
 
+import psycopg
+
+from pipelines.paths import data_dir
 from pipelines.production import Production, read_json, write_json
-from pipelines.providers.visuals import GeneratedVisuals
+from pipelines.providers.broll_stock import Candidate, Pexels, Pixabay, measure, relevance, suffix_of
+from pipelines.providers.http_retry import ProviderError
+from pipelines.providers.media_cache import MediaCache, link_into, sha256_file
+from pipelines.providers.visuals import GeneratedVisuals, Visual, keywords
 from pipelines.script import segment_text
 
+log = logging.getLogger(__name__)
 OPTIONS = 3  # per segment: the first choice and two alternatives
+_STOCK = {"pexels": (Pexels, "PEXELS_API_KEY", "pexels_default"),
+          "pixabay": (Pixabay, "PIXABAY_API_KEY", "pixabay_default")}
 
 
-def gather(p: Production, script_rel: str, revision: int) -> dict:
+def cache() -> MediaCache:
+    return MediaCache(data_dir() / "cache" / "broll")
+
+
+def search_terms(segment: dict, topic: str) -> list[str]:
+    """Most specific first: the visual cue's keywords (else the narration's), the first two, the topic."""
+    words = keywords(segment.get("visual_cue") or "", 4) or keywords(segment_text(segment), 4)
+    queries = [" ".join(words), " ".join(words[:2]), " ".join(keywords(topic, 4)) or topic.strip()]
+    return [q for q in dict.fromkeys(queries) if q]
+
+
+def providers_for(p: Production) -> list:
+    """The channel's b-roll providers in its order; a stock provider without a key is skipped (logged)."""
+    cfg = p.cfg.broll
+    out = []
+    for name in cfg.providers:
+        if name == "local":
+            from pipelines.providers.broll_local import LocalLibrary
+
+            out.append(LocalLibrary(cfg.library_path, min_width=cfg.min_width))
+            continue
+        cls, variable, conn_id = _STOCK[name]
+        key = os.environ.get(variable)
+        if not key:
+            log.warning("b-roll: %s skipped: no key (set %s or the Airflow connection %s)", name, variable, conn_id)
+            continue
+        out.append(cls(key, language=p.cfg.language, min_width=cfg.min_width,
+                       base_url=os.environ.get(f"{variable.removesuffix('_API_KEY')}_BASE_URL") or None))
+    return out
+
+
+def recently_used(conn: psycopg.Connection, p: Production) -> set[tuple[str, str]]:
+    """Clips the channel used within its repeat window, and every clip this production was offered."""
+    rows = conn.execute(
+        "SELECT DISTINCT provider, clip_id FROM broll_usage WHERE channel = %s AND "
+        "(used_at > now() - make_interval(days => %s) OR production_id = %s)",
+        (p.channel, p.cfg.broll.repeat_days, p.id))
+    return {(r["provider"], r["clip_id"]) for r in rows}
+
+
+def segment_seconds(timings: dict) -> dict[int, float]:
+    """How long each segment's visual is on screen: from its start to the next segment's start."""
+    spans = timings["segments"]
+    ends = [s["start"] for s in spans[1:]] + [timings["duration"]]
+    return {s["segment"]: max(0.5, end - s["start"]) for s, end in zip(spans, ends, strict=True)}
+
+
+class _Gatherer:
+    def __init__(self, p: Production, out: Path, providers: list, used: set[tuple[str, str]], seed: int):
+        self.p, self.out, self.providers, self.used, self.seed = p, out, providers, used, seed
+        self.by_name = {provider.name: provider for provider in providers}
+        self.media = ["image" if m == "photo" else m for m in p.cfg.broll.media]
+        self.cache = cache()
+        self._results: dict[tuple[str, str, str], list[Candidate]] = {}
+        self.generated = GeneratedVisuals()
+
+    def _search(self, provider, query: str, kind: str) -> list[Candidate]:
+        key = (provider.name, query, kind)
+        if key not in self._results:
+            self._results[key] = provider.search(query, kind)
+        return self._results[key]
+
+    def pool(self, query: str, seconds: float) -> list[Candidate]:
+        """Unused candidates for `query`, from the providers in order until there are enough, best first."""
+        found: list[Candidate] = []
+        for provider in list(self.providers):
+            try:
+                found += [c for kind in self.media for c in self._search(provider, query, kind)
+                          if (c.source, c.id) not in self.used]
+            except ProviderError as e:
+                log.warning("b-roll: %s failed and is not asked again in this stage: %s", provider.name, e)
+                self.providers.remove(provider)
+            if len(found) >= OPTIONS:
+                break
+        order = [p.name for p in self.providers]
+
+        def rank(c: Candidate) -> tuple:
+            lasts = c.duration is None or c.duration >= seconds
+            return (-relevance(query, c.text), self.media.index(c.kind), not lasts,
+                    order.index(c.source) if c.source in order else len(order))
+        return sorted(dict.fromkeys(found), key=rank)  # stable: the provider's own order breaks ties
+
+    def fetch(self, c: Candidate, segment: int, option: int) -> dict | None:
+        """The candidate in the workspace (through the cache), measured; None if it cannot be used."""
+        self.used.add((c.source, c.id))  # tried once: never again in this video, usable or not
+        try:
+            blob = self.cache.get(c.key) or self.cache.put(c.key, self.by_name[c.source].fetch(c), suffix_of(c))
+            path = link_into(blob, self.out / f"segment-{segment:02d}-{option}{blob.suffix}")
+            width, height, duration = measure(path, c.kind)
+        except (ProviderError, OSError, ValueError) as e:
+            log.warning("b-roll: %s %s %s not used: %s", c.source, c.kind, c.id, e)
+            return None
+        if width < self.p.cfg.broll.min_width or width <= height:
+            log.warning("b-roll: %s %s %s is %dx%d once downloaded; not used", c.source, c.kind, c.id, width, height)
+            return None
+        return {"segment": segment, "kind": c.kind, "path": self.p.rel(path), "source": c.source,
+                "licence": c.licence, "attribution": c.attribution, "url": c.url, "description": c.description,
+                "width": width, "height": height, "duration": duration, "id": c.id}
+
+    def stock(self, index: int, segment: dict, seconds: float) -> list[dict]:
+        items: list[dict] = []
+        for query in search_terms(segment, self.p.topic):
+            for c in self.pool(query, seconds):
+                if len(items) == OPTIONS:
+                    return items
+                item = self.fetch(c, index, len(items))
+                if item:
+                    items.append(item)
+            if len(items) < OPTIONS:
+                log.info("b-roll segment %d: %d of %d options for %r; trying broader terms", index, len(items),
+                         OPTIONS, query)
+        return items
+
+    def generate(self, index: int, segment: dict, seconds: float, option: int) -> dict:
+        """Generated options in turn: a card with the on-screen text, a motion background, another card."""
+        seed = self.seed + index * 10 + option
+        stem = self.out / f"segment-{index:02d}-{option}"
+        if option % 3 == 1:
+            v = self.generated.motion_background(stem.with_suffix(".mp4"), seconds, seed=seed)
+        else:
+            text = segment.get("on_screen_text") or segment["heading"]
+            v = self.generated.make(text, segment_text(segment), stem.with_suffix(".png"), seed=seed)
+        return generated_item(self.p, v, index, "video" if option % 3 == 1 else "image")
+
+    def options(self, index: int, segment: dict, seconds: float) -> list[dict]:
+        items = self.stock(index, segment, seconds) if self.providers else []
+        if len(items) < OPTIONS:
+            log.info("b-roll segment %d: %d stock options; the rest are generated", index, len(items))
+        return items + [self.generate(index, segment, seconds, k) for k in range(len(items), OPTIONS)]
+
+
+def generated_item(p: Production, v: Visual, segment: int, kind: str) -> dict:
+    width, height, duration = measure(v.path, kind)
+    return {"segment": segment, "kind": kind, "path": p.rel(v.path), "source": v.source, "licence": v.licence,
+            "attribution": v.attribution, "url": None, "description": v.description, "width": width,
+            "height": height, "duration": duration, "id": sha256_file(v.path)}
+
+
+def gather(conn: psycopg.Connection, p: Production, script_rel: str, timings_rel: str, revision: int) -> dict:
     out = p.stage_dir("broll", revision)
     script = read_json(p.abs(script_rel))
-    provider = GeneratedVisuals()
-    options = []
-    for i, seg in enumerate(script["segments"]):
-        seg_options = []
-        for k in range(OPTIONS):
-            v = provider.make(seg["heading"], segment_text(seg), out / f"segment-{i:02d}-{k}.png",
-                              seed=p.id * 1000 + i * 10 + k + revision * 7919)
-            seg_options.append({**asdict(v), "path": p.rel(v.path), "segment": i})
-        options.append(seg_options)
-    manifest = write_json(out / "visuals.json", {"provider": provider.name,
+    seconds = segment_seconds(read_json(p.abs(timings_rel)))
+    g = _Gatherer(p, out, providers_for(p), recently_used(conn, p), seed=p.id * 1000 + revision * 7919)
+    options = [g.options(i, seg, seconds.get(i, 5.0)) for i, seg in enumerate(script["segments"])]
+    for opts in options:
+        for o in opts:
+            conn.execute("INSERT INTO broll_usage (channel, provider, clip_id, production_id, revision, segment) "
+                         "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                         (p.channel, o["source"], o["id"], p.id, revision, o["segment"]))
+    sources = list(dict.fromkeys(o["source"] for opts in options for o in opts))
+    manifest = write_json(out / "visuals.json", {"provider": ", ".join(sources),
                                                  "visuals": [opts[0] for opts in options], "options": options})
     return {"visuals": p.rel(manifest)}
 

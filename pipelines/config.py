@@ -110,6 +110,32 @@ class Knowledge(Strict):
         None, description="facts older than this expire (upkeep DAG); null = facts never expire (history)")
 
 
+class Broll(Strict):
+    providers: list[Literal["local", "pexels", "pixabay"]] = Field(
+        default_factory=lambda: ["pexels", "pixabay"],
+        description="stock sources asked in order (generated visuals always come last); pexels/pixabay need "
+                    "PEXELS_API_KEY/PIXABAY_API_KEY (or Airflow connections) and are skipped, and logged, without")
+    library_dir: str | None = Field(None, description="the channel's own images/clips, each with a <name>.yaml "
+                                                      "sidecar giving its licence (needed for provider local)")
+    media: list[Literal["video", "photo"]] = Field(
+        default_factory=lambda: ["video", "photo"], min_length=1, description="what to search for, preferred first")
+    min_width: Annotated[int, Field(ge=640, le=7680)] = Field(1280, description="smallest stock width accepted")
+    repeat_days: Annotated[int, Field(ge=0, le=3650)] = Field(
+        30, description="a clip used on the channel is not used again for this many days")
+
+    @model_validator(mode="after")
+    def _library(self) -> Broll:
+        if "local" in self.providers and not self.library_dir:
+            raise ValueError("providers lists local: set library_dir to a folder of images/clips with .yaml sidecars")
+        if self.library_dir and not self.library_path.is_dir():
+            raise ValueError(f"library_dir {self.library_dir!r} is not a folder (relative to the repo root)")
+        return self
+
+    @property
+    def library_path(self) -> Path:
+        return (REPO / (self.library_dir or ".")).resolve()
+
+
 class ChannelConfig(Strict):
     channel: str = Field(description="id: lowercase letters, digits and _; used in DAG ids and folders")
     title: str
@@ -127,6 +153,7 @@ class ChannelConfig(Strict):
     knowledge: Knowledge = Knowledge()
     research: Research = Research()
     llm: LLM = LLM()
+    broll: Broll = Broll()
 
     @field_validator("channel")
     @classmethod

@@ -36,7 +36,15 @@ def how_made(script: dict, voice: str, visuals: list[dict]) -> str:
     lab = _LABELS[script["language"]]
     licences = sorted({f"{v['source']} ({v['licence']})" for v in visuals})
     return "\n".join([f"{lab['made']}:", script["disclosure"], lab["voice"].format(voice=voice),
-                      lab["visuals"].format(visuals="; ".join(licences))])
+                      lab["visuals"].format(visuals="; ".join(licences)), *credits(visuals)])
+
+
+def credits(visuals: list[dict]) -> list[str]:
+    """One "B-roll: <author> / <source> <page>" line per stock or library visual used (generated ones are
+    covered by the Visuals line)."""
+    lines = [f"B-roll: {v['attribution']}" + (f" {v['url']}" if v.get("url") else "")
+             for v in visuals if v["source"] != "generated"]
+    return list(dict.fromkeys(lines))
 
 
 def description(script: dict, render: dict, voice: str, visuals: list[dict]) -> str:

@@ -122,7 +122,8 @@ def _broll_view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict
         seg = script["segments"][i]
         segments.append({"index": i, "heading": seg["heading"], "chosen": chosen,
                          "text": " ".join(s["text"] for s in seg["sentences"]),
-                         "options": [{k: o[k] for k in ("path", "source", "licence", "attribution", "description")}
+                         "options": [{k: o.get(k) for k in ("path", "kind", "source", "licence", "attribution", "url",
+                                                             "description", "width", "height", "duration")}
                                      for o in opts]})
     return {"provider": manifest["provider"], "segments": segments}
 

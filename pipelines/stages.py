@@ -85,7 +85,8 @@ def run_stage(stage: str, production_id: int, revision: int = 1, notes: str | No
             elif stage == "broll":
                 from pipelines.broll import gather
 
-                artifacts = gather(p, script, revision)
+                timings = checkpoints.approved(conn, p.id, "audio").artifacts["timings"]
+                artifacts = gather(conn, p, script, timings, revision)
             elif stage == "final":
                 from pipelines.assembly import assemble
 

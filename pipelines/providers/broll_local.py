@@ -1,0 +1,69 @@
+"""The channel's own b-roll library: a folder of images and clips, each with a `<name>.yaml` sidecar.
+
+The sidecar says what the file may be used under; a file without one (or without `licence`) is never
+used, and the log says which. Fields: `licence` (required), `author`, `url` (the page to credit),
+`description`, `tags` (a list or a comma-separated string). Relevance is ranked on the description, the
+tags and the file name. A file's id is its content hash, so renaming it does not make it new."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from pipelines.providers.broll_stock import Candidate, measure, relevance
+from pipelines.providers.media_cache import sha256_file
+
+log = logging.getLogger(__name__)
+KINDS = {".jpg": "image", ".jpeg": "image", ".png": "image", ".webp": "image",
+         ".mp4": "video", ".mov": "video", ".webm": "video", ".mkv": "video"}
+
+
+def _sidecar(path: Path) -> dict | None:
+    side = path.with_suffix(".yaml")
+    try:
+        meta = yaml.safe_load(side.read_text(encoding="utf-8")) if side.is_file() else None
+    except yaml.YAMLError as e:
+        log.warning("b-roll library: %s is not valid YAML (%s); %s is not used", side, e, path.name)
+        return None
+    if not isinstance(meta, dict) or not str(meta.get("licence") or "").strip():
+        log.warning("b-roll library: %s has no licence (add %s with `licence:`); not used", path.name, side.name)
+        return None
+    return meta
+
+
+class LocalLibrary:
+    name = "local"
+
+    def __init__(self, folder: Path, *, min_width: int = 1280):
+        self.folder = Path(folder)
+        self.min_width = min_width
+
+    @cached_property
+    def items(self) -> list[Candidate]:
+        out = []
+        for path in sorted(p for p in self.folder.rglob("*") if p.suffix.lower() in KINDS and p.is_file()):
+            meta = _sidecar(path)
+            if meta is None:
+                continue
+            kind = KINDS[path.suffix.lower()]
+            w, h, duration = measure(path, kind)
+            if w < self.min_width or w <= h:
+                log.info("b-roll library: %s is %dx%d, not landscape and %d wide; not used", path.name, w, h,
+                         self.min_width)
+                continue
+            tags = meta.get("tags") or ""
+            tags = ", ".join(map(str, tags)) if isinstance(tags, list) else str(tags)
+            name = path.stem.replace("-", " ").replace("_", " ")
+            out.append(Candidate("local", sha256_file(path), kind, w, h, duration, meta.get("url"), str(path),
+                                 str(meta.get("description") or name), f"{tags} {name}",
+                                 str(meta["licence"]).strip(), f"{meta.get('author') or 'unknown'} / own library"))
+        return out
+
+    def search(self, query: str, kind: str) -> list[Candidate]:
+        return [c for c in self.items if c.kind == kind and relevance(query, c.text) > 0]
+
+    def fetch(self, candidate: Candidate) -> bytes:
+        return Path(candidate.download).read_bytes()

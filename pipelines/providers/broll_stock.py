@@ -1,0 +1,221 @@
+"""Stock b-roll from Pexels and Pixabay: search photos and videos, keep landscape ones wide enough, download.
+
+- Pexels: GET {base}/v1/search (photos) and {base}/videos/search (videos) with the key in the
+  `Authorization` header; `orientation=landscape`, `locale`. Photos come as `src.large2x` (at most
+  1880x1300, aspect kept); videos as the smallest landscape mp4 in `video_files` at least `min_width` wide.
+- Pixabay: GET {base}/api/ (photos) and {base}/api/videos/ with the key in the `key` query parameter;
+  `orientation=horizontal`, `min_width`, `lang`. Photos come as `largeImageURL` (1280 wide); videos as the
+  smallest rendition (tiny, small, medium, large) at least `min_width` wide.
+
+Keys are never logged: Pexels' header is not, and Pixabay's query parameter is cut from every URL this
+module logs or puts in an error. A rejected key fails at once with a message that says where to set it;
+429 and 5xx are retried (Retry-After honoured) by `http_retry.send`. Downloads go through a separate
+client that carries no key, so a CDN redirect never sees it."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from pipelines.providers.http_retry import ProviderError, RetryPolicy, json_body, make_client, send
+
+log = logging.getLogger(__name__)
+PER_PAGE = 15
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One stock photo or clip a segment could use."""
+    source: str               # pexels | pixabay | local
+    id: str
+    kind: str                 # image | video
+    width: int
+    height: int
+    duration: float | None
+    url: str | None           # the page to credit
+    download: str             # URL to fetch (a file path for the local library)
+    description: str          # alt text, title or tags: what the reviewer reads
+    tags: str                 # more words to rank relevance on (tags, the page's slug)
+    licence: str
+    attribution: str          # "<author> / <source>"
+
+    @property
+    def text(self) -> str:
+        return f"{self.description} {self.tags}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}-{self.id}-{self.kind}-{self.width}x{self.height}"
+
+
+def _slug_words(url: str) -> str:
+    """"https://www.pexels.com/video/seal-on-the-beach-1526909/" -> "seal on the beach"."""
+    last = [p for p in urlsplit(url or "").path.split("/") if p][-1:] or [""]
+    return " ".join(w for w in last[0].split("-") if not w.isdigit())
+
+
+class _Stock:
+    name = ""
+    default_base = ""
+    key_help = ""
+
+    def __init__(self, api_key: str, *, language: str = "en", min_width: int = 1280, base_url: str | None = None,
+                 timeout: float = 15, max_attempts: int = 4, backoff: float = 0.5, retry_after_cap: float = 30.0):
+        self._key = (api_key or "").strip()
+        self.language = language
+        self.min_width = min_width
+        self.base_url = (base_url or self.default_base).rstrip("/")
+        self.timeout = timeout
+        self.policy = RetryPolicy(max_attempts=max_attempts, backoff=backoff, retry_after_cap=retry_after_cap)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<hidden>)"
+
+    def _get(self, path: str, params: dict, headers: dict) -> dict:
+        with make_client(timeout=self.timeout, headers=headers, base_url=self.base_url) as client:
+            return json_body(send(client, "GET", path, provider=self.name, policy=self.policy, params=params,
+                                  reject=self._reject), self.name)
+
+    def _reject(self, response: httpx.Response) -> ProviderError | None:
+        if response.status_code in (401, 403) or (response.status_code == 400 and "key" in response.text.lower()):
+            return ProviderError(self.name, response.status_code,
+                                 f"the {self.name} key was rejected: {self.key_help}")
+        return None
+
+    def search(self, query: str, kind: str) -> list[Candidate]:
+        """Landscape `kind` ("image" or "video") results for `query`, at least `min_width` wide, API order."""
+        found = self._photos(query) if kind == "image" else self._videos(query)
+        return [c for c in found if c.width >= self.min_width and c.width > c.height and c.download]
+
+    def _photos(self, query: str) -> list[Candidate]:
+        raise NotImplementedError
+
+    def _videos(self, query: str) -> list[Candidate]:
+        raise NotImplementedError
+
+    def fetch(self, candidate: Candidate) -> bytes:
+        """The file's bytes, through a client that carries no key (CDN redirects are followed)."""
+        with make_client(timeout=max(self.timeout, 60), follow_redirects=True,
+                         headers={"User-Agent": "nicheflow/0.1 (b-roll)"}) as client:
+            return send(client, "GET", candidate.download, provider=self.name, policy=self.policy).content
+
+
+class Pexels(_Stock):
+    name = "pexels"
+    default_base = "https://api.pexels.com"
+    licence = "Pexels License"
+    key_help = "set a valid key in the Airflow connection 'pexels_default' or PEXELS_API_KEY"
+    _locale = {"en": "en-US", "pt-BR": "pt-BR"}
+
+    def _query(self, path: str, query: str) -> dict:
+        params = {"query": query, "orientation": "landscape", "per_page": str(PER_PAGE),
+                  "locale": self._locale.get(self.language, "en-US")}
+        return self._get(path, params, {"Authorization": self._key, "Accept": "application/json"})
+
+    def _photos(self, query: str) -> list[Candidate]:
+        out = []
+        for p in self._query("/v1/search", query).get("photos") or []:
+            w, h = int(p.get("width") or 0), int(p.get("height") or 0)
+            scale = min(1880 / w, 1300 / h, 1.0) if w and h else 0  # large2x: 940x650 at 2x, never upscaled
+            out.append(Candidate("pexels", str(p["id"]), "image", round(w * scale), round(h * scale), None,
+                                 p.get("url"), (p.get("src") or {}).get("large2x", ""),
+                                 p.get("alt") or _slug_words(p.get("url", "")), _slug_words(p.get("url", "")),
+                                 self.licence,
+                                 f"{p.get('photographer') or 'unknown'} / Pexels"))
+        return out
+
+    def _videos(self, query: str) -> list[Candidate]:
+        out = []
+        for v in self._query("/videos/search", query).get("videos") or []:
+            files = [f for f in v.get("video_files") or [] if f.get("file_type") == "video/mp4"
+                     and (f.get("width") or 0) >= self.min_width and (f.get("width") or 0) > (f.get("height") or 0)]
+            if not files:
+                continue
+            f = min(files, key=lambda f: f["width"])
+            tags = " ".join(t if isinstance(t, str) else t.get("name", "") for t in v.get("tags") or [])
+            out.append(Candidate("pexels", str(v["id"]), "video", int(f["width"]), int(f["height"]),
+                                 float(v.get("duration") or 0) or None, v.get("url"), f.get("link", ""),
+                                 _slug_words(v.get("url", "")), tags, self.licence,
+                                 f"{(v.get('user') or {}).get('name') or 'unknown'} / Pexels"))
+        return out
+
+
+class Pixabay(_Stock):
+    name = "pixabay"
+    default_base = "https://pixabay.com"
+    licence = "Pixabay Content License"
+    key_help = "set a valid key in the Airflow connection 'pixabay_default' or PIXABAY_API_KEY"
+
+    def _query(self, path: str, query: str, **extra: str) -> list[dict]:
+        params = {"key": self._key, "q": query[:100], "orientation": "horizontal", "safesearch": "true",
+                  "min_width": str(self.min_width), "per_page": str(PER_PAGE), "lang": self.language[:2], **extra}
+        return self._get(path, params, {"Accept": "application/json"}).get("hits") or []
+
+    def _photos(self, query: str) -> list[Candidate]:
+        out = []
+        for p in self._query("/api/", query, image_type="photo"):
+            w, h = int(p.get("imageWidth") or 0), int(p.get("imageHeight") or 0)
+            scale = min(1280 / w, 1280 / h, 1.0) if w and h else 0  # largeImageURL: at most 1280 px
+            out.append(Candidate("pixabay", str(p["id"]), "image", round(w * scale), round(h * scale), None,
+                                 p.get("pageURL"), p.get("largeImageURL", ""), p.get("tags") or "", "",
+                                 self.licence, f"{p.get('user') or 'unknown'} / Pixabay"))
+        return out
+
+    def _videos(self, query: str) -> list[Candidate]:
+        out = []
+        for v in self._query("/api/videos/", query, video_type="film"):
+            sizes = [r for r in (v.get("videos") or {}).values()
+                     if r.get("url") and (r.get("width") or 0) >= self.min_width and r["width"] > (r.get("height") or 0)]
+            if not sizes:
+                continue
+            r = min(sizes, key=lambda r: r["width"])
+            out.append(Candidate("pixabay", str(v["id"]), "video", int(r["width"]), int(r["height"]),
+                                 float(v.get("duration") or 0) or None, v.get("pageURL"), r["url"],
+                                 v.get("tags") or "", "", self.licence, f"{v.get('user') or 'unknown'} / Pixabay"))
+        return out
+
+
+def measure(path: Path, kind: str) -> tuple[int, int, float | None]:
+    """Width, height and (for a video) duration of a media file; ValueError when it is not one."""
+    if kind == "image":
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as im:
+                return im.width, im.height, None
+        except UnidentifiedImageError as e:
+            raise ValueError(f"{path.name} is not an image") from e
+    from pipelines.media.ffmpeg import FFmpegError, probe
+
+    try:
+        info = probe(path)
+    except FFmpegError as e:
+        raise ValueError(f"{path.name} is not a readable video") from e
+    if info.video is None:
+        raise ValueError(f"{path.name} has no video stream")
+    return info.video.width, info.video.height, info.duration
+
+
+def suffix_of(candidate: Candidate) -> str:
+    suffix = Path(urlsplit(candidate.download).path).suffix.lower()
+    if re.fullmatch(r"\.[a-z0-9]{2,4}", suffix or ""):
+        return suffix
+    return ".mp4" if candidate.kind == "video" else ".jpg"
+
+
+def _stem(word: str) -> str:
+    word = "".join(c for c in unicodedata.normalize("NFD", word.casefold()) if unicodedata.category(c) != "Mn")
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def relevance(query: str, text: str) -> float:
+    """Share of the query's words (plural and accents ignored) found in a candidate's tags or description."""
+    wanted = {_stem(w) for w in re.findall(r"\w+", query) if len(w) > 2}
+    have = {_stem(w) for w in re.findall(r"\w+", text)}
+    return len(wanted & have) / len(wanted) if wanted else 0.0
