@@ -34,6 +34,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_render.py
 	$(BIN)/python tests/bench/bench_knowledge.py
+	$(BIN)/python tests/bench/bench_audio.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check dags plugins pipelines knowledge tests
