@@ -136,6 +136,52 @@ class Broll(Strict):
         return (REPO / (self.library_dir or ".")).resolve()
 
 
+HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+MEDIA_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".mp4", ".mov", ".mkv", ".webm")
+
+
+class Style(Strict):
+    caption_font: Literal["DejaVu Sans", "DejaVu Sans Bold"] = Field(
+        "DejaVu Sans Bold", description="one of the fonts the project carries (pipelines/assets/fonts)")
+    caption_scale: Annotated[float, Field(ge=0.5, le=2.0)] = Field(
+        1.0, description="caption size relative to the default (6% of the frame height; 7.5% of the width for Shorts)")
+    caption_colour: str = "#FFFFFF"
+    caption_outline_colour: str = "#000000"
+    caption_position: Literal["bottom", "middle", "top"] = "bottom"
+    caption_box: bool = Field(False, description="an opaque box behind the captions instead of an outline")
+    intro: str | None = Field(None, description="video or image shown before the narration (relative to the repo root)")
+    outro: str | None = Field(None, description="video or image shown after the narration (relative to the repo root)")
+    title_colour: str = Field("#FFFFFF", description="thumbnail title colour")
+    title_accent: str = Field("#FFCC00", description="thumbnail banner and stripe colour")
+    title_uppercase: bool = Field(True, description="thumbnail titles in capitals on the overlay layout")
+
+    @field_validator("caption_colour", "caption_outline_colour", "title_colour", "title_accent")
+    @classmethod
+    def _colour(cls, v: str) -> str:
+        if not HEX_COLOUR.match(v):
+            raise ValueError(f"{v!r} is not a colour; use #RRGGBB, e.g. '#FFCC00'")
+        return v.upper()
+
+    @field_validator("intro", "outro")
+    @classmethod
+    def _media_file(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.lower().endswith(MEDIA_SUFFIXES):
+            raise ValueError(f"{v!r}: use a video or image file ({', '.join(MEDIA_SUFFIXES)})")
+        if not (REPO / v).is_file():
+            raise ValueError(f"{v!r} is not a file (relative to the repo root)")
+        return v
+
+    @property
+    def intro_path(self) -> Path | None:
+        return (REPO / self.intro).resolve() if self.intro else None
+
+    @property
+    def outro_path(self) -> Path | None:
+        return (REPO / self.outro).resolve() if self.outro else None
+
+
 class ChannelConfig(Strict):
     channel: str = Field(description="id: lowercase letters, digits and _; used in DAG ids and folders")
     title: str
@@ -154,6 +200,7 @@ class ChannelConfig(Strict):
     research: Research = Research()
     llm: LLM = LLM()
     broll: Broll = Broll()
+    style: Style = Style()
 
     @field_validator("channel")
     @classmethod

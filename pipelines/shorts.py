@@ -59,8 +59,8 @@ def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
         item = f"{p.id:05d}-short-{n}"
         video = out_dir / f"short-{n}.mp4"
         cues = build_cues(words_of(timings, start, end), max_chars=20, max_words=4)  # one line at 9:16
-        ass = write_ass(cues, out_dir / f"short-{n}.ass", *SIZE)
-        inside = [Scene(s.image, max(s.start, start), min(s.end, end)) for s in scenes
+        ass = write_ass(cues, out_dir / f"short-{n}.ass", *SIZE, cfg.style)
+        inside = [Scene(s.media, max(s.start, start), min(s.end, end), s.kind) for s in scenes
                   if s.end > start and s.start < end]
         if not video.exists():
             render_video(inside, p.abs(audio.get("mix", audio["narration"])), video, size=SIZE, fps=30, subtitles=ass,

@@ -185,24 +185,24 @@ def escape_filter_path(path: Path) -> str:
     return out
 
 
-def _listing(entries: list[tuple[Path, str, int]], fps: int) -> str:
-    """An ffconcat script: each (file, kind, frames) shown for its frames."""
+def _listing(entries: list[tuple[Path, str, int]], fps: int, piece: int) -> str:
+    """An ffconcat script: each (file, kind, frames) shown for its frames, a still in pieces of `piece` frames."""
 
     def entry(path: Path, kind: str) -> str:  # the frame rate gives an image a 1/fps time base: exact cuts
         text = "file '" + str(path).replace("'", "'\\''") + "'\n"
         return text + (f"option framerate {fps}\n" if kind == "image" else "")
 
-    text = "ffconcat version 1.0\n"
+    text, at = "ffconcat version 1.0\n", 0
     for path, kind, frames in entries:
-        # A still is listed once per second: `fps` repeats each decoded still until the next one arrives,
+        # A still is listed in short pieces: `fps` repeats each decoded still until the next one arrives,
         # all at once, and later filters make each repeat a new frame, so a still listed once for a 15 s
-        # scene would hold 450 frames (1.4 GB at 1080p) at once. One JPEG decode a second costs ~1%.
-        step = fps if kind == "image" else frames
-        left = frames
-        while left > 0:
-            n = min(left, step)
+        # scene would hold 450 frames (1.4 GB at 1080p) at once. With two streams, the one ahead holds
+        # a few pieces' worth at the blend, hence shorter pieces there. A JPEG decode costs ~8 ms.
+        end = at + frames
+        while at < end:
+            n = min(end, (at // piece + 1) * piece) - at if kind == "image" else end - at
             text += entry(path, kind) + f"duration {n / fps:.6f}\n"
-            left -= n
+            at += n
     path, kind, _ = entries[-1]
     return text + entry(path, kind)  # the demuxer needs the last file twice
 
@@ -379,7 +379,8 @@ def render_video(
         chains = []
         for i, stream in enumerate(streams):
             listing = work / f"stream{i}.ffconcat"
-            listing.write_text(_listing(_stream_entries(stream, files, blank, frames), fps), encoding="utf-8")
+            piece = fps if len(streams) == 1 else fps // 3
+            listing.write_text(_listing(_stream_entries(stream, files, blank, frames), fps, piece), encoding="utf-8")
             inputs += ["-f", "concat", "-safe", "0", "-reinit_filter", "0", "-i", str(listing)]
             if i == 0:
                 inputs += ["-i", str(audio)]

@@ -1,17 +1,25 @@
-"""Render benchmark (a script, not a test): how close is render_video to the encoder's floor?
+"""Render benchmark (a script, not a test): render_video against MoviePy 2 and the encoder floor.
 
-    .venv/bin/python tests/bench/bench_render.py [--seconds 20] [--keep DIR]
+    .venv/bin/python tests/bench/bench_render.py [--seconds 60] [--long-seconds 600] [--keep DIR]
 
-Renders one 1920x1080 30 fps video of SECONDS (8 generated stills, espeak narration, burned
-captions) with render_video; then render_video with one still and no captions (what the slow
-drift alone costs the encoder); then the "encoder floor": one still looped, not moving, with
-the same encoder settings and audio. Prints one JSON line per case and a summary line.
+The video: SECONDS of 1920x1080 at 30 fps from 12 generated stills (Ken Burns moves, 0.5 s
+crossfades), espeak narration and burned captions. Cases, all in this run and with the same
+encoder settings (libx264 veryfast, crf 23):
+  render_video   nicheflow's renderer;
+  moviepy        the same video with MoviePy 2 (ImageClip + resized zoom, crossfade, SubtitlesClip);
+  encoder_floor  one still looped, not moving, same audio: what the encoder alone costs;
+  render_long    render_video on a LONG-SECONDS video (same stills, 10x as many scenes): memory.
+Each case runs in its own process; its peak memory is the peak RSS of the ffmpeg processes it
+started (for MoviePy also of its own Python process, which composes the frames). Prints one
+JSON line per case and a summary with the realtime factor (render seconds per video second)
+and the ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import resource
 import sys
 import tempfile
@@ -21,51 +29,85 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pipelines.media import render  # noqa: E402
-from pipelines.media.captions import build_cues, write_ass  # noqa: E402
+from pipelines.media.captions import build_cues, write_ass, write_srt  # noqa: E402
 from pipelines.media.ffmpeg import audio_duration, probe, run_ffmpeg  # noqa: E402
+from pipelines.media.fonts import BOLD  # noqa: E402
 from pipelines.providers.tts import EspeakTTS  # noqa: E402
 from pipelines.providers.visuals import GeneratedVisuals  # noqa: E402
 
 SIZE = (1920, 1080)
 FPS = 30
+STILLS = 12
+PRESET, CRF = "veryfast", 23
 SENTENCE = (
     "Honey found in ancient Egyptian tombs was still edible after three thousand years, because its low "
     "water content and natural acidity stop bacteria from growing. "
 )
 
 
-def render_case(folder: Path, seconds: float) -> tuple[float, Path, Path]:
-    audio = folder / "narration.wav"
-    words = EspeakTTS("en-us").synthesize(SENTENCE * 4, audio)
-    if audio_duration(audio) < seconds:
-        raise SystemExit(f"narration is shorter than {seconds} s; use a smaller --seconds")
-    cues = [c for c in build_cues(words) if c.start < seconds]
-    subs = write_ass(cues, folder / "captions.ass", *SIZE)
+def inputs(folder: Path, seconds: float) -> tuple[Path, list, list[Path]]:
+    """Narration of at least `seconds`, its caption cues (cut at `seconds`) and the 12 stills."""
+    audio = folder / f"narration{seconds:g}.wav"
+    repeats = 4
+    while True:
+        words = EspeakTTS("en-us").synthesize(SENTENCE * repeats, audio)
+        if audio_duration(audio) >= seconds:
+            break
+        repeats *= 2
+    cues = [c for c in build_cues(words) if c.start < seconds - 0.1]
     gen = GeneratedVisuals()
-    n = 8
-    scenes = [
-        render.Scene(
-            gen.make(f"Scene {i + 1}: honey", SENTENCE, folder / f"still{i}.png", size=SIZE, seed=i).path,
-            seconds * i / n,
-            seconds * (i + 1) / n,
-        )
-        for i in range(n)
-    ]
-    out = folder / "render.mp4"
-    t0 = time.perf_counter()
-    render.render_video(scenes, audio, out, size=SIZE, fps=FPS, subtitles=subs, duration=seconds)
-    return time.perf_counter() - t0, out, scenes[0].image
+    stills = [gen.make(f"Scene {i + 1}: honey", SENTENCE, folder / f"still{i}.png", size=SIZE, seed=i).path
+              for i in range(STILLS)]
+    return audio, cues, stills
 
 
-def drift_case(folder: Path, seconds: float, still: Path, audio: Path) -> tuple[float, Path]:
-    """render_video with one still and no captions: the drift's cost for the encoder."""
-    out = folder / "drift.mp4"
-    t0 = time.perf_counter()
-    render.render_video([render.Scene(still, 0, seconds)], audio, out, size=SIZE, fps=FPS, duration=seconds)
-    return time.perf_counter() - t0, out
+def _scenes(stills: list[Path], seconds: float, count: int) -> list[render.Scene]:
+    return [render.Scene(stills[i % len(stills)], seconds * i / count, seconds * (i + 1) / count)
+            for i in range(count)]
 
 
-def floor_case(folder: Path, seconds: float, still: Path, audio: Path) -> tuple[float, Path]:
+def case_render(folder: Path, seconds: float, data, name: str) -> Path:
+    audio, cues, stills = data
+    scenes = STILLS * max(1, round(seconds / 60))
+    subs = write_ass(cues, folder / f"captions{seconds:g}.ass", *SIZE)
+    out = folder / f"{name}.mp4"
+    render.render_video(_scenes(stills, seconds, scenes), audio, out, size=SIZE, fps=FPS, subtitles=subs,
+                        duration=seconds, preset=PRESET, crf=CRF)
+    return out
+
+
+def case_moviepy(folder: Path, seconds: float, data) -> Path:
+    from moviepy import (AudioFileClip, CompositeVideoClip, ImageClip, TextClip,  # noqa: I001
+                         concatenate_videoclips, vfx)
+    from moviepy.video.tools.subtitles import SubtitlesClip
+
+    audio, cues, stills = data
+    fade = 0.5
+    step = seconds / STILLS
+    clips = []
+    for i, still in enumerate(stills):
+        length = step + (fade if i < STILLS - 1 else 0)
+        zoom = ImageClip(str(still)).with_duration(length).resized(lambda t, d=length: 1 + 0.12 * t / d)
+        clip = CompositeVideoClip([zoom.with_position("center")], size=SIZE).with_duration(length)
+        clips.append(clip.with_effects([vfx.CrossFadeIn(fade)]) if i else clip)
+    video = concatenate_videoclips(clips, method="compose", padding=-fade)
+    srt = write_srt(cues, folder / "captions.srt")
+
+    def text(t: str):
+        return TextClip(font=str(BOLD), text=t, font_size=65, color="white", stroke_color="black", stroke_width=5,
+                        method="caption", size=(SIZE[0] - 240, None))
+
+    subs = SubtitlesClip(str(srt), make_textclip=text, encoding="utf-8")
+    final = CompositeVideoClip([video, subs.with_position(("center", SIZE[1] - 200))], size=SIZE)
+    final = final.with_duration(seconds).with_audio(AudioFileClip(str(audio)).subclipped(0, seconds))
+    out = folder / "moviepy.mp4"
+    final.write_videofile(str(out), fps=FPS, codec="libx264", audio_codec="aac", preset=PRESET, threads=2,
+                          ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p"], logger=None)
+    return out
+
+
+def case_floor(folder: Path, seconds: float, data) -> Path:
+    audio, _, stills = data
     out = folder / "floor.mp4"
     frames = round(seconds * FPS)
     graph = (
@@ -73,54 +115,85 @@ def floor_case(folder: Path, seconds: float, still: Path, audio: Path) -> tuple[
         f"loop=loop={frames - 1}:size=1:start=0,settb=1/{FPS},setpts=N[vout];"
         f"[1:a]atrim=duration={seconds},asetpts=PTS-STARTPTS,aresample=48000[aout]"
     )
-    args = ["-framerate", str(FPS), "-i", str(still), "-i", str(audio), "-filter_complex", graph,
+    args = ["-framerate", str(FPS), "-i", str(stills[0]), "-i", str(audio), "-filter_complex", graph,
             "-map", "[vout]", "-map", "[aout]"]  # fmt: skip
-    args += render._encode_args(out, fps=FPS, duration=seconds, preset="veryfast", crf=23)
-    t0 = time.perf_counter()
+    args += render._encode_args(out, fps=FPS, duration=seconds, preset=PRESET, crf=CRF)
     run_ffmpeg(args, what="encoder floor")
-    return time.perf_counter() - t0, out
+    return out
+
+
+def _worker(case: str, folder: str, seconds: float, queue) -> None:
+    folder_path = Path(folder)
+    data = inputs(folder_path, seconds)  # not timed; its espeak child is small next to ffmpeg
+    used = [resource.getrusage(who) for who in (resource.RUSAGE_CHILDREN, resource.RUSAGE_SELF)]
+    cpu0 = sum(u.ru_utime + u.ru_stime for u in used)
+    t0 = time.perf_counter()
+    if case == "moviepy":
+        out = case_moviepy(folder_path, seconds, data)
+    elif case == "encoder_floor":
+        out = case_floor(folder_path, seconds, data)
+    else:
+        out = case_render(folder_path, seconds, data, case)
+    wall = time.perf_counter() - t0
+    children, own = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    cpu = children.ru_utime + children.ru_stime + own.ru_utime + own.ru_stime - cpu0
+    queue.put((wall, cpu, str(out), children.ru_maxrss // 1024, own.ru_maxrss // 1024))
+
+
+def run_case(case: str, folder: Path, seconds: float) -> dict:
+    """Run one case in a fresh process, so its peak RSS is its own."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_worker, args=(case, str(folder), seconds, queue))
+    proc.start()
+    wall, cpu, out, children_mb, own_mb = queue.get()
+    proc.join()
+    info = probe(out)
+    row = {"case": case, "size": f"{SIZE[0]}x{SIZE[1]}", "fps": FPS, "video_s": round(info.duration, 2),
+           "wall_s": round(wall, 2), "realtime_factor": round(wall / info.duration, 3),
+           # CPU seconds (this case's processes) per video second, halved: the factor on 2 idle cores
+           "cpu_s": round(cpu, 1), "cpu_factor_2_cores": round(cpu / 2 / info.duration, 3),
+           "ffmpeg_peak_rss_mb": children_mb, "mbytes": round(Path(out).stat().st_size / 1e6, 2)}
+    if case == "moviepy":
+        row["python_peak_rss_mb"] = own_mb
+    print(json.dumps(row), flush=True)
+    return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--long-seconds", type=float, default=600.0)
+    parser.add_argument("--skip-moviepy", action="store_true", help="leave out the slow MoviePy case")
     parser.add_argument("--keep", type=Path, help="keep the outputs in this folder")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = opts.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        render_s, render_out, still = render_case(folder, opts.seconds)
-        render_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024  # ffmpeg's peak
-        audio = folder / "narration.wav"
-        drift_s, drift_out = drift_case(folder, opts.seconds, still, audio)
-        floor_s, floor_out = floor_case(folder, opts.seconds, still, audio)
-        cases = [
-            ("render_video", render_s, render_out),
-            ("one_still_drifting", drift_s, drift_out),
-            ("encoder_floor", floor_s, floor_out),
-        ]
-        for case, wall, out in cases:
-            info = probe(out)
-            print(
-                json.dumps(
-                    {
-                        "case": case,
-                        "size": f"{SIZE[0]}x{SIZE[1]}",
-                        "fps": FPS,
-                        "video_s": info.duration,
-                        "wall_s": round(wall, 2),
-                        "x_realtime": round(info.duration / wall, 2),  # video seconds per wall second
-                        "render_s_per_video_s": round(wall / info.duration, 3),  # as in render-anchors.md
-                        "mbytes": round(out.stat().st_size / 1e6, 2),
-                    }
-                )
-            )
+        rows = {"render_video": run_case("render_video", folder, opts.seconds),
+                "encoder_floor": run_case("encoder_floor", folder, opts.seconds)}
+        if not opts.skip_moviepy:
+            rows["moviepy"] = run_case("moviepy", folder, opts.seconds)
+        if opts.long_seconds:
+            rows["render_long"] = run_case("render_long", folder, opts.long_seconds)
+        ours = rows["render_video"]
         summary = {
-            "render_peak_rss_mb": render_rss_mb,
-            "render_over_floor": round(render_s / floor_s, 2),
-            "drift_over_floor": round(drift_s / floor_s, 2),
+            "case": "summary",
+            "realtime_factor": ours["realtime_factor"],
+            "cpu_factor_2_cores": ours["cpu_factor_2_cores"],
+            "goal_realtime_factor": 0.40,
+            "over_encoder_floor": round(ours["wall_s"] / rows["encoder_floor"]["wall_s"], 2),
+            "over_encoder_floor_cpu": round(ours["cpu_s"] / rows["encoder_floor"]["cpu_s"], 2),
         }
-        print(json.dumps({"case": "summary", **summary}))
+        if "moviepy" in rows:
+            summary["moviepy_over_render_video"] = round(rows["moviepy"]["wall_s"] / ours["wall_s"], 1)
+            summary["moviepy_over_render_video_cpu"] = round(rows["moviepy"]["cpu_s"] / ours["cpu_s"], 1)
+        if "render_long" in rows:
+            long = rows["render_long"]
+            summary["peak_rss_mb"] = {f"{ours['video_s']:g}s": ours["ffmpeg_peak_rss_mb"],
+                                      f"{long['video_s']:g}s": long["ffmpeg_peak_rss_mb"]}
+            summary["long_realtime_factor"] = long["realtime_factor"]
+        print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":
