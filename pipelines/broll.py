@@ -138,14 +138,12 @@ class _Gatherer:
         items: list[dict] = []
         for query in search_terms(segment, self.p.topic):
             for c in self.pool(query, seconds):
-                if len(items) == OPTIONS:
-                    return items
                 item = self.fetch(c, index, len(items))
                 if item:
                     items.append(item)
-            if len(items) < OPTIONS:
-                log.info("b-roll segment %d: %d of %d options for %r; trying broader terms", index, len(items),
-                         OPTIONS, query)
+                    if len(items) == OPTIONS:
+                        return items
+            log.info("b-roll segment %d: %d of %d options after searching %r", index, len(items), OPTIONS, query)
         return items
 
     def generate(self, index: int, segment: dict, seconds: float, option: int) -> dict:

@@ -92,9 +92,12 @@ def test_stock_options_fit_the_segment_with_licence_and_attribution(stock):
         "segment": 0, "kind": "video", "path": "", "source": "pexels", "licence": "Pexels License",
         "attribution": "Hal Ito / Pexels", "url": "https://www.pexels.com/video/rocket-launch-countdown-201/",
         "description": "rocket launch countdown", "width": 1280, "height": 720, "duration": 3.0, "id": "201"}
-    # Pexels had enough for "rocket launch", so Pixabay was not asked; it was for "telescope dome"
-    asked = [(r.path, r.query.get("q")) for r in pixabay.searches()]
-    assert all(q != "rocket launch" for _, q in asked) and ("/api/", "telescope dome") in asked
+    # each segment's terms, broader only while options are missing; Pixabay only when Pexels had too few
+    assert [(r.path, r.query["query"]) for r in pexels.searches()] == [
+        (path, q) for q in ("rocket launch", "telescope dome", "quantum zebra", "Rockets Moon")
+        for path in ("/videos/search", "/v1/search")]
+    assert [r.query["q"] for r in pixabay.searches()] == [q for q in ("telescope dome", "quantum zebra",
+                                                                      "Rockets Moon") for _ in range(2)]
     assert [(o["source"], o["id"]) for o in m["options"][1]] == [("pexels", "103"), ("pixabay", "4001"),
                                                                 ("pixabay", "3001")]
     assert m["options"][1][2]["licence"] == "Pixabay Content License"
@@ -210,6 +213,7 @@ def test_downloads_are_cached_by_content_hash_and_verified(stock):
     assert sha256_file(cache.get(key)) == cache.get(key).stem
 
 
+@pytest.mark.slow
 def test_no_clip_twice_in_a_video_or_within_30_days_on_a_channel(stock):
     first = make_production()
     a = gather(first)
