@@ -17,7 +17,7 @@ from functools import cache
 from importlib import import_module
 from pathlib import Path
 
-from pipelines.providers.tts import WordTiming, write_wav
+from pipelines.providers.tts import TTSUnavailable, WordTiming, write_wav
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +32,13 @@ _lock = threading.Lock()  # one synthesis at a time per process: the ONNX sessio
 
 @cache
 def _load(name: str):
-    from piper import PiperVoice
+    try:
+        from piper import PiperVoice
 
-    data = Path(import_module(PACKAGED_VOICES[name]).__file__).parent / "data"
+        data = Path(import_module(PACKAGED_VOICES[name]).__file__).parent / "data"
+    except ImportError as e:
+        raise TTSUnavailable(f"Piper or its voice {name} is not installed ({e}); run `make install` "
+                             "(both are in requirements.txt)") from None
     voice = PiperVoice.load(data / f"{name}.onnx", data / f"{name}.onnx.json", include_alignments=True)
     log.info("piper: loaded %s (%d Hz) from %s", name, voice.config.sample_rate, data)
     return voice
@@ -92,17 +96,18 @@ class PiperTTS:
 
     def synthesize(self, text: str, out_wav: Path) -> list[WordTiming]:
         """Speak `text` into a mono 16-bit WAV at `out_wav`; return the timing of each word."""
-        from piper import SynthesisConfig
-
         if not text.strip():
             raise ValueError("nothing to synthesize: the text is empty")
         with _lock:
             voice = _load(self.voice)
+            from piper import SynthesisConfig
+
             syn = SynthesisConfig(length_scale=voice.config.length_scale * NATURAL_WPM / self.rate_wpm)
             pcm, spoken, n = [], [], 0  # n: samples before this chunk (one chunk per sentence)
             for chunk in voice.synthesize(text, syn, include_alignments=True):
                 if not chunk.phoneme_alignments:
-                    raise RuntimeError(f"piper gave no alignments for {self.voice}; is the `onnx` package installed?")
+                    raise TTSUnavailable(f"piper gave no word alignments for {self.voice}; install the `onnx` "
+                                         "package (in requirements.txt)")
                 pcm.append(chunk.audio_int16_bytes)
                 at = n
                 for a in chunk.phoneme_alignments:
