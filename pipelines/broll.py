@@ -61,7 +61,7 @@ def providers_for(p: Production) -> list:
         if not key:
             log.warning("b-roll: %s skipped: no key (set %s or the Airflow connection %s)", name, variable, conn_id)
             continue
-        out.append(cls(key, language=p.cfg.language, min_width=cfg.min_width,
+        out.append(cls(key, language=p.cfg.language, min_width=cfg.min_width, search_cache=cache().root / "search",
                        base_url=os.environ.get(f"{variable.removesuffix('_API_KEY')}_BASE_URL") or None))
     return out
 

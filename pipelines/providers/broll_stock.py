@@ -10,12 +10,18 @@
 Keys are never logged: Pexels' header is not, and Pixabay's query parameter is cut from every URL this
 module logs or puts in an error. A rejected key fails at once with a message that says where to set it;
 429 and 5xx are retried (Retry-After honoured) by `http_retry.send`. Downloads go through a separate
-client that carries no key, so a CDN redirect never sees it."""
+client that carries no key, so a CDN redirect never sees it.
+
+Search answers are kept for 24 hours in `search_cache` (Pixabay's terms ask for it; it also saves Pexels'
+hourly quota): the same query within a day, from any channel, is not sent again."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +33,7 @@ from pipelines.providers.http_retry import ProviderError, RetryPolicy, json_body
 
 log = logging.getLogger(__name__)
 PER_PAGE = 15
+SEARCH_TTL = 24 * 3600  # seconds a search answer is reused
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,10 @@ class _Stock:
     key_help = ""
 
     def __init__(self, api_key: str, *, language: str = "en", min_width: int = 1280, base_url: str | None = None,
-                 timeout: float = 15, max_attempts: int = 4, backoff: float = 0.5, retry_after_cap: float = 30.0):
+                 search_cache: Path | None = None, timeout: float = 15, max_attempts: int = 4, backoff: float = 0.5,
+                 retry_after_cap: float = 30.0):
         self._key = (api_key or "").strip()
+        self.search_cache = search_cache
         self.language = language
         self.min_width = min_width
         self.base_url = (base_url or self.default_base).rstrip("/")
@@ -78,9 +87,20 @@ class _Stock:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<hidden>)"
 
     def _get(self, path: str, params: dict, headers: dict) -> dict:
+        keyless = json.dumps([self.base_url, path, {k: v for k, v in params.items() if k != "key"}], sort_keys=True)
+        cached = self.search_cache / f"{self.name}-{hashlib.sha1(keyless.encode()).hexdigest()}.json" \
+            if self.search_cache else None
+        if cached and cached.is_file() and time.time() - cached.stat().st_mtime < SEARCH_TTL:
+            return json.loads(cached.read_text(encoding="utf-8"))
         with make_client(timeout=self.timeout, headers=headers, base_url=self.base_url) as client:
-            return json_body(send(client, "GET", path, provider=self.name, policy=self.policy, params=params,
+            data = json_body(send(client, "GET", path, provider=self.name, policy=self.policy, params=params,
                                   reject=self._reject), self.name)
+        if cached:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            tmp.replace(cached)
+        return data
 
     def _reject(self, response: httpx.Response) -> ProviderError | None:
         if response.status_code in (401, 403) or (response.status_code == 400 and "key" in response.text.lower()):

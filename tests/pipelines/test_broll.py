@@ -206,10 +206,11 @@ def test_downloads_are_cached_by_content_hash_and_verified(stock):
     blob.write_bytes(blob.read_bytes()[:-10] + b"corrupted!")
     with connect() as conn:  # a month later, so the clip may be used again on science_en
         conn.execute("UPDATE broll_usage SET used_at = now() - interval '31 days'")
-    before = len(pexels.downloads())
+    before, searches = len(pexels.downloads()), len(pexels.searches())
     c = gather(make_production("science_en", run="2", script={**SCRIPT, "segments": SCRIPT["segments"][:1]}))
     assert c["options"][0][0]["id"] == "201"
     assert [r.path for r in pexels.downloads()[before:]] == ["/files/v1.mp4"]  # only the refused file
+    assert len(pexels.searches()) == searches  # the same search on the same day: its answer was kept
     assert sha256_file(cache.get(key)) == cache.get(key).stem
 
 
