@@ -136,6 +136,30 @@ class Broll(Strict):
         return (REPO / (self.library_dir or ".")).resolve()
 
 
+class AudioQA(Strict):
+    model: str = Field("auto", min_length=1, description=(
+        "auto (the Whisper model packaged for the channel's language), a folder holding a CTranslate2 Whisper "
+        "model, or off"))
+    max_wer: Annotated[float, Field(gt=0, le=2)] | None = Field(
+        None, description="segments whose word error rate against the script is higher are flagged at the audio "
+                          "checkpoint; null = the language's default (MAX_WER)")
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _off(cls, v: object) -> object:
+        return "off" if v is False else v  # YAML reads a bare `off` as false
+
+    def threshold(self, language: str) -> float:
+        return self.max_wer or MAX_WER[language]
+
+
+# Default audio_qa.max_wer, measured with tests/bench/bench_audio_qa.py. English: espeak-ng and Piper segments score
+# at most 0.29 with tiny.en, a segment saying another sentence about 0.9 or more. Portuguese: the packaged base model
+# hears espeak-ng's pt-br poorly (median 0.68), another sentence scores 0.92 or more; at 0.9 about 3 segments in 10
+# of a correct espeak-ng narration are flagged too, and each flag shows what was heard.
+MAX_WER = {"en": 0.35, "pt-BR": 0.9}
+
+
 HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 MEDIA_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".mp4", ".mov", ".mkv", ".webm")
 
@@ -200,6 +224,7 @@ class ChannelConfig(Strict):
     research: Research = Research()
     llm: LLM = LLM()
     broll: Broll = Broll()
+    audio_qa: AudioQA = AudioQA()
     style: Style = Style()
 
     @field_validator("channel")

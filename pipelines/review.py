@@ -86,8 +86,9 @@ def _approved_script(conn: psycopg.Connection, p: Production) -> dict:
     return read_json(p.abs(checkpoints.approved(conn, p.id, "script").artifacts["script"]))
 
 
-def audio_flags(timings: dict, target_seconds: int) -> list[str]:
-    """Problems a listener would notice: speech too fast or slow, silent segments, length far off target."""
+def audio_flags(timings: dict, target_seconds: int, qa: dict | None = None) -> list[str]:
+    """Problems a listener would notice: speech too fast or slow, silent segments, length far off target, and
+    (audio QA) segments where Whisper heard something else than the script."""
     flags = []
     for span in timings["segments"]:
         words = [w for w in timings["words"] if w["segment"] == span["segment"]]
@@ -98,19 +99,26 @@ def audio_flags(timings: dict, target_seconds: int) -> list[str]:
             flags.append(f"segment {span['segment']}: {len(words) / dur:.1f} words/s (expected 1.5-4.5)")
     if abs(timings["duration"] - target_seconds) > 0.25 * target_seconds:
         flags.append(f"length {timings['duration']:.0f} s is more than 25% off the {target_seconds} s target")
+    if qa and qa["status"] == "skipped":
+        flags.append(f"audio QA skipped: {qa['reason']}")
+    flags += [f"segment {s['segment']}: heard differs from the script (WER {s['wer']:.2f} > {qa['max_wer']:.2f}): "
+              f"{s['diff']}" for s in (qa or {}).get("segments", []) if s["flagged"]]
     return flags
 
 
 def _audio_view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
     timings = read_json(p.abs(cp.artifacts["timings"]))
     script = _approved_script(conn, p)
+    qa = cp.artifacts.get("qa")
+    heard = {s["segment"]: s for s in (qa or {}).get("segments", [])}
     segments = [{"index": s["segment"], "heading": script["segments"][s["segment"]]["heading"],
                  "text": " ".join(x["text"] for x in script["segments"][s["segment"]]["sentences"]),
                  "file": s["file"], "start": s["start"], "end": s["end"], "duration": round(s["end"] - s["start"], 2),
-                 "words": sum(1 for w in timings["words"] if w["segment"] == s["segment"])}
+                 "words": sum(1 for w in timings["words"] if w["segment"] == s["segment"]),
+                 "qa": heard.get(s["segment"])}
                 for s in timings["segments"]]
     return {"narration": cp.artifacts["narration"], "duration": timings["duration"], "voice": timings["voice"],
-            "segments": segments, "flags": audio_flags(timings, p.target_seconds)}
+            "segments": segments, "flags": audio_flags(timings, p.target_seconds, qa), "qa": qa}
 
 
 def _broll_view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:

@@ -80,8 +80,10 @@ def run_stage(stage: str, production_id: int, revision: int = 1, notes: str | No
             # media modules are imported where used: the sensor and the light stages don't pay for them
             if stage == "audio":
                 from pipelines.audio import narrate
+                from pipelines.audio_qa import check
 
                 artifacts = narrate(p, script, revision, notes)
+                artifacts["qa"] = check(p, script, artifacts)  # Whisper scores each segment against the script
             elif stage == "broll":
                 from pipelines.broll import gather
 

