@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import wave
 from itertools import pairwise
 from pathlib import Path
@@ -84,7 +85,8 @@ def test_piper_speaks_english_with_word_timings(tmp_path: Path) -> None:
     assert words[-1].end > duration - 0.5  # the last word ends where the speech ends
     assert words[1].end - words[1].start > 4 * (words[0].end - words[0].start)  # "nineteen sixty-nine" vs "in"
     gaps = {a.text: b.start - a.end for a, b in pairwise(words)}
-    assert gaps["Moon."] > gaps["landed"] + 0.05  # a full stop is a pause
+    typical = statistics.median(gaps.values())  # Piper's timing varies a little from run to run
+    assert gaps["Moon."] > 1.5 * typical and gaps["man!"] > 1.5 * typical  # a sentence end is a pause
 
 
 def test_piper_words_sit_on_sound(tmp_path: Path) -> None:
@@ -98,11 +100,11 @@ def test_piper_words_sit_on_sound(tmp_path: Path) -> None:
     whole = np.sqrt(np.mean(x**2))
     for w in words:
         inside = x[round(w.start * rate) : round(w.end * rate)]
-        assert np.sqrt(np.mean(inside**2)) > whole / 8, w  # louder than -18 dB under the average
+        assert np.sqrt(np.mean(inside**2)) > whole / 12, w  # a soft "of" is still over -22 dB of the average
     # between "Moon." and "Neil" (a sentence break) it is much quieter than in the words
     i = next(k for k, w in enumerate(words) if w.text == "Moon.")
     pause = x[round(words[i].end * rate) : round(words[i + 1].start * rate)]
-    assert np.sqrt(np.mean(pause**2)) < whole / 8
+    assert np.sqrt(np.mean(pause**2)) < whole / 12
 
 
 def test_piper_rate_and_errors(tmp_path: Path) -> None:
