@@ -165,10 +165,15 @@ def check_narration(narration: Path, timings_path: Path, script: dict, language:
         result = compare(expected, heard_text, language)
         segments.append({"segment": span["segment"], **result, "flagged": result["wer"] > max_wer,
                          "expected": expected, "heard": heard_text})
-    if not timings["words"]:
-        timings["words"] = [w for seg, span, words in zip(segments, spans, heard, strict=True)
-                            for w in caption_words(seg["expected"], words, span, language)]
-        timings["word_timings"] = f"faster-whisper ({model_label(settings.model, language)})"
+    timed = {w["segment"] for w in timings["words"]}
+    untimed = [(seg, span, words) for seg, span, words in zip(segments, spans, heard, strict=True)
+               if span["segment"] not in timed]
+    if untimed:  # the voice gave no word timings (for some segments): Whisper's serve the captions
+        timings["words"] = sorted(timings["words"] + [w for seg, span, words in untimed
+                                                      for w in caption_words(seg["expected"], words, span, language)],
+                                  key=lambda w: (w["start"], w["segment"]))
+        timings["word_timings"] = f"faster-whisper ({model_label(settings.model, language)}) for segments " + \
+            ", ".join(str(span["segment"]) for _, span, _ in untimed)
         write_json(timings_path, timings)
     seconds = round(time.monotonic() - began, 2)
     flagged = [s["segment"] for s in segments if s["flagged"]]

@@ -119,6 +119,9 @@ def transcribe_spans(wav: Path, spans: list[tuple[float, float]], model_dir: Pat
     from faster_whisper import decode_audio
 
     model = _model(model_dir)
+    if language != "en" and not model.model.is_multilingual:
+        raise ModelUnavailable(f"the Whisper model in {model_dir} understands only English; a {language} channel "
+                               "needs a multilingual one (audio_qa.model: auto uses the packaged base)")
     audio = decode_audio(str(wav), sampling_rate=SAMPLE_RATE)
     heard = []
     for start, end in spans:

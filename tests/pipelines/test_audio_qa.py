@@ -99,7 +99,7 @@ def test_whisper_timings_serve_the_captions_when_the_voice_gives_none(tmp_path, 
 
     result = read_json(timings)
     words = result["words"]
-    assert result["word_timings"] == "faster-whisper (tiny.en, packaged)"
+    assert result["word_timings"] == "faster-whisper (tiny.en, packaged) for segments 0, 1, 2"
     # the script's own words (what captions show), in the timings.json format, each in its segment
     assert [w["text"] for w in words] == [w for text in SCRIPT_EN for w in text.split()]
     assert [w["segment"] for w in words] == [i for i, text in enumerate(SCRIPT_EN) for _ in text.split()]
@@ -119,6 +119,21 @@ def test_whisper_timings_serve_the_captions_when_the_voice_gives_none(tmp_path, 
     assert statistics.median(offsets) < 0.15, offsets
 
 
+def test_only_segments_the_voice_did_not_time_get_whisper_timings(tmp_path, english, data_dir):
+    wav, with_words = english
+    voice_words = read_json(with_words)["words"]
+    timings = write_json(tmp_path / "timings.json", {**read_json(with_words),
+                                                     "words": [w for w in voice_words if w["segment"] != 1]})
+
+    check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA())
+
+    result = read_json(timings)
+    assert result["word_timings"] == "faster-whisper (tiny.en, packaged) for segments 1"
+    assert [w for w in result["words"] if w["segment"] != 1] == [w for w in voice_words if w["segment"] != 1]
+    assert [w["text"] for w in result["words"] if w["segment"] == 1] == SCRIPT_EN[1].split()
+    assert [w["segment"] for w in result["words"]] == sorted(w["segment"] for w in result["words"])
+
+
 def test_a_missing_model_is_a_recorded_skip_never_a_failure(english, tmp_path, data_dir):
     wav, timings = english
     before = timings.read_text()
@@ -131,6 +146,15 @@ def test_a_missing_model_is_a_recorded_skip_never_a_failure(english, tmp_path, d
     assert timings.read_text() == before
     assert f"audio QA skipped: {qa['reason']}" in audio_flags(read_json(timings), 15, qa)
     assert check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA(model="off")) == {"status": "off"}
+
+
+def test_an_english_only_model_for_a_portuguese_channel_is_a_recorded_skip(english, data_dir):
+    wav, timings = english
+    tiny_en = asr.resolve_model("auto", "en")
+    qa = check_narration(wav, timings, script_of(SCRIPT_EN), "pt-BR", AudioQA(model=str(tiny_en)))
+    assert qa["status"] == "skipped"
+    assert qa["reason"] == (f"the Whisper model in {tiny_en} understands only English; a pt-BR channel needs a "
+                            "multilingual one (audio_qa.model: auto uses the packaged base)")
 
 
 def test_a_missing_model_package_says_what_to_install(data_dir, monkeypatch):
