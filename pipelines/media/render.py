@@ -10,7 +10,8 @@ How it stays fast and small:
      frame at 1080p), a `blend` for crossfades, the libass captions and the encoder itself.
   3. Crossfades: scenes alternate between two such streams, A (even scenes) and B (odd scenes), each
      showing a scene a little before and after its own time; `blend` shows A or B, and during a
-     crossfade a mix of both, driven by `sendcmd` (a file of opacity changes, one per frame of a fade).
+     crossfade a mix of both, driven by `sendcmd` (a file of opacity changes, one per frame of a fade;
+     see _fade_commands).
      The graph has the same few filters however many scenes there are, so memory does not grow with
      the length of the video.
   4. An intro and an outro (video or image files) are scenes before and after the narration; the audio
@@ -153,8 +154,9 @@ def compose_still(image: Path, size: tuple[int, int], out: Path) -> Path:
 
 
 def cut_clip(video: Path, size: tuple[int, int], fps: int, frames: int, out: Path) -> Path:
-    """`frames` frames of `video` filling `size` (scaled, centre-cropped), as MJPEG. A clip that is too
-    short is slowed down (up to SLOW_AT_MOST) or else looped: never a frozen or black tail."""
+    """`frames` frames of `video` filling `size` (scaled, centre-cropped), as MJPEG in AVI (whose time base
+    is 1/fps, like the stills': the concat demuxer does not convert between time bases). A clip that is
+    too short is slowed down (up to SLOW_AT_MOST) or else looped: never a frozen or black tail."""
     w, h = size
     try:
         length = probe(video).duration
@@ -168,7 +170,7 @@ def cut_clip(video: Path, size: tuple[int, int], fps: int, frames: int, out: Pat
         [*loop, "-i", str(video), "-an", "-vf",
          f"{speed}fps={fps},scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,"
          "scale=out_range=pc,format=yuvj420p",
-         "-frames:v", str(frames), "-c:v", "mjpeg", "-q:v", "3", "-f", "matroska", str(out)],
+         "-frames:v", str(frames), "-c:v", "mjpeg", "-q:v", "3", "-f", "avi", str(out)],
         what=f"cutting clip {Path(video).name}",
     )  # fmt: skip
     return out
@@ -248,7 +250,10 @@ def _stream_chain(i: int, shots: list[Shot], size: tuple[int, int], fps: int, fr
 
 
 def _fade_commands(shots: list[Shot], fps: int) -> str:
-    """sendcmd lines: B's opacity over A, frame by frame through each crossfade."""
+    """sendcmd lines: B's opacity over A, frame by frame through each crossfade. sendcmd sits right after
+    the blend, so the frame before each one sets it (the blend makes one frame at a time, and a new frame
+    runs the filters after it first): a command placed on one input would be early whenever that input
+    ran ahead of the other."""
     lines = []
     for a, b in pairwise(shots):
         into_b = b.index % 2 == 1
@@ -256,7 +261,8 @@ def _fade_commands(shots: list[Shot], fps: int) -> str:
         for k in range(n + 1):
             u = (k + 0.5) / (n + 1) if n else 1.0
             opacity = min(u if into_b else 1 - u, 0.999)  # blend ignores all_opacity=1 once it was lower
-            lines.append(f"{(b.start + k) / fps:.6f} blend@xfade all_opacity {opacity:.4f};")
+            at = max(0.0, (b.start + k - 1.25) / fps)  # just before the previous frame's time
+            lines.append(f"{at:.6f} blend@xfade all_opacity {opacity:.4f};")
     return "\n".join(lines) + "\n"
 
 
@@ -392,10 +398,10 @@ def render_video(
             video += f",{kind}=filename={sub}:fontsdir={escape_filter_path(FONTS_DIR)}"
         video += ",setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709[vout]"
         graph = work / "graph.txt"
-        graph.write_text(video + ";" + _audio_chain(audio_start, duration, sounds.get("intro"), sounds.get("outro")),
-                         encoding="utf-8")
         first_extra = len(streams) + 1  # after the streams and the narration
         sounds = {k: Sound(None if v.input is None else first_extra + v.input, v.seconds) for k, v in sounds.items()}
+        graph.write_text(video + ";" + _audio_chain(audio_start, duration, sounds.get("intro"), sounds.get("outro")),
+                         encoding="utf-8")
         args = [*inputs, *extra_inputs, "-/filter_complex", str(graph), "-map", "[vout]", "-map", "[aout]"]
         args += _encode_args(tmp_out, fps=fps, duration=total, preset=preset, crf=crf)
         try:
@@ -412,8 +418,8 @@ def _join_streams(chains: list[str], shots: list[Shot], fps: int, work: Path) ->
         return chains[0]
     commands = work / "fades.cmd"
     commands.write_text(_fade_commands(shots, fps), encoding="utf-8")
-    return (f"{chains[0]}[a];{chains[1]},sendcmd=filename={escape_filter_path(commands)}[b];"
-            "[b][a]blend@xfade=all_mode=normal:all_opacity=0,format=yuv420p")
+    return (f"{chains[0]}[a];{chains[1]}[b];[b][a]blend@xfade=all_mode=normal:all_opacity=0,"
+            f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p")
 
 
 def compose_blank(size: tuple[int, int], out: Path) -> Path:
@@ -431,7 +437,7 @@ def _prepare(shots: list[Shot], size: tuple[int, int], fps: int, work: Path) -> 
         composed = pool.map(compose_still, stills, [size] * len(stills),
                             [work / f"still{i:04d}.jpg" for i in range(len(stills))])
         cut = {s.index: pool.submit(cut_clip, s.clip.media, size, fps, s.end - s.start,
-                                    work / f"clip{s.index:04d}.mkv")
+                                    work / f"clip{s.index:04d}.avi")
                for s in shots if s.clip.kind == "video"}
         by_still = dict(zip(stills, composed, strict=True))
         return {s.index: cut[s.index].result() if s.index in cut else by_still[s.clip.media] for s in shots}

@@ -180,3 +180,140 @@ def test_scene_cuts_land_on_the_right_frames(inputs: Inputs, tmp_path: Path) -> 
     data = raw.read_bytes()
     assert len(data) == 30 * frame_bytes
     assert [dominant(n) for n in (0, 14, 15, 29)] == [1, 1, 2, 2]
+
+
+# --- helpers for the tests below: small solid-colour stills, clips made by ffmpeg, decoded frames ---
+
+
+def _still(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (64, 36)) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def _frames(video: Path, size: tuple[int, int], folder: Path) -> list[bytes]:
+    raw = folder / f"{video.stem}.rgb"
+    run_ffmpeg(["-i", str(video), "-f", "rawvideo", "-pix_fmt", "rgb24", str(raw)], what="decoding frames")
+    data, n = raw.read_bytes(), size[0] * size[1] * 3
+    return [data[i : i + n] for i in range(0, len(data), n)]
+
+
+def _centre(frame: bytes, size: tuple[int, int]) -> tuple[int, int, int]:
+    w, h = size
+    i = ((h // 2) * w + w // 2) * 3
+    return frame[i], frame[i + 1], frame[i + 2]
+
+
+def _mean(frame: bytes) -> float:
+    return sum(frame) / len(frame)
+
+
+def _diff(a: bytes, b: bytes) -> float:
+    return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def test_crossfade_mixes_both_neighbours(inputs: Inputs, tmp_path: Path) -> None:
+    size = (320, 180)
+    red, green = _still(tmp_path / "r.png", (220, 30, 30), size), _still(tmp_path / "g.png", (30, 200, 30), size)
+    out = tmp_path / "fade.mp4"
+    render_video([Scene(red, 0, 2), Scene(green, 2, 4)], inputs.audio, out, size=size, duration=4.0, crossfade=0.5)
+    frames = _frames(out, size, tmp_path)
+    assert len(frames) == 120
+    reds = [_centre(f, size)[0] for f in frames]
+    assert all(r > 210 for r in reds[:53]) and all(r < 40 for r in reds[68:])  # red before the fade, green after
+    assert reds[60] == pytest.approx(125, abs=8)  # half of each at the cut itself: the fade is centred on it
+    assert all(a >= b - 2 for a, b in zip(reds[50:70], reds[51:71], strict=True))  # and it never goes back
+    assert _diff(frames[60], frames[40]) > 30 and _diff(frames[60], frames[80]) > 30
+
+
+def _atoms(path: Path) -> list[str]:
+    """The top-level MP4 boxes, in file order."""
+    names, data, at = [], path.read_bytes(), 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        names.append(data[at + 4 : at + 8].decode("latin-1"))
+        if size == 1:
+            size = int.from_bytes(data[at + 8 : at + 16], "big")
+        at += size if size else len(data)
+    return names
+
+
+def test_output_is_what_youtube_recommends(inputs: Inputs, tmp_path: Path) -> None:
+    import subprocess
+
+    from pipelines.media.ffmpeg import ffmpeg_exe
+
+    out = tmp_path / "yt.mp4"
+    render_video(inputs.scenes, inputs.audio, out, size=(320, 180), duration=2.0)
+    said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(out)], capture_output=True, text=True).stderr
+    assert "Video: h264 (High)" in said and "yuv420p" in said
+    assert "Audio: aac (LC)" in said and "48000 Hz, stereo" in said
+    atoms = _atoms(out)
+    assert atoms.index("moov") < atoms.index("mdat")  # +faststart: playback starts before the download ends
+
+
+def _clip(path: Path, seconds: float, colour: str | None = None, tone: bool = False) -> Path:
+    """A test clip: ffmpeg's moving test pattern (or a solid colour), optionally with a 1 kHz tone."""
+    source = f"color=c={colour}:s=96x54:r=30:d={seconds}" if colour else f"testsrc2=s=160x90:r=30:d={seconds}"
+    args = ["-f", "lavfi", "-i", source]
+    if tone:
+        args += ["-f", "lavfi", "-i", f"sine=f=1000:d={seconds}:sample_rate=48000", "-c:a", "aac"]
+    run_ffmpeg([*args, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-t", str(seconds), str(path)],
+               what="making a test clip")
+    return path
+
+
+@pytest.mark.parametrize("clip_seconds", [0.5, 0.8, 3.0])  # looped, slowed, trimmed
+def test_clips_fill_their_scene_and_keep_moving(inputs: Inputs, tmp_path: Path, clip_seconds: float) -> None:
+    clip = _clip(tmp_path / "clip.mp4", clip_seconds)
+    blue = _still(tmp_path / "b.png", (30, 30, 220))
+    out = tmp_path / "clips.mp4"
+    size = (64, 36)
+    render_video([Scene(clip, 0, 1, "video"), Scene(blue, 1, 1.5)], inputs.audio, out, size=size,
+                 duration=1.5, crossfade=0)
+    frames = _frames(out, size, tmp_path)
+    assert len(frames) == 45
+    scene = frames[:30]
+    assert all(_mean(f) > 30 for f in scene)  # never black
+    # Moving to the end: no three frames in a row alike (slowing repeats a frame now and then; a freeze would not stop).
+    moved = [_diff(a, b) > 1 for a, b in zip(scene, scene[1:], strict=False)]
+    assert not any(not a and not b for a, b in zip(moved, moved[1:], strict=False))
+    assert all(_centre(f, size)[2] > 180 for f in frames[31:])  # the cut to the next scene is on time
+
+
+def _loud_from(wav: Path, start: float, folder: Path) -> float:
+    """The first time at or after `start` (s) where the output's sound is loud."""
+    raw = folder / "pcm.raw"
+    run_ffmpeg(["-i", str(wav), "-ac", "1", "-ar", "48000", "-f", "s16le", str(raw)], what="decoding audio")
+    import array
+
+    samples = array.array("h", raw.read_bytes())
+    first = round(start * 48000)
+    return next(i for i in range(first, len(samples)) if abs(samples[i]) > 3000) / 48000
+
+
+def test_intro_and_outro_keep_sound_and_picture_in_sync(tmp_path: Path) -> None:
+    narration = tmp_path / "narration.wav"  # 0.5 s of silence, then a 440 Hz tone: the "voice"
+    run_ffmpeg(["-f", "lavfi", "-i", "aevalsrc='if(gte(t,0.5),0.5*sin(2*PI*440*t),0)':s=48000:d=2",
+                str(narration)], what="making a narration")  # fmt: skip
+    intro = _clip(tmp_path / "intro.mp4", 1.0, colour="red", tone=True)
+    outro = _still(tmp_path / "outro.png", (30, 30, 220))
+    green = _still(tmp_path / "g.png", (30, 200, 30))
+    out = tmp_path / "bookends.mp4"
+    info = render_video([Scene(green, 0, 2)], narration, out, size=(64, 36), intro=intro, outro=outro)
+    assert info.duration == pytest.approx(1.0 + 2.0 + 3.0, abs=0.05)
+    frames = _frames(out, (64, 36), tmp_path)
+    assert len(frames) == 180
+    assert _centre(frames[10], (64, 36))[0] > 180  # the intro first
+    assert _centre(frames[60], (64, 36))[1] > 160  # then the narration's scene
+    assert _centre(frames[-1], (64, 36))[2] > 180  # the outro last
+    assert _loud_from(out, 0.0, tmp_path) < 0.05  # the intro's own sound plays with it
+    assert _loud_from(out, 1.1, tmp_path) == pytest.approx(1.5, abs=0.03)  # the voice starts 1 s later, in sync
+
+
+def test_progress_is_logged(inputs: Inputs, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="pipelines.media.render")
+    render_video(inputs.scenes, inputs.audio, tmp_path / "p.mp4", size=(160, 90))
+    lines = [r.getMessage() for r in caplog.records if "%" in r.getMessage() and "speed" in r.getMessage()]
+    assert lines and lines[-1].startswith("rendering p.mp4: 100%")
