@@ -49,7 +49,11 @@ class LocalLibrary:
             if meta is None:
                 continue
             kind = KINDS[path.suffix.lower()]
-            w, h, duration = measure(path, kind)
+            try:
+                w, h, duration = measure(path, kind)
+            except ValueError as e:
+                log.warning("b-roll library: %s; not used", e)
+                continue
             if w < self.min_width or w <= h:
                 log.info("b-roll library: %s is %dx%d, not landscape and %d wide; not used", path.name, w, h,
                          self.min_width)

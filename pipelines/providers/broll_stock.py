@@ -110,7 +110,11 @@ class _Stock:
 
     def search(self, query: str, kind: str) -> list[Candidate]:
         """Landscape `kind` ("image" or "video") results for `query`, at least `min_width` wide, API order."""
-        found = self._photos(query) if kind == "image" else self._videos(query)
+        try:
+            found = self._photos(query) if kind == "image" else self._videos(query)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:  # a proxy, an API change, a wrong base_url
+            raise ProviderError(self.name, None, f"unexpected answer to a {kind} search ({type(e).__name__}: {e}); "
+                                                 f"is {self.base_url} the {self.name} API?") from e
         return [c for c in found if c.width >= self.min_width and c.width > c.height and c.download]
 
     def _photos(self, query: str) -> list[Candidate]:

@@ -18,7 +18,7 @@ from pipelines.providers.broll_stock import Pixabay
 from pipelines.providers.http_retry import ProviderError
 from pipelines.providers.media_cache import sha256_file
 from pipelines.publish import description
-from tests.pipelines.fake_research_servers import status
+from tests.pipelines.fake_research_servers import Failure, status
 from tests.pipelines.fake_stock_servers import FakePexels, FakePixabay, make_media
 
 ITEM_KEYS = {"segment", "kind", "path", "source", "licence", "attribution", "url", "description", "width", "height",
@@ -162,6 +162,16 @@ def test_a_bad_key_or_a_dead_provider_falls_through_to_the_next(stock, monkeypat
     with caplog.at_level(logging.WARNING):
         m = gather(make_production(channel="historia_ptbr"))
     assert "pexels failed and is not asked again" in caplog.text and "HTTP 503" in caplog.text
+    assert m["options"][0][0]["source"] == "pixabay"
+
+
+def test_an_answer_of_the_wrong_shape_falls_through_too(stock, caplog):
+    pexels, _ = stock
+    pexels.fail(Failure(status=200, body={"videos": [{"video_files": [  # a video without its id
+        {"file_type": "video/mp4", "width": 1920, "height": 1080, "link": pexels.file_url("v1.mp4")}]}]}))
+    with caplog.at_level(logging.WARNING):
+        m = gather(make_production())
+    assert "unexpected answer to a video search (KeyError" in caplog.text
     assert m["options"][0][0]["source"] == "pixabay"
 
 
