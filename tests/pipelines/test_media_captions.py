@@ -105,3 +105,124 @@ def test_srt(tmp_path: Path) -> None:
 def test_slice_cues_for_a_short() -> None:
     cues = [Cue(0.0, 1.0, "a"), Cue(1.0, 2.5, "b"), Cue(2.5, 4.0, "c")]
     assert slice_cues(cues, 2.0, 3.0) == [Cue(0.0, 0.5, "b"), Cue(0.5, 1.0, "c")]
+
+
+def _events(ass: Path) -> list[tuple[float, float, str]]:
+    """(start, end, text) of every Dialogue line, read back from the file."""
+
+    def seconds(stamp: str) -> float:
+        h, m, s = stamp.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+
+    out = []
+    for line in ass.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Dialogue:"):
+            fields = line.split(",", 9)
+            out.append((seconds(fields[1]), seconds(fields[2]), fields[9]))
+    return out
+
+
+def test_ass_events_start_within_80_ms_of_their_words(words: list[WordTiming], tmp_path: Path) -> None:
+    cues = build_cues(words)
+    events = _events(write_ass(cues, tmp_path / "c.ass", 1920, 1080))
+    assert [e[2] for e in events] == [c.text for c in cues]
+    first_words = []
+    i = 0
+    for cue in cues:  # the word each cue starts with (espeak may time "of the" as one word)
+        first_words.append(words[i])
+        n = 1
+        while " ".join(w.text for w in words[i : i + n]) != cue.text:
+            n += 1
+        i += n
+    for (start, end, _), word in zip(events, first_words, strict=True):
+        assert abs(start - word.start) <= 0.08
+        assert end > start
+
+
+def _grey_still(path: Path, size: tuple[int, int]) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", size, (90, 90, 90)).save(path)
+    return path
+
+
+def _caption_band(video: Path, size: tuple[int, int], folder: Path) -> list[bytes]:
+    """Every frame's lower half, as grey bytes."""
+    w, h = size
+    raw = folder / "band.raw"
+    run_ffmpeg(["-i", str(video), "-vf", f"crop={w}:{h // 2}:0:{h // 2}", "-f", "rawvideo", "-pix_fmt", "gray",
+                str(raw)], what="decoding the caption band")  # fmt: skip
+    data, n = raw.read_bytes(), w * (h // 2)
+    return [data[i : i + n] for i in range(0, len(data), n)]
+
+
+def test_burned_captions_change_when_the_words_are_spoken(words: list[WordTiming], tmp_path: Path) -> None:
+    from pipelines.media.render import Scene, render_video
+
+    size, fps = (320, 180), 30
+    cues = build_cues(words)
+    ass = write_ass(cues, tmp_path / "c.ass", *size)
+    audio = tmp_path / "audio.wav"
+    EspeakTTS("en-us").synthesize(TEXT, audio)
+    out = tmp_path / "captions.mp4"
+    render_video([Scene(_grey_still(tmp_path / "g.png", size), 0, 60)], audio, out, size=size, fps=fps,
+                 subtitles=ass, crossfade=0)
+    band = _caption_band(out, size, tmp_path)
+    changes = [f for f in range(1, len(band))
+               if sum(abs(a - b) for a, b in zip(band[f], band[f - 1], strict=True)) / len(band[f]) > 0.5]
+    assert changes
+    for cue in cues[1:]:  # the first cue is on screen from the first frame
+        nearest = min(changes, key=lambda f: abs(f / fps - cue.start))
+        assert abs(nearest / fps - cue.start) <= 0.08, f"{cue.text!r} appears at {nearest / fps:.3f} s"
+    cue_frames = {round(c.start * fps) for c in cues} | {round(c.end * fps) for c in cues}
+    assert all(min(abs(f - g) for g in cue_frames) <= 2 for f in changes)  # and nothing changes in between
+
+
+def _render_cue(text: str, folder: Path, size: tuple[int, int] = (320, 180), style=None) -> Path:
+    """One cue, burned by the renderer over a black still; returns a frame grabbed at 0.5 s."""
+    from PIL import Image
+
+    from pipelines.media.render import Scene, render_video
+
+    black = folder / "black.png"
+    Image.new("RGB", size).save(black)
+    audio = folder / "silence.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "1", str(audio)], what="making silence")
+    ass = write_ass([Cue(0.0, 1.0, text)], folder / "cue.ass", *size, style)
+    video = folder / "cue.mp4"
+    render_video([Scene(black, 0, 1)], audio, video, size=size, subtitles=ass, crossfade=0)
+    frame = folder / "cue.png"
+    run_ffmpeg(["-ss", "0.5", "-i", str(video), "-frames:v", "1", str(frame)], what="grabbing a frame")
+    return frame
+
+
+def test_accents_and_metacharacters_render(tmp_path: Path) -> None:
+    from PIL import Image, ImageChops
+
+    text = "Olá: it's 100% {não}, a\\b ç ã é"
+    size = (640, 360)
+    frame = _render_cue(text, tmp_path, size)
+    assert "{" not in _events(tmp_path / "cue.ass")[0][2].replace("\\{", "")  # braces are shown, not codes
+    assert _bright_fraction(frame, (0, 180, 640, 360)) > 0.003  # visible
+    (tmp_path / "plain").mkdir()
+    plain = _render_cue("Ola: it's 100% {nao}, a\\b c a e", tmp_path / "plain", size)
+    with Image.open(frame) as a, Image.open(plain) as b:  # the accents are drawn, not dropped
+        diff = ImageChops.difference(a.convert("L"), b.convert("L")).crop((0, 180, 640, 360))
+    assert diff.getbbox() is not None and sum(diff.histogram()[100:]) > 20
+
+
+def test_channel_style_places_and_colours_the_captions(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from pipelines.config import Style
+
+    style = Style(caption_position="top", caption_colour="#FFFF00", caption_scale=1.5)
+    frame = _render_cue("Yellow on top", tmp_path, style=style)
+    with Image.open(frame) as im:
+        rgb = im.convert("RGB")
+    top = [p for p in rgb.crop((0, 0, 320, 60)).getdata() if p[0] > 200 and p[1] > 200]
+    bottom = [p for p in rgb.crop((0, 120, 320, 180)).getdata() if p[0] > 200]
+    assert len(top) > 100 and not bottom
+    assert sum(p[2] for p in top) / len(top) < 120  # yellow, not white
+    text = (tmp_path / "cue.ass").read_text(encoding="utf-8")
+    assert "&H0000FFFF" in text and ",8," in text  # PrimaryColour and Alignment 8 (top centre)
