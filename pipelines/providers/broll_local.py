@@ -8,7 +8,7 @@ tags and the file name. A file's id is its content hash, so renaming it does not
 from __future__ import annotations
 
 import logging
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import yaml
@@ -34,6 +34,10 @@ def _sidecar(path: Path) -> dict | None:
     return meta
 
 
+def _name(path: Path) -> str:
+    return path.stem.replace("-", " ").replace("_", " ")
+
+
 class LocalLibrary:
     name = "local"
 
@@ -42,32 +46,39 @@ class LocalLibrary:
         self.min_width = min_width
 
     @cached_property
-    def items(self) -> list[Candidate]:
-        out = []
+    def entries(self) -> dict[Path, tuple[dict, str]]:
+        """Every licensed file: its sidecar and the words it is found by. Nothing is opened yet."""
+        out = {}
         for path in sorted(p for p in self.folder.rglob("*") if p.suffix.lower() in KINDS and p.is_file()):
             meta = _sidecar(path)
-            if meta is None:
-                continue
-            kind = KINDS[path.suffix.lower()]
-            try:
-                w, h, duration = measure(path, kind)
-            except ValueError as e:
-                log.warning("b-roll library: %s; not used", e)
-                continue
-            if w < self.min_width or w <= h:
-                log.info("b-roll library: %s is %dx%d, not landscape and %d wide; not used", path.name, w, h,
-                         self.min_width)
-                continue
-            tags = meta.get("tags") or ""
-            tags = ", ".join(map(str, tags)) if isinstance(tags, list) else str(tags)
-            name = path.stem.replace("-", " ").replace("_", " ")
-            out.append(Candidate("local", sha256_file(path), kind, w, h, duration, meta.get("url"), str(path),
-                                 str(meta.get("description") or name), f"{tags} {name}",
-                                 str(meta["licence"]).strip(), f"{meta.get('author') or 'unknown'} / own library"))
+            if meta is not None:
+                tags = meta.get("tags") or ""
+                tags = ", ".join(map(str, tags)) if isinstance(tags, list) else str(tags)
+                out[path] = (meta, f"{tags} {_name(path)}")
         return out
 
+    @cache  # noqa: B019 (a library lives for one stage run)
+    def candidate(self, path: Path) -> Candidate | None:
+        """The file measured and hashed, once it matches a search; None if it is too small or unreadable."""
+        meta, tags = self.entries[path]
+        kind = KINDS[path.suffix.lower()]
+        try:
+            w, h, duration = measure(path, kind)
+        except ValueError as e:
+            log.warning("b-roll library: %s; not used", e)
+            return None
+        if w < self.min_width or w <= h:
+            log.info("b-roll library: %s is %dx%d, not landscape and %d wide; not used", path.name, w, h,
+                     self.min_width)
+            return None
+        return Candidate("local", sha256_file(path), kind, w, h, duration, meta.get("url"), str(path),
+                         str(meta.get("description") or _name(path)), tags, str(meta["licence"]).strip(),
+                         f"{meta.get('author') or 'unknown'} / own library")
+
     def search(self, query: str, kind: str) -> list[Candidate]:
-        return [c for c in self.items if c.kind == kind and relevance(query, c.text) > 0]
+        found = [self.candidate(path) for path, (meta, tags) in self.entries.items()
+                 if KINDS[path.suffix.lower()] == kind and relevance(query, f"{meta.get('description') or ''} {tags}")]
+        return [c for c in found if c]
 
     def fetch(self, candidate: Candidate) -> bytes:
         return Path(candidate.download).read_bytes()

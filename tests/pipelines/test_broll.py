@@ -263,11 +263,14 @@ def test_local_library_needs_a_licence_and_is_credited(stock, tmp_path, configs,
     (lib / "rocket-at-dawn.yaml").write_text("licence: CC BY 4.0\nauthor: Jane Roe\nurl: https://example.org/r\n"
                                              "tags: [rocket, launch]\n")
     Image.new("RGB", (1920, 1080), (20, 80, 200)).save(lib / "rocket-unlicensed.jpg")
+    Image.new("RGB", (800, 450), (20, 200, 80)).save(lib / "rocket-small.jpg")
+    (lib / "rocket-small.yaml").write_text("licence: CC0\n")
     cfg = configs / "science_en.yaml"
     cfg.write_text(cfg.read_text() + f"broll:\n  providers: [local, pexels]\n  library_dir: {lib}\n")
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         m = gather(make_production())
     assert "rocket-unlicensed.jpg has no licence" in caplog.text
+    assert "rocket-small.jpg is 800x450" in caplog.text
     local = [o for o in m["options"][0] if o["source"] == "local"]
     assert len(local) == 1 and local[0]["licence"] == "CC BY 4.0" and local[0]["attribution"] == "Jane Roe / own library"
     assert "local" not in {o["source"] for o in m["options"][2]}  # it matches the topic too, but once per video
