@@ -40,6 +40,8 @@ def _number(m: re.Match, language: str) -> str:
     digits = digits.replace(decimal, ".")
     if digits.count(".") > 1:  # not a number (a version, a date): read its digit groups one by one
         return " ".join(_number(_NUMBER.match(g), language) for g in digits.split("."))
+    if len(digits) > 15:  # an identifier, not a quantity: as written
+        return f" {digits} "
     lang = "en" if language == "en" else "pt_BR"
     value = float(digits) if "." in digits else int(digits)
     if ordinal:
