@@ -111,8 +111,10 @@ def transcribe_spans(wav: Path, spans: list[tuple[float, float]], model_dir: Pat
                      ) -> list[list[HeardWord]]:
     """What Whisper hears in each (start, end) span of `wav`, word by word, in the file's time.
 
-    Each span is transcribed on its own, so one segment's errors never leak into the next. Portuguese goes through the voice-activity
-    filter, which keeps Whisper's windows to speech (the multilingual model drifts on long ones).
+    Each span is transcribed on its own, so one segment's errors never leak into the next. Portuguese goes
+    through the voice-activity filter, which keeps Whisper's windows to speech (the multilingual model drifts on
+    long ones). Nothing is dropped as "probably not speech": Whisper doubts espeak-ng's pt-br, and a segment that
+    vanished would score as unspoken.
     """
     from faster_whisper import decode_audio
 
@@ -125,7 +127,8 @@ def transcribe_spans(wav: Path, spans: list[tuple[float, float]], model_dir: Pat
     for start, end in spans:
         clip = audio[round(start * SAMPLE_RATE):round(end * SAMPLE_RATE)]
         segments, _ = model.transcribe(clip, language=WHISPER_LANGUAGE[language], word_timestamps=True,
-                                       condition_on_previous_text=False, vad_filter=language != "en")
+                                       condition_on_previous_text=False, vad_filter=language != "en",
+                                       no_speech_threshold=None)
         heard.append([HeardWord(w.word, round(start + float(w.start), 3), round(start + float(w.end), 3))
                       for s in segments for w in s.words or [] if w.word.strip()])
     return heard
