@@ -1,13 +1,13 @@
 """Stills and clips + narration (+ ASS captions) -> H.264 High/AAC MP4 for YouTube, in ONE ffmpeg run.
 
 How it stays fast and small:
-  1. Every still is composed ONCE with Pillow into a frame-sized JPEG: the still fitted inside, over a
-     blurred, dimmed copy of itself (a 16:9 still in a 9:16 Short sits at full width in the middle).
-     Every video clip is cut ONCE to exactly the time it is on screen (trimmed; looped or slowed when
-     it is shorter), scaled and cropped to fill the frame, as MJPEG: the same codec as the stills.
-  2. ffmpeg reads them with the concat demuxer, a still listed once per second (see _listing), and
-     `fps` repeats it. The per-frame work is `zoompan` (the Ken Burns move: crop + scale, ~1 ms a
-     frame at 1080p), a `blend` for crossfades, the libass captions and the encoder itself.
+  1. Every still is composed ONCE with Pillow into a JPEG ZOOM times the frame's size: the still fitted
+     inside, over a blurred, dimmed copy of itself (a 16:9 still in a 9:16 Short sits at full width in
+     the middle). Every video clip is cut ONCE to exactly the time it is on screen (trimmed; looped or
+     slowed when it is shorter), scaled and cropped to fill that size, as MJPEG: the stills' codec.
+  2. ffmpeg reads them with the concat demuxer, a still listed every few frames (see _listing), and
+     `fps` repeats it. The per-frame work is the Ken Burns move (a `scale` whose size follows the frame
+     number, then a `crop`; see _motion), a `blend` for crossfades, the libass captions and the encoder.
   3. Crossfades: scenes alternate between two such streams, A (even scenes) and B (odd scenes), each
      showing a scene a little before and after its own time; `blend` shows A or B, and during a
      crossfade a mix of both, driven by `sendcmd` (a file of opacity changes, one per frame of a fade;
@@ -47,14 +47,11 @@ BOOKEND_IMAGE_SECONDS = 3.0  # how long an intro or outro given as an image is s
 BLUR_DOWNSCALE = 8  # the fill behind a still is blurred at 1/8 size, then scaled up
 BG_DIM = 0.7  # and darkened a little so the still stands out
 SLOW_AT_MOST = 1.5  # a clip up to this much shorter than its scene is slowed; a shorter one loops
-# Ken Burns moves, used in turn by still scenes: (zoom from, zoom to, focus x/y from, focus x/y to).
-# The focus is where the crop window sits in the frame (0 = left/top, 1 = right/bottom).
-MOVES = (
-    (1.0, 1.12, (0.5, 0.5), (0.5, 0.35)),  # push in, drifting up
-    (1.12, 1.0, (0.0, 0.5), (0.5, 0.5)),  # pull out from the left
-    (1.06, 1.12, (1.0, 0.3), (0.0, 0.7)),  # pan right to left
-    (1.0, 1.12, (0.5, 0.5), (0.8, 0.6)),  # push in to the lower right
-)
+ZOOM = 1.12  # stills and clips are prepared this much larger than the frame: room to zoom and pan
+# Ken Burns moves, used in turn by still scenes: ("in"/"out", anchor x, anchor y) zooms between the whole
+# picture and 1/ZOOM of it, keeping the anchor (0 = left/top, 0.5 = centre, 1 = right/bottom) in place;
+# ("pan", direction) slides across the picture at ZOOM, left to right (1) or back (-1).
+MOVES = (("in", 0.5, 0.5), ("pan", 1), ("out", 0.0, 1.0), ("pan", -1), ("in", 1.0, 0.0), ("out", 0.5, 0.5))
 
 
 @dataclass(frozen=True)
@@ -129,6 +126,11 @@ def place(clips: list[Clip], fade_frames: int) -> list[Shot]:
     return [Shot(i, c, cuts[i] - half[i], cuts[i + 1] + half[i + 1]) for i, c in enumerate(clips)]
 
 
+def canvas_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size stills and clips are prepared at: ZOOM times the frame, even."""
+    return 2 * round(size[0] * ZOOM / 2), 2 * round(size[1] * ZOOM / 2)
+
+
 def compose_still(image: Path, size: tuple[int, int], out: Path) -> Path:
     """The still fitted into `size` over a blurred, dimmed fill made from itself (JPEG)."""
     from PIL import Image, ImageFilter, ImageOps
@@ -187,8 +189,8 @@ def escape_filter_path(path: Path) -> str:
     return out
 
 
-def _listing(entries: list[tuple[Path, str, int]], fps: int, piece: int) -> str:
-    """An ffconcat script: each (file, kind, frames) shown for its frames, a still in pieces of `piece` frames."""
+def _listing(entries: list[tuple[Path, str, int]], fps: int) -> str:
+    """An ffconcat script: each (file, kind, frames) shown for its frames, a still once per second."""
 
     def entry(path: Path, kind: str) -> str:  # the frame rate gives an image a 1/fps time base: exact cuts
         text = "file '" + str(path).replace("'", "'\\''") + "'\n"
@@ -196,13 +198,12 @@ def _listing(entries: list[tuple[Path, str, int]], fps: int, piece: int) -> str:
 
     text, at = "ffconcat version 1.0\n", 0
     for path, kind, frames in entries:
-        # A still is listed in short pieces: `fps` repeats each decoded still until the next one arrives,
+        # A still is listed once per second: `fps` repeats each decoded still until the next one arrives,
         # all at once, and later filters make each repeat a new frame, so a still listed once for a 15 s
-        # scene would hold 450 frames (1.4 GB at 1080p) at once. With two streams, the one ahead holds
-        # a few pieces' worth at the blend, hence shorter pieces there. A JPEG decode costs ~8 ms.
+        # scene would hold 450 frames (1.4 GB at 1080p) at once. One JPEG decode a second costs ~1%.
         end = at + frames
         while at < end:
-            n = min(end, (at // piece + 1) * piece) - at if kind == "image" else end - at
+            n = min(end, (at // fps + 1) * fps) - at if kind == "image" else end - at
             text += entry(path, kind) + f"duration {n / fps:.6f}\n"
             at += n
     path, kind, _ = entries[-1]
@@ -222,31 +223,62 @@ def _stream_entries(shots: list[Shot], files: dict[int, Path], blank: Path, tota
     return entries
 
 
-def _move_expr(shots: list[Shot], pick) -> str:
-    """A zoompan expression (of the output frame number `on`): for each shot, `pick(move)` eased
-    linearly from its first frame to its last; video clips do not move."""
-    terms = []
+def _sum(terms: list[str]) -> str:
+    """terms joined with +, nested in groups of 10: ffmpeg's expression parser refuses ~100 in a row."""
+    if len(terms) <= 10:
+        return "+".join(terms) or "0"
+    return _sum([f"({_sum(terms[i : i + 10])})" for i in range(0, len(terms), 10)])
+
+
+def _between(s: Shot) -> str:
+    return f"between(N,{s.start},{s.end - 1})"
+
+
+def _motion(shots: list[Shot], size: tuple[int, int]) -> tuple[str, str, str, str]:
+    """Per-frame expressions (of the frame number N) for the Ken Burns moves: the size the prepared
+    picture is scaled to (w, h), then where the frame is cropped from it (x, y).
+
+    Free of jitter: the picture is never cropped before scaling (so the zoom itself is sub-pixel exact),
+    it grows or shrinks 2 pixels at a time, and the crop is anchored at its left, centre or right (top,
+    middle or bottom), so the crop offset is a whole number that follows the size exactly. Every point
+    of the picture then moves the same way every frame, never back. Pans move the crop a whole pixel at
+    a time. Clips and everything else sit in the middle at the prepared size (unscaled).
+    """
+    (w, h), (cw, ch) = size, canvas_size(size)
+    steps, rows = (cw - w) // 2, (ch - h) // 2  # 2-pixel steps from the whole picture to 1/ZOOM of it
+    k_terms, x_terms, y_terms = [], [], []
     for s in shots:
         if s.clip.kind != "image":
             continue
-        a, b = pick(MOVES[s.index % len(MOVES)])
-        u = f"clip((on-{s.start})/{max(1, s.end - s.start - 1)},0,1)"
-        terms.append(f"between(on,{s.start},{s.end - 1})*({a:g}+{b - a:g}*{u})")
-    return "+".join(terms) or "0"
+        move = MOVES[s.index % len(MOVES)]
+        u = f"clip((N-{s.start})/{max(1, s.end - s.start - 1)},0,1)"
+        if move[0] == "pan":
+            x = f"floor({2 * steps}*{u})" if move[1] > 0 else f"{2 * steps}-floor({2 * steps}*{u})"
+            x_terms.append(f"{_between(s)}*({x}-{steps})")
+            continue
+        k = f"floor({steps}*{u})" if move[0] == "in" else f"floor({steps}*(1-{u}))"  # steps above the frame
+        r = f"floor({k}*{rows}/{steps})"  # the same in rows (2 pixels each)
+        k_terms.append(f"{_between(s)}*({steps}-{k})")  # how many steps below the prepared size
+        x_terms.append(f"{_between(s)}*({move[1] * 2:g}*{k}-{steps})")
+        y_terms.append(f"{_between(s)}*({move[2] * 2:g}*{r}-{rows})")
+    k = f"({steps}-({_sum(k_terms)}))"  # this frame's steps above the frame size
+    r = f"floor({k}*{rows}/{steps})" if steps else "0"
+    x, y = f"{steps}+{_sum(x_terms)}", f"{rows}+{_sum(y_terms)}"
+    return f"{w}+2*{k}", f"{h}+2*{r}", x, y
 
 
-def _stream_chain(i: int, shots: list[Shot], size: tuple[int, int], fps: int, frames: int) -> str:
+def _repeat(i: int, fps: int, frames: int) -> str:
+    """Input i's pictures, converted once each, repeated to `frames` frames at `fps` (time base 1/(4 fps),
+    so that _join_streams can order two streams' frames unambiguously)."""
+    return (f"[{i}:v]scale=out_range=tv:out_color_matrix=bt709,format=yuv420p,"  # once per decoded picture
+            f"fps={fps}:start_time=0,trim=end_frame={frames},settb=1/{4 * fps},setpts=4*N")
+
+
+def _move(shots: list[Shot], size: tuple[int, int], fps: int) -> str:
     w, h = size
-    zoom = _move_expr(shots, lambda m: (m[0], m[1]))
-    fx = _move_expr(shots, lambda m: (m[2][0], m[3][0]))
-    fy = _move_expr(shots, lambda m: (m[2][1], m[3][1]))
-    still = "+".join(f"between(on,{s.start},{s.end - 1})" for s in shots if s.clip.kind == "image") or "0"
-    return (
-        f"[{i}:v]scale=out_range=tv:out_color_matrix=bt709,format=yuv420p,"  # once per decoded picture
-        f"fps={fps}:start_time=0,trim=end_frame={frames},setpts=N/({fps}*TB),"
-        f"zoompan=z='if({still},{zoom},1)':x='({fx})*(iw-iw/zoom)':y='({fy})*(ih-ih/zoom)'"
-        f":d=1:s={w}x{h}:fps={fps},setsar=1"
-    )
+    # The frame number from the time: scale's and crop's own `n` are one frame apart.
+    sw, sh, x, y = (e.replace("N", f"round(t*{fps})") for e in _motion(shots, size))
+    return f"scale=w='{sw}':h='{sh}':eval=frame:flags=bicubic,crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
 
 
 def _fade_commands(shots: list[Shot], fps: int) -> str:
@@ -380,18 +412,15 @@ def render_video(
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as work_dir:
         work = Path(work_dir)
         files = _prepare(shots, size, fps, work)
-        blank = compose_blank(size, work / "blank.jpg")
+        blank = compose_blank(canvas_size(size), work / "blank.jpg")
         inputs: list[str] = []
-        chains = []
         for i, stream in enumerate(streams):
             listing = work / f"stream{i}.ffconcat"
-            piece = fps if len(streams) == 1 else fps // 3
-            listing.write_text(_listing(_stream_entries(stream, files, blank, frames), fps, piece), encoding="utf-8")
+            listing.write_text(_listing(_stream_entries(stream, files, blank, frames), fps), encoding="utf-8")
             inputs += ["-f", "concat", "-safe", "0", "-reinit_filter", "0", "-i", str(listing)]
             if i == 0:
                 inputs += ["-i", str(audio)]
-            chains.append(_stream_chain(2 * i, stream, size, fps, frames))
-        video = _join_streams(chains, shots, fps, work)
+        video = _video_chain(streams, shots, size, fps, frames, work)
         if subtitles is not None:
             kind = "ass" if Path(subtitles).suffix.lower() == ".ass" else "subtitles"
             sub = escape_filter_path(Path(subtitles).resolve())
@@ -412,13 +441,21 @@ def render_video(
     return probe(out)
 
 
-def _join_streams(chains: list[str], shots: list[Shot], fps: int, work: Path) -> str:
-    """The video chain so far: one stream as is, or B blended over A through the crossfades."""
-    if len(chains) == 1:
-        return chains[0]
+def _video_chain(streams: list[list[Shot]], shots: list[Shot], size: tuple[int, int], fps: int, frames: int,
+                 work: Path) -> str:
+    """The video so far: one stream moved, or two streams (inputs 0 and 2) moved and blended."""
+    if len(streams) == 1:
+        return f"{_repeat(0, fps, frames)},{_move(streams[0], size, fps)}"
     commands = work / "fades.cmd"
     commands.write_text(_fade_commands(shots, fps), encoding="utf-8")
-    return (f"{chains[0]}[a];{chains[1]}[b];[b][a]blend@xfade=all_mode=normal:all_opacity=0,"
+    # The two streams are interleaved (A's frame, then B's, by time) before any per-frame work, then split
+    # again: so neither runs ahead of the other with new frames waiting at the blend (memory), and the
+    # stills can be listed once a second (one decode a second).
+    return (f"{_repeat(0, fps, frames)}[pa];{_repeat(2, fps, frames)},setpts=PTS+1[pb];"
+            "[pa][pb]interleave=nb_inputs=2,split[ia][ib];"
+            f"[ia]select='not(mod(n,2))',setpts=N/({fps}*TB),{_move(streams[0], size, fps)}[a];"
+            f"[ib]select='mod(n,2)',setpts=N/({fps}*TB),{_move(streams[1], size, fps)}[b];"
+            "[b][a]blend@xfade=all_mode=normal:all_opacity=0,"
             f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p")
 
 
@@ -434,9 +471,9 @@ def _prepare(shots: list[Shot], size: tuple[int, int], fps: int, work: Path) -> 
     """Shot index -> its frame-sized file: composed stills (each distinct one once), cut clips."""
     stills = list(dict.fromkeys(s.clip.media for s in shots if s.clip.kind == "image"))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Pillow and ffmpeg release the GIL
-        composed = pool.map(compose_still, stills, [size] * len(stills),
+        composed = pool.map(compose_still, stills, [canvas_size(size)] * len(stills),
                             [work / f"still{i:04d}.jpg" for i in range(len(stills))])
-        cut = {s.index: pool.submit(cut_clip, s.clip.media, size, fps, s.end - s.start,
+        cut = {s.index: pool.submit(cut_clip, s.clip.media, canvas_size(size), fps, s.end - s.start,
                                     work / f"clip{s.index:04d}.avi")
                for s in shots if s.clip.kind == "video"}
         by_still = dict(zip(stills, composed, strict=True))

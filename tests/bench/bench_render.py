@@ -102,7 +102,8 @@ def case_moviepy(folder: Path, seconds: float, data) -> Path:
     final = final.with_duration(seconds).with_audio(AudioFileClip(str(audio)).subclipped(0, seconds))
     out = folder / "moviepy.mp4"
     final.write_videofile(str(out), fps=FPS, codec="libx264", audio_codec="aac", preset=PRESET, threads=2,
-                          ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p"], logger=None)
+                          ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p"], logger=None,
+                          temp_audiofile=str(folder / "moviepy_audio.m4a"))
     return out
 
 
