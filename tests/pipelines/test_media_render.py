@@ -317,3 +317,41 @@ def test_progress_is_logged(inputs: Inputs, tmp_path: Path, caplog: pytest.LogCa
     render_video(inputs.scenes, inputs.audio, tmp_path / "p.mp4", size=(160, 90))
     lines = [r.getMessage() for r in caplog.records if "%" in r.getMessage() and "speed" in r.getMessage()]
     assert lines and lines[-1].startswith("rendering p.mp4: 100%")
+
+
+def _dot_track(video: Path, size: tuple[int, int], folder: Path) -> list[tuple[float, float]]:
+    """Per frame, the centre of the bright pixels (the dot)."""
+    w, _ = size
+    track = []
+    for frame in _frames(video, size, folder):
+        xs = ys = n = 0
+        for i in range(0, len(frame), 3):
+            if frame[i] > 128:
+                p = i // 3
+                xs, ys, n = xs + p % w, ys + p // w, n + 1
+        track.append((xs / n, ys / n))
+    return track
+
+
+def test_ken_burns_moves_smoothly_one_way(tmp_path: Path) -> None:
+    """Zoom in, pan, zoom out: within each scene the picture moves every frame, and never back (no jitter)."""
+    from PIL import Image, ImageDraw
+
+    size = (320, 180)
+    still = tmp_path / "dot.png"
+    img = Image.new("RGB", size)
+    ImageDraw.Draw(img).ellipse((70, 40, 86, 56), fill=(255, 255, 255))  # a dot away from the centre
+    img.save(still)
+    audio = tmp_path / "silence.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "3", str(audio)], what="making silence")
+    out = tmp_path / "moves.mp4"
+    render_video([Scene(still, 0, 1), Scene(still, 1, 2), Scene(still, 2, 3)], audio, out, size=size, crossfade=0)
+    track = _dot_track(out, size, tmp_path)
+    assert len(track) == 90
+    for first in (0, 30, 60):  # one scene each: zoom in, pan, zoom out (render.MOVES)
+        scene = track[first + 1 : first + 30]
+        for axis in (0, 1):
+            steps = [b[axis] - a[axis] for a, b in zip(scene, scene[1:], strict=False)]
+            assert all(s <= 0.15 for s in steps) or all(s >= -0.15 for s in steps), f"scene at {first}: {steps}"
+        travel = abs(scene[-1][0] - scene[0][0])
+        assert travel > 5  # and it does move
