@@ -355,3 +355,13 @@ def test_ken_burns_moves_smoothly_one_way(tmp_path: Path) -> None:
             assert all(s <= 0.15 for s in steps) or all(s >= -0.15 for s in steps), f"scene at {first}: {steps}"
         travel = abs(scene[-1][0] - scene[0][0])
         assert travel > 5  # and it does move
+
+
+def test_a_landscape_clip_fills_a_short(inputs: Inputs, tmp_path: Path) -> None:
+    """A 16:9 clip in a 9:16 Short is scaled and cropped to fill the frame: no bars."""
+    clip = _clip(tmp_path / "orange.mp4", 1.0, colour="orange")
+    size = (36, 64)
+    out = tmp_path / "short.mp4"
+    render_video([Scene(clip, 0, 1, "video")], inputs.audio, out, size=size, duration=1.0)
+    for frame in _frames(out, size, tmp_path):
+        assert min(frame[0::3]) > 180  # every pixel's red: orange everywhere, nothing black
