@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pipelines.media.captions import build_cues, write_ass, write_srt
-from pipelines.media.render import Scene, bookend_seconds, render_video
+from pipelines.media.prepare import bookend_seconds
+from pipelines.media.render import Scene, render_video
 from pipelines.production import Production, read_json, write_json
 from pipelines.providers.tts import WordTiming
 from pipelines.thumbnail import make_thumbnails

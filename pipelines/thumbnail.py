@@ -61,7 +61,7 @@ def score(image: Path) -> float | None:
 
 def best_visuals(media: list[Path], work: Path, n: int) -> list[Path]:
     """Up to n distinct visuals, best first (stills as they are, clips by their middle frame)."""
-    from pipelines.media.render import media_kind
+    from pipelines.media.prepare import media_kind
 
     scored = []
     for i, path in enumerate(dict.fromkeys(Path(m) for m in media)):

@@ -1,17 +1,15 @@
 """Stills and clips + narration (+ ASS captions) -> H.264 High/AAC MP4 for YouTube, in ONE ffmpeg run.
 
 How it stays fast and small:
-  1. Every still is composed ONCE with Pillow into a JPEG ZOOM times the frame's size: the still fitted
-     inside, over a blurred, dimmed copy of itself (a 16:9 still in a 9:16 Short sits at full width in
-     the middle). Every video clip is cut ONCE to exactly the time it is on screen (trimmed; looped or
-     slowed when it is shorter), scaled and cropped to fill that size, as MJPEG: the stills' codec.
-  2. ffmpeg reads them with the concat demuxer, a still listed every few frames (see _listing), and
+  1. Every still and clip is prepared ONCE at a little more than the frame's size, in one codec
+     (JPEG/MJPEG; see prepare.py): stills composed over a blurred fill, clips cut to their scene.
+  2. ffmpeg reads them with the concat demuxer, a still listed once per second (see _listing), and
      `fps` repeats it. The per-frame work is the Ken Burns move (a `scale` whose size follows the frame
      number, then a `crop`; see _motion), a `blend` for crossfades, the libass captions and the encoder.
   3. Crossfades: scenes alternate between two such streams, A (even scenes) and B (odd scenes), each
      showing a scene a little before and after its own time; `blend` shows A or B, and during a
      crossfade a mix of both, driven by `sendcmd` (a file of opacity changes, one per frame of a fade;
-     see _fade_commands).
+     see _fade_commands). The two are interleaved before any per-frame work, so neither runs ahead.
      The graph has the same few filters however many scenes there are, so memory does not grow with
      the length of the video.
   4. An intro and an outro (video or image files) are scenes before and after the narration; the audio
@@ -37,17 +35,19 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from pipelines.media.ffmpeg import FFmpegError, MediaInfo, audio_duration, ffmpeg_exe, probe, run_ffmpeg
+from pipelines.media.ffmpeg import FFmpegError, MediaInfo, audio_duration, ffmpeg_exe, probe
 from pipelines.media.fonts import FONTS_DIR
+from pipelines.media.prepare import (
+    bookend_seconds,
+    canvas_size,
+    compose_blank,
+    compose_still,
+    cut_clip,
+    media_kind,
+)
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
-BOOKEND_IMAGE_SECONDS = 3.0  # how long an intro or outro given as an image is shown
-BLUR_DOWNSCALE = 8  # the fill behind a still is blurred at 1/8 size, then scaled up
-BG_DIM = 0.7  # and darkened a little so the still stands out
-SLOW_AT_MOST = 1.5  # a clip up to this much shorter than its scene is slowed; a shorter one loops
-ZOOM = 1.12  # stills and clips are prepared this much larger than the frame: room to zoom and pan
 # Ken Burns moves, used in turn by still scenes: ("in"/"out", anchor x, anchor y) zooms between the whole
 # picture and 1/ZOOM of it, keeping the anchor (0 = left/top, 0.5 = centre, 1 = right/bottom) in place;
 # ("pan", direction) slides across the picture at ZOOM, left to right (1) or back (-1).
@@ -75,19 +75,6 @@ class Sound:
 
     input: int | None
     seconds: float
-
-
-def media_kind(path: Path) -> str:
-    return "image" if Path(path).suffix.lower() in IMAGE_SUFFIXES else "video"
-
-
-def bookend_seconds(path: Path | None) -> float:
-    """How long an intro/outro file lasts in the video: a clip's own length, an image BOOKEND_IMAGE_SECONDS."""
-    if path is None:
-        return 0.0
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"intro/outro file {path} does not exist")
-    return BOOKEND_IMAGE_SECONDS if media_kind(path) == "image" else probe(path).duration
 
 
 def plan_clips(scenes: list[Scene], *, audio_start: float, duration: float, fps: int) -> list[Clip]:
@@ -124,58 +111,6 @@ def place(clips: list[Clip], fade_frames: int) -> list[Shot]:
         cuts.append(cuts[-1] + c.frames)
     half = [0] + [min(fade_frames // 2, a.frames // 2, b.frames // 2) for a, b in pairwise(clips)] + [0]
     return [Shot(i, c, cuts[i] - half[i], cuts[i + 1] + half[i + 1]) for i, c in enumerate(clips)]
-
-
-def canvas_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The size stills and clips are prepared at: ZOOM times the frame, even."""
-    return 2 * round(size[0] * ZOOM / 2), 2 * round(size[1] * ZOOM / 2)
-
-
-def compose_still(image: Path, size: tuple[int, int], out: Path) -> Path:
-    """The still fitted into `size` over a blurred, dimmed fill made from itself (JPEG)."""
-    from PIL import Image, ImageFilter, ImageOps
-
-    cw, ch = size
-    try:
-        with Image.open(image) as im:
-            im = im.convert("RGB")
-    except OSError as e:
-        raise ValueError(f"scene image {image} is not a readable image: {e}") from None
-    if abs((im.width / im.height) / (cw / ch) - 1) < 0.02:  # same shape: just scale it
-        result = ImageOps.fit(im, size, Image.Resampling.BICUBIC)
-    else:
-        small = (max(16, cw // BLUR_DOWNSCALE), max(16, ch // BLUR_DOWNSCALE))
-        fill = ImageOps.fit(im, small, Image.Resampling.BILINEAR).filter(
-            ImageFilter.GaussianBlur(min(small) / 16)
-        )
-        result = fill.point(lambda v: round(v * BG_DIM)).resize(size, Image.Resampling.BILINEAR)
-        still = ImageOps.contain(im, size, Image.Resampling.BICUBIC)
-        result.paste(still, ((cw - still.width) // 2, (ch - still.height) // 2))
-    result.save(out, "JPEG", quality=95, subsampling=2)  # 4:2:0, like the cut clips
-    return out
-
-
-def cut_clip(video: Path, size: tuple[int, int], fps: int, frames: int, out: Path) -> Path:
-    """`frames` frames of `video` filling `size` (scaled, centre-cropped), as MJPEG in AVI (whose time base
-    is 1/fps, like the stills': the concat demuxer does not convert between time bases). A clip that is
-    too short is slowed down (up to SLOW_AT_MOST) or else looped: never a frozen or black tail."""
-    w, h = size
-    try:
-        length = probe(video).duration
-    except FFmpegError as e:
-        raise ValueError(f"scene clip {video} is not a readable video: {e}") from None
-    need = frames / fps
-    slow = need / length if length and need > length else 1.0
-    speed = f"setpts={slow:.6f}*PTS," if 1.0 < slow <= SLOW_AT_MOST else ""
-    loop = ["-stream_loop", "-1"] if slow > SLOW_AT_MOST else []
-    run_ffmpeg(
-        [*loop, "-i", str(video), "-an", "-vf",
-         f"{speed}fps={fps},scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,"
-         "scale=out_range=pc,format=yuvj420p",
-         "-frames:v", str(frames), "-c:v", "mjpeg", "-q:v", "3", "-f", "avi", str(out)],
-        what=f"cutting clip {Path(video).name}",
-    )  # fmt: skip
-    return out
 
 
 def escape_filter_path(path: Path) -> str:
@@ -391,8 +326,8 @@ def render_video(
     for position, path in books.items():
         if path is None:
             continue
-        seconds = bookend_seconds(path)
-        clip = Clip(Path(path), round(seconds * fps), media_kind(path))
+        clip = Clip(Path(path), round(bookend_seconds(path) * fps), media_kind(path))
+        seconds = clip.frames / fps  # its sound lasts exactly as long as its frames
         clips = [clip, *clips] if position == "intro" else [*clips, clip]
         index = None
         if clip.kind == "video" and probe(path).audio is not None:
@@ -457,14 +392,6 @@ def _video_chain(streams: list[list[Shot]], shots: list[Shot], size: tuple[int, 
             f"[ib]select='mod(n,2)',setpts=N/({fps}*TB),{_move(streams[1], size, fps)}[b];"
             "[b][a]blend@xfade=all_mode=normal:all_opacity=0,"
             f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p")
-
-
-def compose_blank(size: tuple[int, int], out: Path) -> Path:
-    """A black frame: what a stream shows while its scenes are off screen."""
-    from PIL import Image
-
-    Image.new("RGB", size).save(out, "JPEG", quality=95, subsampling=2)
-    return out
 
 
 def _prepare(shots: list[Shot], size: tuple[int, int], fps: int, work: Path) -> dict[int, Path]:
