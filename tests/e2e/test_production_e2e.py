@@ -80,7 +80,7 @@ def test_longform_then_shorts(stack):
     meta = read_json(item / "metadata.json")
     assert meta["title"] == "The International Space Station"
     assert "0:00 " in meta["description"] and "international_space_station" in meta["description"].lower()
-    assert "espeak-ng" in meta["description"] and meta["made_for_kids"] is False
+    assert "Piper" in meta["description"] and meta["made_for_kids"] is False  # the channel's offline voice
     assert meta["tags"] == ["space", "science", "astronomy"] and meta["publish_at"]
     thumb = probe(item / "thumbnail.jpg")
     assert (thumb.video.width, thumb.video.height) == (1280, 720)

@@ -324,7 +324,7 @@ def test_walk_through_every_stage(stack, users, runs):
     cp = waiting("broll")
     view = reviewer.detail(cp["id"])["view"]
     page = reviewer.page.get(f"/checkpoints/{cp['id']}").text
-    assert page.count("<img") == sum(len(s["options"]) for s in view["segments"])
+    assert page.count("<img") + page.count("<video") == sum(len(s["options"]) for s in view["segments"])
     assert view["segments"][0]["options"][0]["licence"] in page
     seg = next(s for s in view["segments"] if len(s["options"]) > 1)
     fields = {f"choice.{s['index']}": str(s["chosen"]) for s in view["segments"]}
