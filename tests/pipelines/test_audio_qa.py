@@ -64,7 +64,7 @@ def test_a_faithful_narration_scores_low_and_is_not_flagged(english, data_dir, c
     with caplog.at_level("INFO", logger="pipelines.audio_qa"):
         qa = check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA())
 
-    assert [r.getMessage() for r in caplog.records] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "pipelines.audio_qa"] == [
         f"audio QA (tiny.en, packaged): 3 segments, 0 over WER 0.35, {qa['seconds']:.1f} s for "
         f"{read_json(timings)['duration']:.1f} s of audio"]
     assert qa["status"] == "checked" and qa["model"] == "tiny.en, packaged" and qa["max_wer"] == 0.35
