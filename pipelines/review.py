@@ -88,20 +88,21 @@ def _approved_script(conn: psycopg.Connection, p: Production) -> dict:
 
 def audio_flags(timings: dict, target_seconds: int, qa: dict | None = None) -> list[str]:
     """Problems a listener would notice: speech too fast or slow, silent segments, length far off target, and
-    (audio QA) segments where Whisper heard something else than the script."""
+    (audio QA) segments where Whisper heard something else than the script. Segments are numbered from 1, as
+    on the page."""
     flags = []
     for span in timings["segments"]:
         words = [w for w in timings["words"] if w["segment"] == span["segment"]]
         dur = span["end"] - span["start"]
         if not words:
-            flags.append(f"segment {span['segment']}: no speech detected")
+            flags.append(f"segment {span['segment'] + 1}: no speech detected")
         elif dur > 0 and not 1.5 <= len(words) / dur <= 4.5:
-            flags.append(f"segment {span['segment']}: {len(words) / dur:.1f} words/s (expected 1.5-4.5)")
+            flags.append(f"segment {span['segment'] + 1}: {len(words) / dur:.1f} words/s (expected 1.5-4.5)")
     if abs(timings["duration"] - target_seconds) > 0.25 * target_seconds:
         flags.append(f"length {timings['duration']:.0f} s is more than 25% off the {target_seconds} s target")
     if qa and qa["status"] == "skipped":
         flags.append(f"audio QA skipped: {qa['reason']}")
-    flags += [f"segment {s['segment']}: heard differs from the script (WER {s['wer']:.2f} > {qa['max_wer']:.2f}): "
+    flags += [f"segment {s['segment'] + 1}: heard differs from the script (WER {s['wer']:.2f} > {qa['max_wer']:.2f}): "
               f"{s['diff']}" for s in (qa or {}).get("segments", []) if s["flagged"]]
     return flags
 

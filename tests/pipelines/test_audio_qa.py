@@ -87,7 +87,7 @@ def test_a_segment_that_says_something_else_is_flagged_alone(tmp_path, data_dir)
     assert "blood is blue" in bad["heard"].lower() and bad["expected"] == SCRIPT_EN[1]
     assert bad["diff"].startswith("expected \u201cits main mirror")
     flags = audio_flags(read_json(timings), target_seconds=15, qa=qa)
-    assert flags == [f"segment 1: heard differs from the script (WER {bad['wer']:.2f} > 0.35): {bad['diff']}"]
+    assert flags == [f"segment 2: heard differs from the script (WER {bad['wer']:.2f} > 0.35): {bad['diff']}"]
 
 
 def test_whisper_timings_serve_the_captions_when_the_voice_gives_none(tmp_path, english, data_dir):

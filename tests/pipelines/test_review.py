@@ -131,9 +131,9 @@ def test_audio_flags():
     timings = {"duration": 20.0, "segments": [{"segment": 0, "start": 0, "end": 10}, {"segment": 1, "start": 10, "end": 20}],
                "words": [{"segment": 0}] * 25}
     flags = review.audio_flags(timings, target_seconds=60)
-    assert "segment 1: no speech detected" in flags
+    assert "segment 2: no speech detected" in flags  # numbered from 1, as on the page
     assert any("more than 25% off the 60 s target" in f for f in flags)
-    assert not any(f.startswith("segment 0") for f in flags)
+    assert not any(f.startswith("segment 1") for f in flags)
 
 
 def test_offline_providers_understand_plain_notes(script_checkpoint):
