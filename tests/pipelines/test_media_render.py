@@ -365,3 +365,26 @@ def test_a_landscape_clip_fills_a_short(inputs: Inputs, tmp_path: Path) -> None:
     render_video([Scene(clip, 0, 1, "video")], inputs.audio, out, size=size, duration=1.0)
     for frame in _frames(out, size, tmp_path):
         assert min(frame[0::3]) > 180  # every pixel's red: orange everywhere, nothing black
+
+
+def test_moves_keep_labels_inset_7_percent_in_view(tmp_path: Path) -> None:
+    """Generated visuals carry their label 7% in from the edges: no move may crop it away."""
+    from PIL import Image, ImageDraw
+
+    w, h = size = (320, 180)
+    still = tmp_path / "corners.png"
+    img = Image.new("RGB", size)
+    draw = ImageDraw.Draw(img)
+    for x, y in ((0.07, 0.07), (0.93, 0.07), (0.07, 0.93), (0.93, 0.93)):  # the markers' outer corners
+        cx, cy = round(x * w), round(y * h)
+        draw.rectangle((min(cx, cx + (-6 if x > 0.5 else 6)), min(cy, cy + (-6 if y > 0.5 else 6)),
+                        max(cx, cx + (-6 if x > 0.5 else 6)), max(cy, cy + (-6 if y > 0.5 else 6))), fill="white")
+    img.save(still)
+    audio = tmp_path / "silence.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "4", str(audio)], what="making silence")
+    out = tmp_path / "moves.mp4"
+    render_video([Scene(still, i, i + 1) for i in range(4)], audio, out, size=size, crossfade=0)  # every move
+    for frame in _frames(out, size, tmp_path):
+        for left, top in ((0, 0), (w // 2, 0), (0, h // 2), (w // 2, h // 2)):
+            quadrant = [frame[((top + y) * w + left + x) * 3] for y in range(h // 2) for x in range(w // 2)]
+            assert sum(v > 128 for v in quadrant) > 20  # the marker in this corner is (almost) all there
