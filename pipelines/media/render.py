@@ -143,7 +143,7 @@ def _listing(entries: list[tuple[Path, str, int]], fps: int) -> str:
             text += entry(path, kind) + f"duration {n / fps:.6f}\n"
             at += n
     path, kind, _ = entries[-1]
-    return text + entry(path, kind)  # the demuxer needs the last file twice
+    return text + entry(path, kind) if kind == "image" else text  # the last still must be there twice
 
 
 def _stream_entries(shots: list[Shot], files: dict[int, Path], blank: Path, total: int):
@@ -293,6 +293,24 @@ def run_with_progress(args: list[str], *, what: str, seconds: float) -> None:
         raise FFmpegError(what, cmd, stderr, code)
 
 
+def _bookends(clips: list[Clip], intro: Path | None, outro: Path | None, fps: int):
+    """The intro and outro as clips around `clips`, their sounds (input numbers counted from the first
+    extra input) and the extra ffmpeg inputs those sounds need."""
+    sounds: dict[str, Sound] = {}
+    extra_inputs: list[str] = []
+    for position, path in (("intro", intro), ("outro", outro)):
+        if path is None:
+            continue
+        clip = Clip(Path(path), round(bookend_seconds(path) * fps), media_kind(path))
+        clips = [clip, *clips] if position == "intro" else [*clips, clip]
+        index = None
+        if clip.kind == "video" and probe(path).audio is not None:
+            index = len(extra_inputs) // 2
+            extra_inputs += ["-i", str(path)]
+        sounds[position] = Sound(index, clip.frames / fps)  # its sound lasts exactly as long as its frames
+    return clips, sounds, extra_inputs
+
+
 def render_video(
     scenes: list[Scene],
     audio: Path,
@@ -324,21 +342,8 @@ def render_video(
         raise ValueError(
             f"nothing to render: audio_start {audio_start:.2f} s is at or past the end of {audio}"
         )
-    clips = plan_clips(scenes, audio_start=audio_start, duration=duration, fps=fps)
-    books = {"intro": intro, "outro": outro}
-    sounds: dict[str, Sound] = {}
-    extra_inputs: list[str] = []
-    for position, path in books.items():
-        if path is None:
-            continue
-        clip = Clip(Path(path), round(bookend_seconds(path) * fps), media_kind(path))
-        seconds = clip.frames / fps  # its sound lasts exactly as long as its frames
-        clips = [clip, *clips] if position == "intro" else [*clips, clip]
-        index = None
-        if clip.kind == "video" and probe(path).audio is not None:
-            index = len(extra_inputs) // 2  # relative to the first extra input; shifted below
-            extra_inputs += ["-i", str(path)]
-        sounds[position] = Sound(index, seconds)
+    clips, sounds, extra_inputs = _bookends(plan_clips(scenes, audio_start=audio_start, duration=duration, fps=fps),
+                                            intro, outro, fps)
     frames = sum(c.frames for c in clips)
     total = frames / fps
     shots = place(clips, round(crossfade * fps))
