@@ -11,8 +11,8 @@ from email.utils import format_datetime
 import pytest
 
 from knowledge import store
-from pipelines.db import connect
 from knowledge import text as sentences
+from pipelines.db import connect
 from pipelines.providers.http_retry import ProviderError, RetryPolicy, parse_retry_after
 from pipelines.providers.research_websearch import KEY_REJECTED, WebSearch
 from pipelines.providers.research_wikipedia import WikipediaSources, _fair_shares
