@@ -20,9 +20,9 @@ with DAG(dag_id="nicheflow_upkeep", description="knowledge upkeep for every chan
             import logging
 
             from knowledge import upkeep as k
-            from pipelines.db import connect
+            from pipelines.stages import channel_db
 
-            with connect() as conn:
+            with channel_db(channel) as conn:
                 report = k.run(conn, channel, ttl_days)
             logging.getLogger(__name__).info("knowledge upkeep %s", report)
             return report

@@ -1,5 +1,6 @@
-"""Facts, coverage and learnings of one channel. Every function takes the channel and filters on it:
-there is no query here that can return another channel's rows."""
+"""Facts, coverage and learnings of one channel. Every function takes the channel and filters on it, and the
+stages run them on a connection opened for that channel (open_channel), where PostgreSQL itself shows no
+other channel's rows."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from psycopg.types.json import Jsonb
 
 from knowledge.text import entities, numbers
 from pipelines.config import CHANNEL_ID
+from pipelines.db import enter_channel
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,18 @@ def search_facts(conn: psycopg.Connection, channel: str, lang: str, topic: str, 
     return [Fact(**r) for r in rows]
 
 
+def open_channel(conn: psycopg.Connection, channel: str) -> None:
+    """Make this connection the channel's own: its search index exists, then the connection enters the
+    channel (pipelines.db.enter_channel) and can no longer see or write another channel's rows."""
+    ensure_channel_index(conn, channel)
+    enter_channel(conn, channel)
+
+
 def ensure_channel_index(conn: psycopg.Connection, channel: str) -> None:
     """A full-text index of this channel's facts alone (a partial GIN index on `search`). The shared
     (channel, search) index has to intersect the channel's whole posting list on every query; at a million
-    facts the channel's own index is several times faster. Created when the channel first stores facts;
-    the catalog is read first, so an existing index costs no table lock."""
+    facts the channel's own index is several times faster. Created when a connection first opens the channel
+    (open_channel); the catalog is read first, so an existing index costs no table lock."""
     name = f"facts_search_{channel}"
     if not CHANNEL_ID.match(channel) or conn.execute(
             "SELECT 1 FROM pg_indexes WHERE schemaname = 'nicheflow' AND indexname = %s", (name,)).fetchone():
@@ -126,8 +135,6 @@ def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dic
     already stored, exactly or nearly (same sentence from another source, different punctuation) and with
     the same numbers, is not stored again; one whose numbers differ is stored and flagged as a conflict."""
     result = AddResult([], 0)
-    if facts:
-        ensure_channel_index(conn, channel)
     for f in facts:
         near = [r for r in conn.execute(
             """SELECT claim FROM facts WHERE channel = %s AND claim %% %s AND similarity(claim, %s) >= %s""",

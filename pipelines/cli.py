@@ -84,9 +84,10 @@ def _decide(decision: str):
 def cmd_topics(args) -> int:
     from knowledge import topics
     from pipelines.config import get_config
+    from pipelines.stages import channel_db
 
     cfg = get_config(args.channel)
-    with connect() as conn:
+    with channel_db(cfg.channel) as conn:
         if args.action == "check":
             close = topics.similar_covered(conn, cfg.channel, cfg.text_search_config, args.topic)
             for c in close:

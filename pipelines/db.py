@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from pipelines.paths import REPO
@@ -54,4 +55,21 @@ def migrate(url: str | None = None) -> list[str]:
             conn.execute(path.read_text())
             conn.execute("INSERT INTO nicheflow.schema_migrations (name) VALUES (%s)", (path.name,))
             applied.append(path.name)
+        if applied and conn.execute("SELECT to_regproc('nicheflow.refresh_channel_views') AS f").fetchone()["f"]:
+            conn.execute("SELECT nicheflow.refresh_channel_views()")  # a channel's views follow its tables
     return applied
+
+
+CHANNEL_ROLE = "nicheflow_channel"
+
+
+def enter_channel(conn: psycopg.Connection, channel: str) -> None:
+    """From here on, this connection sees and writes only this channel's rows, enforced by PostgreSQL: it runs
+    as role nicheflow_channel, whose only view of channel tables is schema nicheflow_channel (one view per
+    table, filtered on the setting `nicheflow.channel`; see sql/007_channel_isolation.sql). For the rest of
+    the connection's life: the settings are committed at once, so a later rollback does not undo them
+    (this commits whatever the connection had pending: enter before writing)."""
+    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(CHANNEL_ROLE)))
+    conn.execute("SELECT set_config('nicheflow.channel', %s, false), "
+                 "set_config('search_path', 'nicheflow_channel, nicheflow, public', false)", (channel,))
+    conn.commit()

@@ -1,9 +1,14 @@
-"""The stage entry points that Airflow tasks call: each opens its own connection, takes and returns small
-JSON-able values (ids, relative paths), and is safe to retry (nothing done twice)."""
+"""The stage entry points that Airflow tasks call: each opens its own connection, entered into the channel it
+works for (PostgreSQL then shows it no other channel's rows), takes and returns small JSON-able values (ids,
+relative paths), and is safe to retry (nothing done twice)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
 
 from knowledge import store, topics
 from pipelines import checkpoints, production
@@ -13,6 +18,22 @@ from pipelines.research import query_knowledge, research_gaps
 from pipelines.script import write_script
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def channel_db(channel: str) -> Iterator[psycopg.Connection]:
+    with connect() as conn:
+        store.open_channel(conn, channel)
+        yield conn
+
+
+@contextmanager
+def production_db(production_id: int) -> Iterator[tuple[psycopg.Connection, production.Production]]:
+    """The production and a connection entered into its channel."""
+    with connect() as conn:
+        p = production.load(conn, production_id)
+        store.open_channel(conn, p.channel)
+        yield conn, p
 
 
 class BacklogEmpty(ValueError):
@@ -26,7 +47,7 @@ class RepeatedTopic(ValueError):
 def next_topic(channel: str) -> str:
     """The first backlog topic that is neither covered (or too close to a covered one) nor in production."""
     cfg = get_config(channel)
-    with connect() as conn:
+    with channel_db(channel) as conn:
         running = {r["topic"].casefold() for r in conn.execute(
             "SELECT topic FROM productions WHERE channel = %s AND status IN ('running', 'stalled')", (channel,))}
         for topic in cfg.topics:
@@ -41,7 +62,7 @@ def next_topic(channel: str) -> str:
 def start(channel: str, topic: str | None, dag_run_id: str, target_seconds: int | None = None,
           allow_similar: bool = False) -> int:
     if (topic or "").strip() and not allow_similar:
-        with connect() as conn:
+        with channel_db(channel) as conn:
             lang = get_config(channel).text_search_config
             close = topics.similar_covered(conn, channel, lang, topic.strip())
         if close:
@@ -50,15 +71,14 @@ def start(channel: str, topic: str | None, dag_run_id: str, target_seconds: int 
                                 f"{c.covered_at:%Y-%m-%d}; similarity {c.similarity:.2f}). Choose another topic, "
                                 "or trigger with allow_similar=true to make it anyway")
     topic = (topic or "").strip() or next_topic(channel)
-    with connect() as conn:
+    with channel_db(channel) as conn:
         p = production.create(conn, channel, topic, dag_run_id, target_seconds)
     log.info("production %s for channel %s: %r in %s", p.id, channel, topic, p.workspace)
     return p.id
 
 
 def knowledge_and_research(production_id: int) -> dict:
-    with connect() as conn:
-        p = production.load(conn, production_id)
+    with production_db(production_id) as (conn, p):
         report = query_knowledge(conn, p)
         result = research_gaps(conn, p, report)
     return {"score": report.score, "gaps": report.gaps, "new_facts": len(result["new_fact_ids"]),
@@ -68,8 +88,7 @@ def knowledge_and_research(production_id: int) -> dict:
 
 def run_stage(stage: str, production_id: int, revision: int = 1, notes: str | None = None) -> int:
     """Produce a revision of a reviewed stage and open its checkpoint. Returns the checkpoint id."""
-    with connect() as conn:
-        p = production.load(conn, production_id)
+    with production_db(production_id) as (conn, p):
         existing = checkpoints.latest(conn, p.id, stage)
         if existing and existing.revision >= revision:  # a retried task: the revision already exists
             return existing.id
@@ -127,16 +146,14 @@ def after_decision(checkpoint_id: int) -> tuple[str, int]:
 def publish(production_id: int) -> dict:
     from pipelines.publish import publish_longform
 
-    with connect() as conn:
-        p = production.load(conn, production_id)
+    with production_db(production_id) as (conn, p):
         art = {s: checkpoints.approved(conn, p.id, s).artifacts for s in checkpoints.STAGES}
     return publish_longform(p, art["script"]["script"], art["audio"], art["broll"], art["final"])
 
 
 def store_learnings(production_id: int) -> dict:
     """Coverage (topic -> sub-topics and facts used) and the lessons of this production's reviews."""
-    with connect() as conn:
-        p = production.load(conn, production_id)
+    with production_db(production_id) as (conn, p):
         script = checkpoints.approved(conn, p.id, "script").artifacts
         segments = production.read_json(p.abs(script["script"]))["segments"]
         subtopics = [seg["heading"] for seg in segments if any(s["fact_ids"] for s in seg["sentences"])]
@@ -153,8 +170,7 @@ def store_learnings(production_id: int) -> dict:
 def cut_shorts(production_id: int, channel: str) -> list[dict]:
     from pipelines.shorts import cut_shorts as cut
 
-    with connect() as conn:
-        p = production.load(conn, production_id)
+    with production_db(production_id) as (conn, p):
         if p.channel != channel:  # a channel's Shorts DAG only ever touches its own productions
             raise ValueError(f"production {production_id} belongs to {p.channel}, not {channel}")
         return cut(conn, p)

@@ -106,12 +106,12 @@ def test_no_external_calls_beyond_the_channel_budget(database, data_dir, configs
     assert wiki.requests == []
 
 
-def test_a_channel_gets_its_own_search_index_when_it_first_stores_facts(database, data_dir, configs):
+def test_a_channel_gets_its_own_search_index_when_it_is_first_opened(database, data_dir, configs):
+    for channel, lang, claim in (("science_en", "english", "The Moon is about 384,400 km from Earth."),
+                                 ("historia_ptbr", "portuguese", "Roma foi fundada, diz a lenda, em 753 a.C.")):
+        with stages.channel_db(channel) as conn:
+            store.add_facts(conn, channel, lang, [{"claim": claim, "source_title": "t"}])
     with connect() as conn:
-        store.add_facts(conn, "science_en", "english", [{"claim": "The Moon is about 384,400 km from Earth.",
-                                                         "source_title": "t"}])
-        store.add_facts(conn, "historia_ptbr", "portuguese", [{"claim": "Roma foi fundada, diz a lenda, em 753 a.C.",
-                                                               "source_title": "t"}])
         indexes = {r["indexname"]: r["indexdef"] for r in conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'facts' AND indexname LIKE 'facts_search_%'")}
         found = store.search_facts(conn, "historia_ptbr", "portuguese", "Roma")
