@@ -189,6 +189,12 @@ def reuse_rate(conn: psycopg.Connection, channel: str) -> float | None:
     return round(row["r"] / total, 3) if total else None
 
 
+def fact_count(conn: psycopg.Connection, channel: str) -> int:
+    """The channel's current facts (not expired, not consolidated into another)."""
+    return conn.execute("SELECT count(*) AS n FROM facts WHERE channel = %s AND (expires_at IS NULL OR expires_at > now())",
+                        (channel,)).fetchone()["n"]
+
+
 SOURCE_KEY = "coalesce(source_path, source_url, source_title)"  # a local file, a web page, or a named source
 
 

@@ -245,7 +245,8 @@ def media_file(conn: psycopg.Connection, production_id: int, rel_path: str) -> P
 
 
 def channel_state(conn: psycopg.Connection) -> list[dict]:
-    """Per channel: productions in flight by the stage they wait at, stalled ones, and checkpoint waits."""
+    """Per channel: productions in flight by the stage they wait at, stalled ones, checkpoint waits, and its
+    knowledge: current facts and the reuse rate (share of the facts its productions used that it already had)."""
     out = []
     for ch in channels(conn):
         counts = {r["status"]: r["n"] for r in conn.execute(
@@ -264,5 +265,6 @@ def channel_state(conn: psycopg.Connection) -> list[dict]:
                     "published": counts.get("published", 0), "rejected": counts.get("rejected", 0),
                     "wait_median_s": statistics.median(waits) if waits else None,
                     "wait_longest_s": max(waits) if waits else None,
+                    "facts": store.fact_count(conn, ch), "knowledge_reuse": store.reuse_rate(conn, ch),
                     "as_of": datetime.now(UTC).isoformat()})
     return out

@@ -142,6 +142,7 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
         assert [e["action"] for e in checkpoints.events(conn, cid)] == ["changes_requested"]
         state = {s["channel"]: s for s in review.channel_state(conn)}["science_en"]
     assert state["published"] == 1 and state["pending"] == 0 and state["wait_longest_s"] > 0
+    assert state["facts"] > 10 and state["knowledge_reuse"] == 0.0  # the first video researched all it used
 
 
 def test_shorts_windows_are_whole_segments_within_the_limit():
