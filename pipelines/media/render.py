@@ -282,10 +282,12 @@ def run_with_progress(args: list[str], *, what: str, seconds: float) -> None:
                 done = int(value) / 1e6
             elif key == "speed":
                 speed = value
-            elif key == "progress" and seconds > 0 and done / seconds * 100 >= next_mark:
-                pct = min(100, int(done / seconds * 100))
-                log.info("%s: %d%% (%.1f of %.1f s), speed %s", what, pct, done, seconds, speed)
-                next_mark = pct // 10 * 10 + 10
+            elif key == "progress" and seconds > 0:
+                # ffmpeg's last report (`progress=end`) is 100%, even when its clock stops a frame short
+                pct = 100 if value == "end" else min(99, int(done / seconds * 100))
+                if pct >= next_mark:
+                    log.info("%s: %d%% (%.1f of %.1f s), speed %s", what, pct, done, seconds, speed)
+                    next_mark = pct // 10 * 10 + 10
         code = proc.wait()
         err.seek(0)
         stderr = err.read()
