@@ -6,12 +6,13 @@ How it stays fast and small:
   2. ffmpeg reads them with the concat demuxer, a still listed once per second (see _listing), and
      `fps` repeats it. The per-frame work is the Ken Burns move (a `scale` whose size follows the frame
      number, then a `crop`; see _motion), a `blend` for crossfades, the libass captions and the encoder.
-  3. Crossfades: scenes alternate between two such streams, A (even scenes) and B (odd scenes), each
-     showing a scene a little before and after its own time; `blend` shows A or B, and during a
-     crossfade a mix of both, driven by `sendcmd` (a file of opacity changes, one per frame of a fade;
-     see _fade_commands). The two are interleaved before any per-frame work, so neither runs ahead.
-     The graph has the same few filters however many scenes there are, so memory does not grow with
-     the length of the video.
+  3. Crossfades: two such streams. The main one shows every scene in its own time, cut to cut; the
+     other only the far side of each crossfade (the next scene arriving before the cut, the last one
+     leaving after it) and a blank still otherwise. `blend` mixes them only while a crossfade lasts
+     (its `enable`); the rest of the time the main stream's frames pass through untouched. The opacity
+     is driven by `sendcmd` (a file of opacity changes, one per frame of a fade; see _fade_commands).
+     The two are interleaved before any per-frame work, so neither runs ahead. The graph has the same
+     few filters however many scenes there are, so memory does not grow with the length of the video.
   4. An intro and an outro (video or image files) are scenes before and after the narration; the audio
      is their own sound (or silence), then the narration, so sound and picture stay in sync.
 
@@ -114,6 +115,27 @@ def place(clips: list[Clip], fade_frames: int) -> list[Shot]:
     return [Shot(i, c, cuts[i] - half[i], cuts[i + 1] + half[i + 1]) for i, c in enumerate(clips)]
 
 
+@dataclass(frozen=True)
+class Showing:
+    """Output frames [start, end) of one stream show this shot (from its own frame start - shot.start)."""
+
+    shot: Shot
+    start: int
+    end: int
+
+
+def _streams(shots: list[Shot]) -> tuple[list[Showing], list[Showing]]:
+    """The main stream (each shot cut to cut) and the far sides of the crossfades (see the module doc)."""
+    main, cut = [], 0
+    for s in shots:
+        main.append(Showing(s, cut, cut + s.clip.frames))
+        cut += s.clip.frames
+    far = []
+    for a, b in pairwise(main):  # around the cut a.end: b arriving before it, a leaving after it
+        far += [x for x in (Showing(b.shot, b.shot.start, a.end), Showing(a.shot, a.end, a.shot.end)) if x.end > x.start]
+    return main, far
+
+
 def escape_filter_path(path: Path) -> str:
     """A path as a filter option value inside a filtergraph string (both escaping levels)."""
     s = str(path)
@@ -125,15 +147,16 @@ def escape_filter_path(path: Path) -> str:
     return out
 
 
-def _listing(entries: list[tuple[Path, str, int]], fps: int) -> str:
-    """An ffconcat script: each (file, kind, frames) shown for its frames, a still once per second."""
+def _listing(entries: list[tuple[Path, str, int, int]], fps: int) -> str:
+    """An ffconcat script: each (file, kind, frames, first frame) shown for its frames, a still once per
+    second; a clip from its first frame on (all its frames are key frames: the cut is exact)."""
 
     def entry(path: Path, kind: str) -> str:  # the frame rate gives an image a 1/fps time base: exact cuts
         text = "file '" + str(path).replace("'", "'\\''") + "'\n"
         return text + (f"option framerate {fps}\n" if kind == "image" else "")
 
     text, at = "ffconcat version 1.0\n", 0
-    for path, kind, frames in entries:
+    for path, kind, frames, first in entries:
         # A still is listed once per second: `fps` repeats each decoded still until the next one arrives,
         # all at once, and later filters make each repeat a new frame, so a still listed once for a 15 s
         # scene would hold 450 frames (1.4 GB at 1080p) at once. One JPEG decode a second costs ~1%.
@@ -141,21 +164,23 @@ def _listing(entries: list[tuple[Path, str, int]], fps: int) -> str:
         while at < end:
             n = min(end, (at // fps + 1) * fps) - at if kind == "image" else end - at
             text += entry(path, kind) + f"duration {n / fps:.6f}\n"
+            if kind != "image":
+                text += f"inpoint {first / fps:.6f}\noutpoint {(first + n) / fps:.6f}\n"
             at += n
-    path, kind, _ = entries[-1]
+    path, kind, _, _ = entries[-1]
     return text + entry(path, kind) if kind == "image" else text  # the last still must be there twice
 
 
-def _stream_entries(shots: list[Shot], files: dict[int, Path], blank: Path, total: int):
-    """One stream's (file, kind, frames) list: its shots at their times, `blank` in between."""
+def _stream_entries(stream: list[Showing], files: dict[int, Path], blank: Path, total: int):
+    """One stream's (file, kind, frames, first frame) list: its shots at their times, `blank` in between."""
     entries, at = [], 0
-    for s in shots:
-        if s.start > at:
-            entries.append((blank, "image", s.start - at))
-        entries.append((files[s.index], s.clip.kind, s.end - s.start))
-        at = s.end
+    for x in stream:
+        if x.start > at:
+            entries.append((blank, "image", x.start - at, 0))
+        entries.append((files[x.shot.index], x.shot.clip.kind, x.end - x.start, x.start - x.shot.start))
+        at = x.end
     if total > at:
-        entries.append((blank, "image", total - at))
+        entries.append((blank, "image", total - at, 0))
     return entries
 
 
@@ -166,11 +191,11 @@ def _sum(terms: list[str]) -> str:
     return _sum([f"({_sum(terms[i : i + 10])})" for i in range(0, len(terms), 10)])
 
 
-def _between(s: Shot) -> str:
-    return f"between(N,{s.start},{s.end - 1})"
+def _between(x: Showing) -> str:
+    return f"between(N,{x.start},{x.end - 1})"
 
 
-def _motion(shots: list[Shot], size: tuple[int, int]) -> tuple[str, str, str, str]:
+def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str, str]:
     """Per-frame expressions (of the frame number N) for the Ken Burns moves: the size the prepared
     picture is scaled to (w, h), then where the frame is cropped from it (x, y).
 
@@ -188,7 +213,8 @@ def _motion(shots: list[Shot], size: tuple[int, int]) -> tuple[str, str, str, st
         return f"floor({k}*{rows}/{steps})" if steps else "0"
 
     k_terms, x_terms, y_terms = [], [], []
-    for s in shots:
+    for showing in stream:
+        s = showing.shot  # the move runs over the shot's whole time on screen, whichever stream shows it
         if s.clip.kind != "image":
             continue
         move = MOVES[s.index % len(MOVES)]
@@ -199,9 +225,9 @@ def _motion(shots: list[Shot], size: tuple[int, int]) -> tuple[str, str, str, st
         else:
             k = str(pan)
             x = f"floor({2 * pan}*{u})" if move == "right" else f"{2 * pan}-floor({2 * pan}*{u})"
-        k_terms.append(f"{_between(s)}*({steps}-{k})")  # how many steps below the prepared size
-        x_terms.append(f"{_between(s)}*({x}-{steps})")
-        y_terms.append(f"{_between(s)}*({row_steps(k)}-{rows})")
+        k_terms.append(f"{_between(showing)}*({steps}-{k})")  # how many steps below the prepared size
+        x_terms.append(f"{_between(showing)}*({x}-{steps})")
+        y_terms.append(f"{_between(showing)}*({row_steps(k)}-{rows})")
     k = f"({steps}-({_sum(k_terms)}))"  # this frame's steps above the frame size
     x, y = f"{steps}+{_sum(x_terms)}", f"{rows}+{_sum(y_terms)}"
     return f"{w}+2*{k}", f"{h}+2*{row_steps(k)}", x, y
@@ -214,28 +240,34 @@ def _repeat(i: int, fps: int, frames: int) -> str:
             f"fps={fps}:start_time=0,trim=end_frame={frames},settb=1/{4 * fps},setpts=4*N")
 
 
-def _move(shots: list[Shot], size: tuple[int, int], fps: int) -> str:
+def _move(stream: list[Showing], size: tuple[int, int], fps: int) -> str:
     w, h = size
     # The frame number from the time: scale's and crop's own `n` are one frame apart.
-    sw, sh, x, y = (e.replace("N", f"round(t*{fps})") for e in _motion(shots, size))
+    sw, sh, x, y = (e.replace("N", f"round(t*{fps})") for e in _motion(stream, size))
     return f"scale=w='{sw}':h='{sh}':eval=frame:flags=bicubic,crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
 
 
-def _fade_commands(shots: list[Shot], fps: int) -> str:
-    """sendcmd lines: B's opacity over A, frame by frame through each crossfade. sendcmd sits right after
+def _fade_commands(main: list[Showing], fps: int) -> str:
+    """sendcmd lines: the main stream's opacity over the other, frame by frame through each crossfade (the
+    main stream shows the leaving scene up to the cut, the arriving one from it). sendcmd sits right after
     the blend, so the frame before each one sets it (the blend makes one frame at a time, and a new frame
     runs the filters after it first): a command placed on one input would be early whenever that input
     ran ahead of the other."""
     lines = []
-    for a, b in pairwise(shots):
-        into_b = b.index % 2 == 1
-        n = a.end - b.start  # frames where both are on screen
-        for k in range(n + 1):
-            u = (k + 0.5) / (n + 1) if n else 1.0
-            opacity = min(u if into_b else 1 - u, 0.999)  # blend ignores all_opacity=1 once it was lower
-            at = max(0.0, (b.start + k - 1.25) / fps)  # just before the previous frame's time
+    for a, b in pairwise(main):
+        n = a.shot.end - b.shot.start  # frames where both are on screen
+        for k in range(n):
+            u = (k + 0.5) / (n + 1)  # the arriving scene's share: one half on the cut's frame
+            opacity = min(u if b.shot.start + k >= b.start else 1 - u, 0.999)  # 1 is ignored once lower
+            at = max(0.0, (b.shot.start + k - 1.25) / fps)  # just before the previous frame's time
             lines.append(f"{at:.6f} blend@xfade all_opacity {opacity:.4f};")
     return "\n".join(lines) + "\n"
+
+
+def _fading(main: list[Showing], fps: int) -> str:
+    """The blend's `enable`: true on the frames of a crossfade (t is the frame's time, N/fps)."""
+    spans = [(b.shot.start, a.shot.end - 1) for a, b in pairwise(main) if a.shot.end > b.shot.start]
+    return _sum([f"between(t,{(f - 0.25) / fps:.6f},{(e + 0.25) / fps:.6f})" for f, e in spans])
 
 
 def _audio_chain(audio_start: float, duration: float, intro: Sound | None, outro: Sound | None) -> str:
@@ -349,7 +381,8 @@ def render_video(
     frames = sum(c.frames for c in clips)
     total = frames / fps
     shots = place(clips, round(crossfade * fps))
-    streams = [shots] if crossfade <= 0 or len(shots) < 2 else [shots[0::2], shots[1::2]]
+    main, far = _streams(shots)
+    streams = [main, far] if far else [main]
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -367,7 +400,7 @@ def render_video(
             inputs += ["-f", "concat", "-safe", "0", "-reinit_filter", "0", "-i", str(listing)]
             if i == 0:
                 inputs += ["-i", str(audio)]
-        video = _video_chain(streams, shots, size, fps, frames, work)
+        video = _video_chain(streams, size, fps, frames, work)
         if subtitles is not None:
             kind = "ass" if Path(subtitles).suffix.lower() == ".ass" else "subtitles"
             sub = escape_filter_path(Path(subtitles).resolve())
@@ -388,13 +421,12 @@ def render_video(
     return probe(out)
 
 
-def _video_chain(streams: list[list[Shot]], shots: list[Shot], size: tuple[int, int], fps: int, frames: int,
-                 work: Path) -> str:
+def _video_chain(streams: list[list[Showing]], size: tuple[int, int], fps: int, frames: int, work: Path) -> str:
     """The video so far: one stream moved, or two streams (inputs 0 and 2) moved and blended."""
     if len(streams) == 1:
         return f"{_repeat(0, fps, frames)},{_move(streams[0], size, fps)}"
     commands = work / "fades.cmd"
-    commands.write_text(_fade_commands(shots, fps), encoding="utf-8")
+    commands.write_text(_fade_commands(streams[0], fps), encoding="utf-8")
     # The two streams are interleaved (A's frame, then B's, by time) before any per-frame work, then split
     # again: so neither runs ahead of the other with new frames waiting at the blend (memory), and the
     # stills can be listed once a second (one decode a second).
@@ -402,7 +434,7 @@ def _video_chain(streams: list[list[Shot]], shots: list[Shot], size: tuple[int, 
             "[pa][pb]interleave=nb_inputs=2,split[ia][ib];"
             f"[ia]select='not(mod(n,2))',setpts=N/({fps}*TB),{_move(streams[0], size, fps)}[a];"
             f"[ib]select='mod(n,2)',setpts=N/({fps}*TB),{_move(streams[1], size, fps)}[b];"
-            "[b][a]blend@xfade=all_mode=normal:all_opacity=0,"
+            f"[a][b]blend@xfade=all_mode=normal:all_opacity=1:enable='{_fading(streams[0], fps)}',"
             f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p")
 
 

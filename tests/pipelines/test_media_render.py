@@ -227,6 +227,18 @@ def test_crossfade_mixes_both_neighbours(inputs: Inputs, tmp_path: Path) -> None
     assert _diff(frames[60], frames[40]) > 30 and _diff(frames[60], frames[80]) > 30
 
 
+def test_crossfades_leave_no_trace(inputs: Inputs, tmp_path: Path) -> None:
+    """Four scenes of the same grey, crossfaded: every frame is that grey, during and after each fade (a
+    blend left a little open after a fade would dim the scenes that follow it)."""
+    size = (64, 36)
+    greys = [_still(tmp_path / f"g{i}.png", (200, 200, 200)) for i in range(4)]
+    out = tmp_path / "greys.mp4"
+    render_video([Scene(g, i * 0.75, (i + 1) * 0.75) for i, g in enumerate(greys)], inputs.audio, out, size=size,
+                 duration=3.0, crossfade=0.5)
+    reds = [_centre(f, size)[0] for f in _frames(out, size, tmp_path)]
+    assert len(reds) == 90 and max(reds) - min(reds) <= 2, reds
+
+
 def _atoms(path: Path) -> list[str]:
     """The top-level MP4 boxes, in file order."""
     names, data, at = [], path.read_bytes(), 0
@@ -280,6 +292,39 @@ def test_clips_fill_their_scene_and_keep_moving(inputs: Inputs, tmp_path: Path, 
     moved = [_diff(a, b) > 1 for a, b in zip(scene, scene[1:], strict=False)]
     assert not any(not a and not b for a, b in zip(moved, moved[1:], strict=False))
     assert all(_centre(f, size)[2] > 180 for f in frames[31:])  # the cut to the next scene is on time
+
+
+def _ramp_clip(path: Path, seconds: float) -> Path:
+    """A grey clip that brightens 4 levels a frame: its brightness tells which of its frames is shown."""
+    run_ffmpeg(["-f", "lavfi", "-i", f"nullsrc=s=64x36:r=30:d={seconds},geq=lum='16+4*N':cb=128:cr=128",
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-qp", "0", str(path)], what="making a ramp clip")
+    return path
+
+
+def test_clips_play_on_through_crossfades(inputs: Inputs, tmp_path: Path) -> None:
+    """A clip leaving and a clip arriving in a crossfade show the frames they would show without it: the
+    leaving clip keeps playing under the next scene, the arriving one plays on from where it came in."""
+    ramp, blue = _ramp_clip(tmp_path / "ramp.mp4", 2.0), _still(tmp_path / "b.png", (30, 30, 220))
+    out = tmp_path / "clipfades.mp4"
+    size = (64, 36)
+    render_video([Scene(ramp, 0, 1, "video"), Scene(blue, 1, 2), Scene(ramp, 2, 3, "video")], inputs.audio, out,
+                 size=size, duration=3.0, crossfade=0.5)
+    frames = _frames(out, size, tmp_path)
+    assert len(frames) == 90
+
+    def grey(i: int) -> float:  # the ramp's frame i, in full-range RGB
+        return 4 * i * 255 / 219
+
+    def red(n: int) -> int:
+        return _centre(frames[n], size)[0]
+
+    for n in range(0, 22):  # the first clip alone: its frame n
+        assert red(n) == pytest.approx(grey(n), abs=6), n
+    for n in range(23, 37):  # the fade around the cut at frame 30: still the clip's frame n, under or over blue
+        u = (n - 23 + 0.5) / 15  # blue's share
+        assert red(n) == pytest.approx((1 - u) * grey(n) + u * 30, abs=8), n
+    for n in range(67, 90):  # the second clip came in at frame 53 (7 frames before its cut): its frame n - 53
+        assert red(n) == pytest.approx(grey(n - 53), abs=6), n
 
 
 def _loud_from(wav: Path, start: float, folder: Path) -> float:
