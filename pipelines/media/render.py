@@ -242,9 +242,10 @@ def _repeat(i: int, fps: int, frames: int) -> str:
 
 def _move(stream: list[Showing], size: tuple[int, int], fps: int) -> str:
     w, h = size
-    # The frame number from the time: scale's and crop's own `n` are one frame apart.
+    # The frame number from the time: scale's and crop's own `n` are one frame apart. Bilinear: the picture
+    # is never shrunk by more than ZOOM (1.12x), where it looks the same as bicubic and costs ~30% less.
     sw, sh, x, y = (e.replace("N", f"round(t*{fps})") for e in _motion(stream, size))
-    return f"scale=w='{sw}':h='{sh}':eval=frame:flags=bicubic,crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
+    return f"scale=w='{sw}':h='{sh}':eval=frame:flags=bilinear,crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
 
 
 def _fade_commands(main: list[Showing], fps: int) -> str:

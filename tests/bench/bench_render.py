@@ -8,6 +8,8 @@ encoder settings (libx264 veryfast, crf 23):
   render_video   nicheflow's renderer;
   moviepy        the same video with MoviePy 2 (ImageClip + resized zoom, crossfade, SubtitlesClip);
   encoder_floor  one still looped, not moving, same audio: what the encoder alone costs;
+  encode_only    render_video's own output decoded and encoded again: what the encoder alone costs on
+                 this very motion (decoding adds a few percent), the floor for any renderer of it;
   render_long    render_video on a LONG-SECONDS video (same stills, 10x as many scenes): memory.
 Each case runs in its own process; its peak memory is the peak RSS of the ffmpeg processes it
 started (for MoviePy also of its own Python process, which composes the frames). Prints one
@@ -123,6 +125,14 @@ def case_floor(folder: Path, seconds: float, data) -> Path:
     return out
 
 
+def case_encode_only(folder: Path, seconds: float, data) -> Path:
+    out = folder / "encode_only.mp4"
+    args = ["-i", str(folder / "render_video.mp4"), "-map", "0:v", "-map", "0:a"]
+    args += render._encode_args(out, fps=FPS, duration=seconds, preset=PRESET, crf=CRF)
+    run_ffmpeg(args, what="encode only")
+    return out
+
+
 def _worker(case: str, folder: str, seconds: float, queue) -> None:
     folder_path = Path(folder)
     data = inputs(folder_path, seconds)  # not timed; its espeak child is small next to ffmpeg
@@ -133,6 +143,8 @@ def _worker(case: str, folder: str, seconds: float, queue) -> None:
         out = case_moviepy(folder_path, seconds, data)
     elif case == "encoder_floor":
         out = case_floor(folder_path, seconds, data)
+    elif case == "encode_only":
+        out = case_encode_only(folder_path, seconds, data)
     else:
         out = case_render(folder_path, seconds, data, case)
     wall = time.perf_counter() - t0
@@ -172,7 +184,8 @@ def main() -> None:
         folder = opts.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         rows = {"render_video": run_case("render_video", folder, opts.seconds),
-                "encoder_floor": run_case("encoder_floor", folder, opts.seconds)}
+                "encoder_floor": run_case("encoder_floor", folder, opts.seconds),
+                "encode_only": run_case("encode_only", folder, opts.seconds)}
         if not opts.skip_moviepy:
             rows["moviepy"] = run_case("moviepy", folder, opts.seconds)
         if opts.long_seconds:
@@ -185,6 +198,8 @@ def main() -> None:
             "goal_realtime_factor": 0.40,
             "over_encoder_floor": round(ours["wall_s"] / rows["encoder_floor"]["wall_s"], 2),
             "over_encoder_floor_cpu": round(ours["cpu_s"] / rows["encoder_floor"]["cpu_s"], 2),
+            "over_encode_only": round(ours["wall_s"] / rows["encode_only"]["wall_s"], 2),
+            "encode_only_realtime_factor": rows["encode_only"]["realtime_factor"],
         }
         if "moviepy" in rows:
             summary["moviepy_over_render_video"] = round(rows["moviepy"]["wall_s"] / ours["wall_s"], 1)
