@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def channel_db(channel: str) -> Iterator[psycopg.Connection]:
+    """A connection entered into the channel (knowledge.store.open_channel): it sees only its rows."""
     with connect() as conn:
         store.open_channel(conn, channel)
         yield conn
