@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 MIN_WORDS = 6
 MAX_WORDS = 60
@@ -179,13 +180,15 @@ ate depois antes ainda onde mas como mais menos tem ter sem seja sido esta estav
 _WORD = re.compile(r"[^\W\d_]+")
 
 
+@lru_cache(maxsize=16384)  # the questions test every fact six times; a query tests up to 60 facts
 def fold(text: str) -> str:
     """Case-folded, accents stripped: "Independência" -> "independencia"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def content_stems(text: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def content_stems(text: str) -> frozenset[str]:
     """The text's content words (3+ letters, not a stop word of either language) cut to STEM letters, a crude
     stem that matches "launched"/"launch" and "proclamada"/"proclamou"."""
-    return {w[:STEM] for w in _WORD.findall(fold(text)) if len(w) >= 3 and w not in _STOP}
+    return frozenset(w[:STEM] for w in _WORD.findall(fold(text)) if len(w) >= 3 and w not in _STOP)
