@@ -1,5 +1,5 @@
 from knowledge import store, upkeep
-from pipelines import production
+from pipelines import production, stages
 from pipelines.db import connect
 
 
@@ -18,8 +18,10 @@ def test_upkeep_consolidates_near_duplicates_and_expires_old_facts(database, dat
             {"claim": "Voyager 1 was launched by NASA in September 1977.", "source_title": "D"}])
         p = production.create(conn, "science_en", "Voyager", "r1")
         store.record_coverage(conn, "science_en", "Voyager", p.id, [a.new_ids[0]])
+    with stages.channel_db("science_en") as conn:  # as the upkeep DAG runs it: inside the channel
         report = upkeep.run(conn, "science_en", ttl_days=365)
         again = upkeep.run(conn, "science_en", ttl_days=365)
+    with connect() as conn:
         dup = conn.execute("SELECT duplicate_of FROM facts WHERE id = %s", (a.new_ids[0],)).fetchone()
         cov = conn.execute("SELECT fact_ids FROM coverage WHERE production_id = %s", (p.id,)).fetchone()
         live = [f.id for f in store.search_facts(conn, "science_en", "english", "Voyager Curiosity")]
