@@ -184,15 +184,17 @@ def _stream_entries(stream: list[Showing], files: dict[int, Path], blank: Path, 
     return entries
 
 
-def _sum(terms: list[str]) -> str:
-    """terms joined with +, nested in groups of 10: ffmpeg's expression parser refuses ~100 in a row."""
-    if len(terms) <= 10:
-        return "+".join(terms) or "0"
-    return _sum([f"({_sum(terms[i : i + 10])})" for i in range(0, len(terms), 10)])
-
-
-def _between(x: Showing) -> str:
-    return f"between(N,{x.start},{x.end - 1})"
+def _pick(pieces: list[tuple[int, int, str]], default: str) -> str:
+    """Per frame N, the expression of the piece (frames [start, end), in order, not overlapping) that holds
+    N, else `default`: a balanced tree of if(lt(N, ...)), so a frame costs a few comparisons however many
+    scenes the video has. (A sum over every scene made each frame of a 30-minute video pay for 360.)"""
+    if not pieces:
+        return default
+    if len(pieces) == 1:
+        start, end, expr = pieces[0]
+        return f"if(between(N,{start},{end - 1}),{expr},{default})"
+    mid = len(pieces) // 2
+    return f"if(lt(N,{pieces[mid][0]}),{_pick(pieces[:mid], default)},{_pick(pieces[mid:], default)})"
 
 
 def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str, str]:
@@ -212,7 +214,7 @@ def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str
     def row_steps(k: str | int) -> str:
         return f"floor({k}*{rows}/{steps})" if steps else "0"
 
-    k_terms, x_terms, y_terms = [], [], []
+    ks, xs, ys = [], [], []
     for showing in stream:
         s = showing.shot  # the move runs over the shot's whole time on screen, whichever stream shows it
         if s.clip.kind != "image":
@@ -225,12 +227,11 @@ def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str
         else:
             k = str(pan)
             x = f"floor({2 * pan}*{u})" if move == "right" else f"{2 * pan}-floor({2 * pan}*{u})"
-        k_terms.append(f"{_between(showing)}*({steps}-{k})")  # how many steps below the prepared size
-        x_terms.append(f"{_between(showing)}*({x}-{steps})")
-        y_terms.append(f"{_between(showing)}*({row_steps(k)}-{rows})")
-    k = f"({steps}-({_sum(k_terms)}))"  # this frame's steps above the frame size
-    x, y = f"{steps}+{_sum(x_terms)}", f"{rows}+{_sum(y_terms)}"
-    return f"{w}+2*{k}", f"{h}+2*{row_steps(k)}", x, y
+        ks.append((showing.start, showing.end, k))
+        xs.append((showing.start, showing.end, x))
+        ys.append((showing.start, showing.end, row_steps(k)))
+    k = f"({_pick(ks, str(steps))})"  # this frame's steps above the frame size (all of them: not scaled)
+    return f"{w}+2*{k}", f"{h}+2*{row_steps(k)}", _pick(xs, str(steps)), _pick(ys, str(rows))
 
 
 def _repeat(i: int, fps: int, frames: int) -> str:
@@ -266,9 +267,9 @@ def _fade_commands(main: list[Showing], fps: int) -> str:
 
 
 def _fading(main: list[Showing], fps: int) -> str:
-    """The blend's `enable`: true on the frames of a crossfade (t is the frame's time, N/fps)."""
-    spans = [(b.shot.start, a.shot.end - 1) for a, b in pairwise(main) if a.shot.end > b.shot.start]
-    return _sum([f"between(t,{(f - 0.25) / fps:.6f},{(e + 0.25) / fps:.6f})" for f, e in spans])
+    """The blend's `enable`: true on the frames of a crossfade (the frame number from the time, as in _move)."""
+    spans = [(b.shot.start, a.shot.end, "1") for a, b in pairwise(main) if a.shot.end > b.shot.start]
+    return _pick(spans, "0").replace("N", f"round(t*{fps})")
 
 
 def _audio_chain(audio_start: float, duration: float, intro: Sound | None, outro: Sound | None) -> str:
