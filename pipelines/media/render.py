@@ -429,7 +429,7 @@ def _video_chain(streams: list[list[Showing]], size: tuple[int, int], fps: int, 
         return f"{_repeat(0, fps, frames)},{_move(streams[0], size, fps)}"
     commands = work / "fades.cmd"
     commands.write_text(_fade_commands(streams[0], fps), encoding="utf-8")
-    # The two streams are interleaved (A's frame, then B's, by time) before any per-frame work, then split
+    # The two streams are interleaved (main's frame, then the other's, by time) before any per-frame work, then split
     # again: so neither runs ahead of the other with new frames waiting at the blend (memory), and the
     # stills can be listed once a second (one decode a second).
     return (f"{_repeat(0, fps, frames)}[pa];{_repeat(2, fps, frames)},setpts=PTS+1[pb];"
