@@ -241,11 +241,17 @@ def _repeat(i: int, fps: int, frames: int) -> str:
             f"fps={fps}:start_time=0,trim=end_frame={frames},settb=1/{4 * fps},setpts=4*N")
 
 
+def _by_time(expr: str, fps: int) -> str:
+    """An expression of the frame number N, computed from the frame's time: a filter's own `n` counts the
+    frames it has seen, and scale's and crop's are one frame apart."""
+    return expr.replace("N", f"round(t*{fps})")
+
+
 def _move(stream: list[Showing], size: tuple[int, int], fps: int) -> str:
     w, h = size
-    # The frame number from the time: scale's and crop's own `n` are one frame apart. Bilinear: the picture
-    # is never shrunk by more than ZOOM (1.12x), where it looks the same as bicubic and costs ~30% less.
-    sw, sh, x, y = (e.replace("N", f"round(t*{fps})") for e in _motion(stream, size))
+    # Bilinear: the picture is never shrunk by more than ZOOM (1.12x), where it looks the same as bicubic
+    # and costs ~30% less.
+    sw, sh, x, y = (_by_time(e, fps) for e in _motion(stream, size))
     return f"scale=w='{sw}':h='{sh}':eval=frame:flags=bilinear,crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
 
 
@@ -267,9 +273,9 @@ def _fade_commands(main: list[Showing], fps: int) -> str:
 
 
 def _fading(main: list[Showing], fps: int) -> str:
-    """The blend's `enable`: true on the frames of a crossfade (the frame number from the time, as in _move)."""
+    """The blend's `enable`: true on the frames of a crossfade."""
     spans = [(b.shot.start, a.shot.end, "1") for a, b in pairwise(main) if a.shot.end > b.shot.start]
-    return _pick(spans, "0").replace("N", f"round(t*{fps})")
+    return _by_time(_pick(spans, "0"), fps)
 
 
 def _audio_chain(audio_start: float, duration: float, intro: Sound | None, outro: Sound | None) -> str:
@@ -429,8 +435,8 @@ def _video_chain(streams: list[list[Showing]], size: tuple[int, int], fps: int, 
         return f"{_repeat(0, fps, frames)},{_move(streams[0], size, fps)}"
     commands = work / "fades.cmd"
     commands.write_text(_fade_commands(streams[0], fps), encoding="utf-8")
-    # The two streams are interleaved (main's frame, then the other's, by time) before any per-frame work, then split
-    # again: so neither runs ahead of the other with new frames waiting at the blend (memory), and the
+    # The two streams are interleaved (main's frame, then the other's, by time) before any per-frame work,
+    # then split again: so neither runs ahead of the other with new frames waiting at the blend (memory), and the
     # stills can be listed once a second (one decode a second).
     return (f"{_repeat(0, fps, frames)}[pa];{_repeat(2, fps, frames)},setpts=PTS+1[pb];"
             "[pa][pb]interleave=nb_inputs=2,split[ia][ib];"
