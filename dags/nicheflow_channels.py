@@ -39,20 +39,38 @@ def build_longform(cfg: ChannelConfig) -> DAG:
         dag_id=f"longform_{ch}",
         description=f"{cfg.title}: topic -> knowledge -> research -> script -> narration -> b-roll -> render -> publish",
         # no start_date: the first scheduled run is the next cron time, not an immediate catch-up run
-        schedule=schedule, catchup=False, max_active_runs=1, is_paused_upon_creation=False,
+        schedule=schedule,
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=False,
         auto_register=False,
-        max_consecutive_failed_dag_runs=3, default_args=DEFAULT_ARGS, tags=["nicheflow", ch, "longform"],
+        max_consecutive_failed_dag_runs=3,
+        default_args=DEFAULT_ARGS,
+        tags=["nicheflow", ch, "longform"],
         params={
-            "topic": Param("", type="string", title="Topic",
-                           description="Leave empty to take the channel's next backlog topic."),
-            "target_seconds": Param(None, type=["null", "integer"], minimum=20, maximum=1800,
-                                    title="Target length (seconds)",
-                                    description="Leave empty for the channel's configured length."),
-            "allow_similar": Param(False, type="boolean", title="Allow a similar topic",
-                                   description="Make the video even if the channel already covered a similar topic."),
+            "topic": Param(
+                "",
+                type="string",
+                title="Topic",
+                description="Leave empty to take the channel's next backlog topic.",
+            ),
+            "target_seconds": Param(
+                None,
+                type=["null", "integer"],
+                minimum=20,
+                maximum=1800,
+                title="Target length (seconds)",
+                description="Leave empty for the channel's configured length.",
+            ),
+            "allow_similar": Param(
+                False,
+                type="boolean",
+                title="Allow a similar topic",
+                description="Make the video even if the channel already covered a similar topic.",
+            ),
         },
         doc_md=f"**{cfg.title}** ({cfg.language}). Trigger with a topic, or leave it empty for the backlog. "
-               "Checkpoints wait for `nicheflow approve ID` (list them with `nicheflow pending`).",
+        "Checkpoints wait for `nicheflow approve ID` (list them with `nicheflow pending`).",
     ) as dag:
 
         @task
@@ -61,8 +79,13 @@ def build_longform(cfg: ChannelConfig) -> DAG:
 
             params = context["params"]
             try:
-                return stages.start(ch, params.get("topic"), context["run_id"], params.get("target_seconds"),
-                                    bool(params.get("allow_similar")))
+                return stages.start(
+                    ch,
+                    params.get("topic"),
+                    context["run_id"],
+                    params.get("target_seconds"),
+                    bool(params.get("allow_similar")),
+                )
             except (stages.RepeatedTopic, stages.BacklogEmpty) as e:
                 raise AirflowFailException(str(e)) from None  # retrying cannot help: say what to do
 
@@ -93,11 +116,15 @@ def build_longform(cfg: ChannelConfig) -> DAG:
             return run
 
         def review(name: str, upstream_task: str) -> CheckpointSensor:
-            return CheckpointSensor(task_id=f"review_{name}", stage=name,
-                                    poll_seconds=cfg.checkpoints.poll_seconds, retries=1,
-                                    stall_after=timedelta(hours=cfg.checkpoints.timeout_hours),
-                                    remind_every=timedelta(hours=cfg.checkpoints.reminder_hours),
-                                    checkpoint_id=f"{{{{ ti.xcom_pull(task_ids='{upstream_task}') }}}}")
+            return CheckpointSensor(
+                task_id=f"review_{name}",
+                stage=name,
+                poll_seconds=cfg.checkpoints.poll_seconds,
+                retries=1,
+                stall_after=timedelta(hours=cfg.checkpoints.timeout_hours),
+                remind_every=timedelta(hours=cfg.checkpoints.reminder_hours),
+                checkpoint_id=f"{{{{ ti.xcom_pull(task_ids='{upstream_task}') }}}}",
+            )
 
         @task
         def publish(production_id: int) -> dict:
@@ -128,9 +155,14 @@ def build_longform(cfg: ChannelConfig) -> DAG:
 def build_shorts(cfg: ChannelConfig) -> DAG:
     ch = cfg.channel
     with DAG(
-        dag_id=f"shorts_{ch}", description=f"{cfg.title}: 9:16 Shorts cut from each published long-form video",
-        schedule=channel_asset(cfg), catchup=False, max_active_runs=1,
-        is_paused_upon_creation=False, auto_register=False, default_args=DEFAULT_ARGS,
+        dag_id=f"shorts_{ch}",
+        description=f"{cfg.title}: 9:16 Shorts cut from each published long-form video",
+        schedule=channel_asset(cfg),
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=False,
+        auto_register=False,
+        default_args=DEFAULT_ARGS,
         tags=["nicheflow", ch, "shorts"],
     ) as dag:
 

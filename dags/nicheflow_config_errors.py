@@ -6,5 +6,7 @@ from pipelines.config import load_all
 
 _errors = load_all().errors
 if _errors:
-    raise ValueError("nicheflow skipped invalid channel configs (fix them in niche_configs/):\n\n"
-                     + "\n\n".join(_errors.values()))
+    raise ValueError(
+        "nicheflow skipped invalid channel configs (fix them in niche_configs/):\n\n"
+        + "\n\n".join(_errors.values())
+    )

@@ -10,9 +10,16 @@ from airflow.sdk import DAG, task
 
 from pipelines.config import load_all
 
-with DAG(dag_id="nicheflow_upkeep", description="knowledge upkeep for every channel", schedule="30 3 * * *",
-         catchup=False, max_active_runs=1, is_paused_upon_creation=False, tags=["nicheflow", "upkeep"],
-         default_args={"retries": 2, "retry_delay": timedelta(minutes=1)}) as dag:
+with DAG(
+    dag_id="nicheflow_upkeep",
+    description="knowledge upkeep for every channel",
+    schedule="30 3 * * *",
+    catchup=False,
+    max_active_runs=1,
+    is_paused_upon_creation=False,
+    tags=["nicheflow", "upkeep"],
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+) as dag:
     for cfg in load_all().configs.values():
 
         @task(task_id=f"knowledge_{cfg.channel}")

@@ -42,9 +42,16 @@ class KnowledgeReport:
         return [q for q in self.questions if q.score < 1]
 
     def as_json(self) -> dict:
-        return {"topic": self.topic, "fact_ids": [f.id for f in self.facts], "terms": self.terms,
-                "matched_terms": self.matched_terms, "needed": self.needed, "gaps": self.gaps,
-                "questions": [q.as_json() for q in self.questions], "score": self.score}
+        return {
+            "topic": self.topic,
+            "fact_ids": [f.id for f in self.facts],
+            "terms": self.terms,
+            "matched_terms": self.matched_terms,
+            "needed": self.needed,
+            "gaps": self.gaps,
+            "questions": [q.as_json() for q in self.questions],
+            "score": self.score,
+        }
 
 
 def query(conn: psycopg.Connection, channel: str, lang: str, topic: str, needed: int) -> KnowledgeReport:

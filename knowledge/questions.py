@@ -22,53 +22,178 @@ ANSWERS_NEEDED = 2  # facts for a question to count as answered (one answer is a
 @dataclass(frozen=True)
 class Question:
     key: str
-    text: str       # shown to the reviewer, in the channel's language; {topic} is filled in
-    research: str   # added to the topic when this question goes to an external search
+    text: str  # shown to the reviewer, in the channel's language; {topic} is filled in
+    research: str  # added to the topic when this question goes to an external search
     cues: tuple[str, ...] = ()  # folded word prefixes that mark an answer (what/how/why/after)
 
 
-_MONTHS = ("january february march april may june july august september october november december "
-           "janeiro fevereiro marco abril maio junho julho agosto setembro outubro novembro dezembro").split()
+_MONTHS = (
+    "january february march april may june july august september october november december "
+    "janeiro fevereiro marco abril maio junho julho agosto setembro outubro novembro dezembro"
+).split()
 
-_ROLES = ("astronaut", "scientist", "astronomer", "engineer", "king", "queen", "emperor", "president", "leader",
-          "crew", "team", "general", "inventor", "explorer", "rei ", "rainha", "imperador", "presidente",
-          "cientista", "astronauta", "engenheir", "lider", "tripulac", "equipe", "inventor", "explorador")
+_ROLES = (
+    "astronaut",
+    "scientist",
+    "astronomer",
+    "engineer",
+    "king",
+    "queen",
+    "emperor",
+    "president",
+    "leader",
+    "crew",
+    "team",
+    "general",
+    "inventor",
+    "explorer",
+    "rei ",
+    "rainha",
+    "imperador",
+    "presidente",
+    "cientista",
+    "astronauta",
+    "engenheir",
+    "lider",
+    "tripulac",
+    "equipe",
+    "inventor",
+    "explorador",
+)
 
 QUESTIONS: dict[str, list[Question]] = {
     "en": [
-        Question("what", "What is {topic}?", "overview", ("is ", "was ", "are ", "were ", "known as ", "called ")),
+        Question(
+            "what", "What is {topic}?", "overview", ("is ", "was ", "are ", "were ", "known as ", "called ")
+        ),
         Question("when", "When did it happen, and in what order?", "history timeline"),
         Question("who", "Who was involved?", "people"),
-        Question("how", "How did it work or happen?", "how it works",
-                 ("how", "using", "used", "built", "design", "process", "method", "system", "carried", "engine",
-                  "through", "by ")),
-        Question("why", "Why does it matter?", "significance",
-                 ("first", "because", "important", "changed", "allowed", "made it possible", "record", "largest",
-                  "inspir", "influen", "discover", "prove")),
-        Question("after", "What came after, and where does it stand today?", "legacy today",
-                 ("today", "still", "later", "since", "now", "remain", "legacy", "future", "after", "ended",
-                  "retired")),
+        Question(
+            "how",
+            "How did it work or happen?",
+            "how it works",
+            (
+                "how",
+                "using",
+                "used",
+                "built",
+                "design",
+                "process",
+                "method",
+                "system",
+                "carried",
+                "engine",
+                "through",
+                "by ",
+            ),
+        ),
+        Question(
+            "why",
+            "Why does it matter?",
+            "significance",
+            (
+                "first",
+                "because",
+                "important",
+                "changed",
+                "allowed",
+                "made it possible",
+                "record",
+                "largest",
+                "inspir",
+                "influen",
+                "discover",
+                "prove",
+            ),
+        ),
+        Question(
+            "after",
+            "What came after, and where does it stand today?",
+            "legacy today",
+            (
+                "today",
+                "still",
+                "later",
+                "since",
+                "now",
+                "remain",
+                "legacy",
+                "future",
+                "after",
+                "ended",
+                "retired",
+            ),
+        ),
     ],
     "pt": [
-        Question("what", "O que é {topic}?", "visão geral", ("e ", "foi ", "era ", "sao ", "eram ", "conhecid",
-                                                           "chamad")),
+        Question(
+            "what",
+            "O que é {topic}?",
+            "visão geral",
+            ("e ", "foi ", "era ", "sao ", "eram ", "conhecid", "chamad"),
+        ),
         Question("when", "Quando aconteceu, e em que ordem?", "história cronologia"),
         Question("who", "Quem participou?", "personagens"),
-        Question("how", "Como funcionou ou aconteceu?", "como funcionou",
-                 ("como", "usando", "usad", "constru", "process", "metodo", "sistema", "atraves", "por meio",
-                  "organiz")),
-        Question("why", "Por que isso importa?", "importância",
-                 ("primeir", "porque", "importan", "mudou", "mudanc", "permitiu", "recorde", "maior", "inspir",
-                  "influen", "descobr", "consequenc")),
-        Question("after", "O que veio depois, e como está hoje?", "legado hoje",
-                 ("hoje", "ainda", "depois", "desde", "atualmente", "permanec", "legado", "futuro", "apos",
-                  "terminou", "fim")),
+        Question(
+            "how",
+            "Como funcionou ou aconteceu?",
+            "como funcionou",
+            (
+                "como",
+                "usando",
+                "usad",
+                "constru",
+                "process",
+                "metodo",
+                "sistema",
+                "atraves",
+                "por meio",
+                "organiz",
+            ),
+        ),
+        Question(
+            "why",
+            "Por que isso importa?",
+            "importância",
+            (
+                "primeir",
+                "porque",
+                "importan",
+                "mudou",
+                "mudanc",
+                "permitiu",
+                "recorde",
+                "maior",
+                "inspir",
+                "influen",
+                "descobr",
+                "consequenc",
+            ),
+        ),
+        Question(
+            "after",
+            "O que veio depois, e como está hoje?",
+            "legado hoje",
+            (
+                "hoje",
+                "ainda",
+                "depois",
+                "desde",
+                "atualmente",
+                "permanec",
+                "legado",
+                "futuro",
+                "apos",
+                "terminou",
+                "fim",
+            ),
+        ),
     ],
 }
 
 
 def _lang(language: str) -> str:
-    """"pt" for pt-BR or the text search configuration "portuguese", else "en"."""
+    """ "pt" for pt-BR or the text search configuration "portuguese", else "en"."""
     return "pt" if language.lower().startswith(("pt", "portuguese")) else "en"
 
 
@@ -90,7 +215,9 @@ def answers(question: Question, claim: str, topic: str) -> bool:
     """Whether a fact already about the topic answers this question."""
     folded = fold(claim) + " "
     if question.key == "what":  # a defining sentence: it names the whole topic and says what it is or was
-        return _topic_stems(topic) <= content_stems(claim) and bool(_cue_pattern(question.cues).search(folded))
+        return _topic_stems(topic) <= content_stems(claim) and bool(
+            _cue_pattern(question.cues).search(folded)
+        )
     if question.key == "when":
         return bool(_WHEN.search(folded))
     if question.key == "who":  # a name other than the topic's own, not a date; or a role

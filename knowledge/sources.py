@@ -40,8 +40,9 @@ def read_document(path: Path) -> SourceDocument:
     meta = yaml.safe_load(m.group(1)) or {}
     if not meta.get("title"):
         raise SourceError(f"{path}: front matter needs a 'title'")
-    return SourceDocument(path=path, title=str(meta["title"]), reference_url=meta.get("reference_url"),
-                          body=m.group(2))
+    return SourceDocument(
+        path=path, title=str(meta["title"]), reference_url=meta.get("reference_url"), body=m.group(2)
+    )
 
 
 def read_all(folder: Path) -> list[SourceDocument]:

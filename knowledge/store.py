@@ -27,10 +27,14 @@ class Fact:
 
 
 _COLUMNS = "id, claim, source_title, source_url, source_path, position"
-CANDIDATES = 500  # at most this many matching facts are ranked in each pass (each costs a heap read): fast at 1M facts
+CANDIDATES = (
+    500  # at most this many matching facts are ranked in each pass (each costs a heap read): fast at 1M facts
+)
 
 
-def search_facts(conn: psycopg.Connection, channel: str, lang: str, topic: str, limit: int = 60) -> list[Fact]:
+def search_facts(
+    conn: psycopg.Connection, channel: str, lang: str, topic: str, limit: int = 60
+) -> list[Fact]:
     """The channel's current facts about a topic, best first: facts matching every topic word (ranked),
     then, if there are fewer than `limit`, facts matching any topic word. Each pass ranks at most
     CANDIDATES rows, so common words in a million-fact channel stay fast. The channel is written into the
@@ -38,22 +42,33 @@ def search_facts(conn: psycopg.Connection, channel: str, lang: str, topic: str, 
     Never prepared on the server: a prepared statement soon gets a generic plan, which cannot see the topic's
     words and searches 4x slower (psycopg prepares a statement after its fifth run)."""
     args = {"lang": lang, "topic": topic, "limit": limit}
-    current = sql.SQL("channel = {} AND (expires_at IS NULL OR expires_at > now())").format(sql.Literal(channel))
-    rows = conn.execute(sql.SQL(
-        f"""SELECT {_COLUMNS}, ts_rank(search, q) AS rank FROM (
+    current = sql.SQL("channel = {} AND (expires_at IS NULL OR expires_at > now())").format(
+        sql.Literal(channel)
+    )
+    rows = conn.execute(
+        sql.SQL(
+            f"""SELECT {_COLUMNS}, ts_rank(search, q) AS rank FROM (
                 SELECT f.*, q FROM facts f, plainto_tsquery(%(lang)s::regconfig, %(topic)s) AS q
                  WHERE {{current}} AND search @@ q LIMIT {CANDIDATES}) AS candidates
-             ORDER BY rank DESC, id LIMIT %(limit)s""").format(current=current), args, prepare=False).fetchall()
+             ORDER BY rank DESC, id LIMIT %(limit)s"""
+        ).format(current=current),
+        args,
+        prepare=False,
+    ).fetchall()
     if len(rows) < limit:
-        rows += conn.execute(sql.SQL(
-            f"""SELECT {_COLUMNS}, ts_rank(search, q) AS rank FROM (
+        rows += conn.execute(
+            sql.SQL(
+                f"""SELECT {_COLUMNS}, ts_rank(search, q) AS rank FROM (
                     SELECT f.*, q FROM facts f,
                            (SELECT replace(plainto_tsquery(%(lang)s::regconfig, %(topic)s)::text, '&', '|')::tsquery
                                AS q) AS oq
                      WHERE {{current}} AND search @@ q AND NOT search @@ plainto_tsquery(%(lang)s::regconfig, %(topic)s)
                      LIMIT {CANDIDATES}) AS candidates
-                 ORDER BY rank DESC, id LIMIT %(rest)s""").format(current=current),
-            {**args, "rest": limit - len(rows)}, prepare=False).fetchall()
+                 ORDER BY rank DESC, id LIMIT %(rest)s"""
+            ).format(current=current),
+            {**args, "rest": limit - len(rows)},
+            prepare=False,
+        ).fetchall()
     return [Fact(**r) for r in rows]
 
 
@@ -70,16 +85,25 @@ def ensure_channel_index(conn: psycopg.Connection, channel: str) -> None:
     facts the channel's own index is several times faster. Created when a connection first opens the channel
     (open_channel); the catalog is read first, so an existing index costs no table lock."""
     name = f"facts_search_{channel}"
-    if not CHANNEL_ID.match(channel) or conn.execute(
-            "SELECT 1 FROM pg_indexes WHERE schemaname = 'nicheflow' AND indexname = %s", (name,)).fetchone():
+    if (
+        not CHANNEL_ID.match(channel)
+        or conn.execute(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = 'nicheflow' AND indexname = %s", (name,)
+        ).fetchone()
+    ):
         return
-    conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON facts USING gin (search) WHERE channel = {}").format(
-        sql.Identifier(name), sql.Literal(channel)))
+    conn.execute(
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON facts USING gin (search) WHERE channel = {}").format(
+            sql.Identifier(name), sql.Literal(channel)
+        )
+    )
 
 
 def topic_terms(conn: psycopg.Connection, lang: str, topic: str) -> list[str]:
     """The topic's searchable lexemes (stop words dropped, stemmed)."""
-    row = conn.execute("SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s)) AS t", (lang, topic)).fetchone()
+    row = conn.execute(
+        "SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s)) AS t", (lang, topic)
+    ).fetchone()
     return list(row["t"])
 
 
@@ -88,7 +112,8 @@ def terms_matched(conn: psycopg.Connection, channel: str, terms: list[str], fact
         return set()
     rows = conn.execute(
         "SELECT DISTINCT unnest(tsvector_to_array(search)) AS term FROM facts WHERE channel = %s AND id = ANY(%s)",
-        (channel, fact_ids)).fetchall()
+        (channel, fact_ids),
+    ).fetchall()
     return {r["term"] for r in rows} & set(terms)
 
 
@@ -101,30 +126,44 @@ class AddResult:
 
 NEAR_DUPLICATE = 0.8
 SAME_SUBJECT = 0.45  # similar enough to be about the same thing; if the numbers differ, they conflict
+
+
 def flag_conflicts(conn: psycopg.Connection, channel: str, fact_id: int) -> list[int]:
     """Facts of this channel about the same thing (similar wording) whose numbers disagree with this one —
     "launched in 1990" against "launched in 1991". Both sides are marked; the script review shows them."""
-    row = conn.execute("SELECT claim FROM facts WHERE id = %s AND channel = %s", (fact_id, channel)).fetchone()
+    row = conn.execute(
+        "SELECT claim FROM facts WHERE id = %s AND channel = %s", (fact_id, channel)
+    ).fetchone()
     mine = numbers(row["claim"])
     if not mine:
         return []
     others = conn.execute(
         """SELECT id, claim FROM facts WHERE channel = %s AND id <> %s AND claim %% %s
               AND similarity(claim, %s) >= %s AND (expires_at IS NULL OR expires_at > now())""",
-        (channel, fact_id, row["claim"], row["claim"], SAME_SUBJECT)).fetchall()
+        (channel, fact_id, row["claim"], row["claim"], SAME_SUBJECT),
+    ).fetchall()
     conflicting = [o["id"] for o in others if numbers(o["claim"]) and numbers(o["claim"]) != mine]
     for other in conflicting:
-        conn.execute("UPDATE facts SET conflicts_with = array_append(conflicts_with, %s) "
-                     "WHERE id = %s AND NOT %s = ANY(conflicts_with)", (other, fact_id, other))
-        conn.execute("UPDATE facts SET conflicts_with = array_append(conflicts_with, %s) "
-                     "WHERE id = %s AND NOT %s = ANY(conflicts_with)", (fact_id, other, fact_id))
+        conn.execute(
+            "UPDATE facts SET conflicts_with = array_append(conflicts_with, %s) "
+            "WHERE id = %s AND NOT %s = ANY(conflicts_with)",
+            (other, fact_id, other),
+        )
+        conn.execute(
+            "UPDATE facts SET conflicts_with = array_append(conflicts_with, %s) "
+            "WHERE id = %s AND NOT %s = ANY(conflicts_with)",
+            (fact_id, other, fact_id),
+        )
     return conflicting
 
 
 def conflicts_of(conn: psycopg.Connection, channel: str, ids: list[int]) -> dict[int, list[Fact]]:
-    rows = conn.execute(f"""SELECT f.id AS of, {', '.join('c.' + c.strip() for c in _COLUMNS.split(','))}
+    rows = conn.execute(
+        f"""SELECT f.id AS of, {", ".join("c." + c.strip() for c in _COLUMNS.split(","))}
                               FROM facts f JOIN facts c ON c.id = ANY(f.conflicts_with) AND c.channel = f.channel
-                             WHERE f.channel = %s AND f.id = ANY(%s)""", (channel, ids)).fetchall()
+                             WHERE f.channel = %s AND f.id = ANY(%s)""",
+        (channel, ids),
+    ).fetchall()
     out: dict[int, list[Fact]] = {}
     for r in rows:
         out.setdefault(r.pop("of"), []).append(Fact(**r))
@@ -138,17 +177,35 @@ def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dic
     the same numbers, is not stored again; one whose numbers differ is stored and flagged as a conflict."""
     result = AddResult([], 0)
     for f in facts:
-        near = [r for r in conn.execute(
-            """SELECT claim FROM facts WHERE channel = %s AND claim %% %s AND similarity(claim, %s) >= %s""",
-            (channel, f["claim"], f["claim"], NEAR_DUPLICATE)) if numbers(r["claim"]) == numbers(f["claim"])]
-        row = None if near else conn.execute(
-            """INSERT INTO facts (channel, language, claim, source_title, source_url, source_path, position,
+        near = [
+            r
+            for r in conn.execute(
+                """SELECT claim FROM facts WHERE channel = %s AND claim %% %s AND similarity(claim, %s) >= %s""",
+                (channel, f["claim"], f["claim"], NEAR_DUPLICATE),
+            )
+            if numbers(r["claim"]) == numbers(f["claim"])
+        ]
+        row = (
+            None
+            if near
+            else conn.execute(
+                """INSERT INTO facts (channel, language, claim, source_title, source_url, source_path, position,
                                   confidence, entities)
                VALUES (%s, %s::regconfig, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (channel, claim) DO NOTHING RETURNING id""",
-            (channel, lang, f["claim"], f["source_title"], f.get("source_url"), f.get("source_path"),
-             f.get("position", 0), f.get("confidence", 0.9), entities(f["claim"])),
-        ).fetchone()
+                (
+                    channel,
+                    lang,
+                    f["claim"],
+                    f["source_title"],
+                    f.get("source_url"),
+                    f.get("source_path"),
+                    f.get("position", 0),
+                    f.get("confidence", 0.9),
+                    entities(f["claim"]),
+                ),
+            ).fetchone()
+        )
         if row:
             result.new_ids.append(row["id"])
             result.conflicts += len(flag_conflicts(conn, channel, row["id"]))
@@ -157,8 +214,17 @@ def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dic
     return result
 
 
-def record_usage(conn: psycopg.Connection, channel: str, production_id: int, reused: int, new: int,
-                 duplicates: int, external_calls: int, providers: list[str], questions: list[dict]) -> None:
+def record_usage(
+    conn: psycopg.Connection,
+    channel: str,
+    production_id: int,
+    reused: int,
+    new: int,
+    duplicates: int,
+    external_calls: int,
+    providers: list[str],
+    questions: list[dict],
+) -> None:
     conn.execute(
         """INSERT INTO knowledge_usage (production_id, channel, facts_reused, facts_new, duplicates, external_calls,
                                         providers, questions) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
@@ -166,35 +232,54 @@ def record_usage(conn: psycopg.Connection, channel: str, production_id: int, reu
                facts_new = EXCLUDED.facts_new, duplicates = EXCLUDED.duplicates,
                external_calls = EXCLUDED.external_calls, providers = EXCLUDED.providers,
                questions = EXCLUDED.questions, recorded_at = now()""",
-        (production_id, channel, reused, new, duplicates, external_calls, providers, Jsonb(questions)))
+        (production_id, channel, reused, new, duplicates, external_calls, providers, Jsonb(questions)),
+    )
 
 
-def log_research(conn: psycopg.Connection, channel: str, production_id: int, provider: str, query: str,
-                 question: str | None, candidates: int, new: int) -> None:
-    conn.execute("""INSERT INTO research_log (channel, production_id, provider, query, question, candidates,
+def log_research(
+    conn: psycopg.Connection,
+    channel: str,
+    production_id: int,
+    provider: str,
+    query: str,
+    question: str | None,
+    candidates: int,
+    new: int,
+) -> None:
+    conn.execute(
+        """INSERT INTO research_log (channel, production_id, provider, query, question, candidates,
                                               new_facts) VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-                 (channel, production_id, provider, query, question, candidates, new))
+        (channel, production_id, provider, query, question, candidates, new),
+    )
 
 
 def asked_recently(conn: psycopg.Connection, channel: str, provider: str, query: str, days: int) -> bool:
-    return conn.execute(
-        """SELECT 1 FROM research_log WHERE channel = %s AND provider = %s AND lower(query) = lower(%s)
+    return (
+        conn.execute(
+            """SELECT 1 FROM research_log WHERE channel = %s AND provider = %s AND lower(query) = lower(%s)
               AND asked_at > now() - make_interval(days => %s) LIMIT 1""",
-        (channel, provider, query, days)).fetchone() is not None
+            (channel, provider, query, days),
+        ).fetchone()
+        is not None
+    )
 
 
 def reuse_rate(conn: psycopg.Connection, channel: str) -> float | None:
     """Share of the facts this channel's productions used that were already in its knowledge base."""
-    row = conn.execute("SELECT sum(facts_reused) AS r, sum(facts_new) AS n FROM knowledge_usage WHERE channel = %s",
-                       (channel,)).fetchone()
+    row = conn.execute(
+        "SELECT sum(facts_reused) AS r, sum(facts_new) AS n FROM knowledge_usage WHERE channel = %s",
+        (channel,),
+    ).fetchone()
     total = (row["r"] or 0) + (row["n"] or 0)
     return round(row["r"] / total, 3) if total else None
 
 
 def fact_count(conn: psycopg.Connection, channel: str) -> int:
     """The channel's current facts (not expired, not consolidated into another)."""
-    return conn.execute("SELECT count(*) AS n FROM facts WHERE channel = %s AND (expires_at IS NULL OR expires_at > now())",
-                        (channel,)).fetchone()["n"]
+    return conn.execute(
+        "SELECT count(*) AS n FROM facts WHERE channel = %s AND (expires_at IS NULL OR expires_at > now())",
+        (channel,),
+    ).fetchone()["n"]
 
 
 SOURCE_KEY = "coalesce(source_path, source_url, source_title)"  # a local file, a web page, or a named source
@@ -211,18 +296,26 @@ def facts_from_sources(conn: psycopg.Connection, channel: str, sources: list[str
         f"""SELECT {_COLUMNS} FROM facts
              WHERE channel = %s AND {SOURCE_KEY} = ANY(%s) AND (expires_at IS NULL OR expires_at > now())
              ORDER BY array_position(%s, {SOURCE_KEY}), position""",
-        (channel, sources, sources)).fetchall()
+        (channel, sources, sources),
+    ).fetchall()
     return [Fact(**r) for r in rows]
 
 
 def get_facts(conn: psycopg.Connection, channel: str, ids: list[int]) -> list[Fact]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM facts WHERE channel = %s AND id = ANY(%s) ORDER BY id",
-                        (channel, ids)).fetchall()
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM facts WHERE channel = %s AND id = ANY(%s) ORDER BY id", (channel, ids)
+    ).fetchall()
     return [Fact(**r) for r in rows]
 
 
-def record_coverage(conn: psycopg.Connection, channel: str, topic: str, production_id: int,
-                    fact_ids: list[int], subtopics: list[str] = ()) -> None:
+def record_coverage(
+    conn: psycopg.Connection,
+    channel: str,
+    topic: str,
+    production_id: int,
+    fact_ids: list[int],
+    subtopics: list[str] = (),
+) -> None:
     conn.execute(
         """INSERT INTO coverage (channel, topic, production_id, fact_ids, subtopics) VALUES (%s, %s, %s, %s, %s)
            ON CONFLICT (channel, production_id) DO UPDATE SET fact_ids = EXCLUDED.fact_ids,
@@ -233,10 +326,17 @@ def record_coverage(conn: psycopg.Connection, channel: str, topic: str, producti
 
 def recent_learnings(conn: psycopg.Connection, channel: str, limit: int = 12) -> list[str]:
     """The channel's latest lessons (review notes, later performance), newest first, for the next prompt."""
-    return [r["lesson"] for r in conn.execute(
-        "SELECT lesson FROM learnings WHERE channel = %s ORDER BY created_at DESC, id DESC LIMIT %s", (channel, limit))]
+    return [
+        r["lesson"]
+        for r in conn.execute(
+            "SELECT lesson FROM learnings WHERE channel = %s ORDER BY created_at DESC, id DESC LIMIT %s",
+            (channel, limit),
+        )
+    ]
 
 
 def add_learning(conn: psycopg.Connection, channel: str, production_id: int, kind: str, lesson: str) -> None:
-    conn.execute("INSERT INTO learnings (channel, production_id, kind, lesson) VALUES (%s, %s, %s, %s)",
-                 (channel, production_id, kind, lesson))
+    conn.execute(
+        "INSERT INTO learnings (channel, production_id, kind, lesson) VALUES (%s, %s, %s, %s)",
+        (channel, production_id, kind, lesson),
+    )

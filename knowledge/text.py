@@ -21,26 +21,155 @@ MAX_WORDS = 60
 
 # Words that precede a capitalised name, so a following capital does not start a sentence.
 _TITLES = {
-    "en": {"mr", "mrs", "ms", "mx", "dr", "drs", "prof", "sr", "st", "mt", "ft", "gen", "gov", "sen", "rep",
-           "col", "lt", "capt", "cmdr", "adm", "sgt", "cpl", "maj", "rev", "hon", "pres", "messrs", "mme",
-           "mlle", "fr", "vs", "cf", "al"},
-    "pt": {"sr", "sra", "srs", "sras", "srta", "dr", "dra", "drs", "dras", "prof", "profa", "profª", "pe",
-           "fr", "frei", "gen", "cel", "cap", "ten", "maj", "sgt", "alm", "brig", "mal", "sto", "sta",
-           "exmo", "exma", "ilmo", "ilma", "revmo", "mons", "dep", "sen", "gov", "pres", "min", "av", "séc",
-           "sécs", "cia", "eng", "arq", "adv", "vs", "cf", "al"},
+    "en": {
+        "mr",
+        "mrs",
+        "ms",
+        "mx",
+        "dr",
+        "drs",
+        "prof",
+        "sr",
+        "st",
+        "mt",
+        "ft",
+        "gen",
+        "gov",
+        "sen",
+        "rep",
+        "col",
+        "lt",
+        "capt",
+        "cmdr",
+        "adm",
+        "sgt",
+        "cpl",
+        "maj",
+        "rev",
+        "hon",
+        "pres",
+        "messrs",
+        "mme",
+        "mlle",
+        "fr",
+        "vs",
+        "cf",
+        "al",
+    },
+    "pt": {
+        "sr",
+        "sra",
+        "srs",
+        "sras",
+        "srta",
+        "dr",
+        "dra",
+        "drs",
+        "dras",
+        "prof",
+        "profa",
+        "profª",
+        "pe",
+        "fr",
+        "frei",
+        "gen",
+        "cel",
+        "cap",
+        "ten",
+        "maj",
+        "sgt",
+        "alm",
+        "brig",
+        "mal",
+        "sto",
+        "sta",
+        "exmo",
+        "exma",
+        "ilmo",
+        "ilma",
+        "revmo",
+        "mons",
+        "dep",
+        "sen",
+        "gov",
+        "pres",
+        "min",
+        "av",
+        "séc",
+        "sécs",
+        "cia",
+        "eng",
+        "arq",
+        "adv",
+        "vs",
+        "cf",
+        "al",
+    },
 }
 # Words that precede a number: "No. 5", "p. 12", "c. 1500", "Jan. 20".
 _BEFORE_NUMBER = {
-    "en": {"no", "nos", "vol", "vols", "p", "pp", "fig", "figs", "art", "ch", "sec", "c", "ca", "approx",
-           "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"},
-    "pt": {"n", "nº", "núm", "vol", "p", "pp", "pág", "págs", "fig", "art", "cap", "c", "ca", "aprox",
-           "jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"},
+    "en": {
+        "no",
+        "nos",
+        "vol",
+        "vols",
+        "p",
+        "pp",
+        "fig",
+        "figs",
+        "art",
+        "ch",
+        "sec",
+        "c",
+        "ca",
+        "approx",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    },
+    "pt": {
+        "n",
+        "nº",
+        "núm",
+        "vol",
+        "p",
+        "pp",
+        "pág",
+        "págs",
+        "fig",
+        "art",
+        "cap",
+        "c",
+        "ca",
+        "aprox",
+        "jan",
+        "fev",
+        "mar",
+        "abr",
+        "mai",
+        "jun",
+        "jul",
+        "ago",
+        "set",
+        "out",
+        "nov",
+        "dez",
+    },
 }
 _ROMAN_ALONE = {"I", "V", "X"}
 
 _LETTER = r"[^\W\d_]"
 _CANDIDATE = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
-_DOTTED = re.compile(rf"(?:{_LETTER}{{1,2}}\.){{2,}}")          # U.S.  a.C.  d.C.  e.g.  U.S.A.
+_DOTTED = re.compile(rf"(?:{_LETTER}{{1,2}}\.){{2,}}")  # U.S.  a.C.  d.C.  e.g.  U.S.A.
 _OPENERS = "\"'“‘«(["
 _STARTS_SENTENCE = re.compile(rf"[{re.escape(_OPENERS)}]*(?:[A-ZÀ-ÖØ-Þ]|\d)")
 _COMPLETE_END = re.compile(r"(?<![.…])[.!?][\"'”’»)\]]*$")
@@ -90,13 +219,13 @@ def split(text: str, language: str) -> list[str]:
             continue
         start = 0
         for m in _CANDIDATE.finditer(para):
-            following = para[m.end():].lstrip()
+            following = para[m.end() :].lstrip()
             if not following or not _STARTS_SENTENCE.match(following):
                 continue
             punct = m.group(0).rstrip("\"'”’»)]")
-            if _is_abbreviation(para[start:m.start()], punct, following, lang):
+            if _is_abbreviation(para[start : m.start()], punct, following, lang):
                 continue
-            out.append(para[start:m.end()].strip())
+            out.append(para[start : m.end()].strip())
             start = m.end()
         rest = para[start:].strip()
         if rest:
@@ -107,14 +236,17 @@ def split(text: str, language: str) -> list[str]:
 def is_claim(sentence: str, min_words: int = MIN_WORDS, max_words: int = MAX_WORDS) -> bool:
     """A complete sentence of a sensible length: what the knowledge base can store as a fact."""
     n = len(sentence.split())
-    return (min_words <= n <= max_words
-            and bool(_STARTS_SENTENCE.match(sentence))
-            and bool(_COMPLETE_END.search(sentence))
-            and not any(s in sentence for s in _NOISE))
+    return (
+        min_words <= n <= max_words
+        and bool(_STARTS_SENTENCE.match(sentence))
+        and bool(_COMPLETE_END.search(sentence))
+        and not any(s in sentence for s in _NOISE)
+    )
 
 
-def claim_sentences(text: str, language: str, *, min_words: int = MIN_WORDS,
-                    max_words: int = MAX_WORDS) -> list[str]:
+def claim_sentences(
+    text: str, language: str, *, min_words: int = MIN_WORDS, max_words: int = MAX_WORDS
+) -> list[str]:
     """The sentences of `text` that can be claims, in order."""
     return [s for s in split(text, language) if is_claim(s, min_words, max_words)]
 
@@ -159,15 +291,55 @@ def entities(sentence: str) -> list[str]:
 
 
 # Capitalised only because they open a sentence.
-_LEADING = {"the", "a", "an", "in", "on", "at", "by", "after", "before", "during", "when", "its", "his", "her",
-            "their", "this", "that", "these", "those", "o", "os", "as", "um", "uma", "em", "no", "na", "nos",
-            "nas", "após", "depois", "durante", "quando", "seu", "sua", "seus", "suas", "este", "esta", "esse",
-            "essa"}
+_LEADING = {
+    "the",
+    "a",
+    "an",
+    "in",
+    "on",
+    "at",
+    "by",
+    "after",
+    "before",
+    "during",
+    "when",
+    "its",
+    "his",
+    "her",
+    "their",
+    "this",
+    "that",
+    "these",
+    "those",
+    "o",
+    "os",
+    "as",
+    "um",
+    "uma",
+    "em",
+    "no",
+    "na",
+    "nos",
+    "nas",
+    "após",
+    "depois",
+    "durante",
+    "quando",
+    "seu",
+    "sua",
+    "seus",
+    "suas",
+    "este",
+    "esta",
+    "esse",
+    "essa",
+}
 
 
 STEM = 5
 
-_STOP = frozenset("""
+_STOP = frozenset(
+    """
 the and for are was were with that this these those from has have had its his her their them they
 which who whom whose into than then also but not been being after before over about more most when
 where there here what would could should will can our your you all some only just very such other out
@@ -175,7 +347,8 @@ did does any each both while because through during between under again once how
 que com por para uma uns umas dos das nos nas num numa foi era sao ser sua seu suas seus ele ela eles
 elas isso isto este esta esse essa aquele aquela pelo pela pelos pelas entre tambem quando muito sobre
 ate depois antes ainda onde mas como mais menos tem ter sem seja sido esta estava qual quais cada
-""".split())
+""".split()
+)
 
 _WORD = re.compile(r"[^\W\d_]+")
 

@@ -20,8 +20,9 @@ class Covered:
     similarity: float
 
 
-def similar_covered(conn: psycopg.Connection, channel: str, lang: str, topic: str,
-                    threshold: float = SIMILAR) -> list[Covered]:
+def similar_covered(
+    conn: psycopg.Connection, channel: str, lang: str, topic: str, threshold: float = SIMILAR
+) -> list[Covered]:
     """Covered topics close to `topic`: the best of trigram similarity of the titles and the overlap
     (Jaccard) of their stemmed words, so "Apollo 11 Moon landing" matches "The Moon landing of Apollo 11"."""
     rows = conn.execute(
@@ -34,19 +35,25 @@ def similar_covered(conn: psycopg.Connection, channel: str, lang: str, topic: st
                                tsvector_to_array(to_tsvector(%(lang)s::regconfig, c.topic)) || t.terms))), 0)
                   ) AS sim
              FROM coverage c, t WHERE c.channel = %(channel)s ORDER BY sim DESC""",
-        {"lang": lang, "topic": topic, "channel": channel}).fetchall()
-    return [Covered(r["topic"], r["production_id"], r["covered_at"], round(r["sim"] or 0, 3))
-            for r in rows if (r["sim"] or 0) >= threshold]
+        {"lang": lang, "topic": topic, "channel": channel},
+    ).fetchall()
+    return [
+        Covered(r["topic"], r["production_id"], r["covered_at"], round(r["sim"] or 0, 3))
+        for r in rows
+        if (r["sim"] or 0) >= threshold
+    ]
 
 
-def suggest(conn: psycopg.Connection, channel: str, lang: str, backlog: list[str], sources: Path,
-            limit: int = 10) -> list[dict]:
+def suggest(
+    conn: psycopg.Connection, channel: str, lang: str, backlog: list[str], sources: Path, limit: int = 10
+) -> list[dict]:
     """Next topics from the coverage gaps: backlog topics not covered yet, then source documents whose
     subject no video has covered (the knowledge is there, the video is not)."""
     out: list[dict] = []
     seen: set[str] = set()
-    candidates = [(t, "in the backlog") for t in backlog] + \
-                 [(d.title, f"source document {d.path.name} not covered yet") for d in read_all(sources)]
+    candidates = [(t, "in the backlog") for t in backlog] + [
+        (d.title, f"source document {d.path.name} not covered yet") for d in read_all(sources)
+    ]
     for topic, reason in candidates:
         key = topic.casefold()
         if key in seen or similar_covered(conn, channel, lang, topic):

@@ -19,7 +19,8 @@ def consolidate(conn: psycopg.Connection, channel: str) -> int:
            SELECT b.id AS dup, a.id AS keep, a.claim AS keep_claim, b.claim AS dup_claim FROM cur a JOIN cur b
                ON a.id <> b.id AND a.claim %% b.claim AND similarity(a.claim, b.claim) >= %(t)s
               AND (a.confidence, -a.id) > (b.confidence, -b.id)""",
-        {"ch": channel, "t": NEAR_DUPLICATE}).fetchall()
+        {"ch": channel, "t": NEAR_DUPLICATE},
+    ).fetchall()
     keep_of: dict[int, int] = {}
     for r in rows:  # the best of each group, even through chains a~b~c; different numbers = a conflict, kept
         if numbers(r["keep_claim"]) == numbers(r["dup_claim"]):
@@ -27,10 +28,15 @@ def consolidate(conn: psycopg.Connection, channel: str) -> int:
     for dup, keep in keep_of.items():
         while keep in keep_of:
             keep = keep_of[keep]
-        conn.execute("UPDATE facts SET duplicate_of = %s, expires_at = now() WHERE id = %s AND channel = %s",
-                     (keep, dup, channel))
-        conn.execute("""UPDATE coverage SET fact_ids = array_replace(fact_ids, %s, %s)
-                         WHERE channel = %s AND %s = ANY(fact_ids)""", (dup, keep, channel, dup))
+        conn.execute(
+            "UPDATE facts SET duplicate_of = %s, expires_at = now() WHERE id = %s AND channel = %s",
+            (keep, dup, channel),
+        )
+        conn.execute(
+            """UPDATE coverage SET fact_ids = array_replace(fact_ids, %s, %s)
+                         WHERE channel = %s AND %s = ANY(fact_ids)""",
+            (dup, keep, channel, dup),
+        )
     return len(keep_of)
 
 
@@ -39,7 +45,9 @@ def expire(conn: psycopg.Connection, channel: str, ttl_days: int | None) -> int:
         return 0
     cur = conn.execute(
         """UPDATE facts SET expires_at = now() WHERE channel = %s AND (expires_at IS NULL OR expires_at > now())
-              AND retrieved_at < now() - make_interval(days => %s)""", (channel, ttl_days))
+              AND retrieved_at < now() - make_interval(days => %s)""",
+        (channel, ttl_days),
+    )
     return cur.rowcount
 
 
@@ -48,7 +56,9 @@ def counts(conn: psycopg.Connection, channel: str) -> dict:
         """SELECT count(*) FILTER (WHERE expires_at IS NULL OR expires_at > now()) AS current_facts,
                   count(*) FILTER (WHERE expires_at <= now()) AS expired_facts,
                   count(*) FILTER (WHERE duplicate_of IS NOT NULL) AS duplicate_facts
-             FROM facts WHERE channel = %s""", (channel,)).fetchone()
+             FROM facts WHERE channel = %s""",
+        (channel,),
+    ).fetchone()
     return dict(row)
 
 

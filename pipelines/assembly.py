@@ -24,11 +24,16 @@ def scenes_for(p: Production, timings: dict, visuals: dict) -> list[Scene]:
     return scenes
 
 
-def words_of(timings: dict, start: float = 0.0, end: float | None = None, lead: float = 0.0) -> list[WordTiming]:
+def words_of(
+    timings: dict, start: float = 0.0, end: float | None = None, lead: float = 0.0
+) -> list[WordTiming]:
     """Word timings inside [start, end), shifted so that `start` is at `lead` (the intro's length)."""
     end = timings["duration"] if end is None else end
-    return [WordTiming(w["text"], w["start"] - start + lead, min(w["end"], end) - start + lead)
-            for w in timings["words"] if w["start"] >= start and w["start"] < end]
+    return [
+        WordTiming(w["text"], w["start"] - start + lead, min(w["end"], end) - start + lead)
+        for w in timings["words"]
+        if w["start"] >= start and w["start"] < end
+    ]
 
 
 def chapters(script: dict, timings: dict, min_len: float = 10.0, lead: float = 0.0) -> list[dict]:
@@ -57,11 +62,32 @@ def assemble(p: Production, script_rel: str, audio: dict, broll: dict, revision:
     ass = write_ass(cues, out / "captions.ass", *SIZE, style)
     srt = write_srt(cues, out / "captions.srt")
     video = out / "video.mp4"
-    info = render_video(scenes_for(p, timings, visuals), p.abs(audio.get("mix", audio["narration"])), video, size=SIZE, fps=30,
-                        subtitles=ass, intro=style.intro_path, outro=style.outro_path)
-    thumbs = make_thumbnails(script["title"], [p.abs(v["path"]) for v in visuals["visuals"]], out / "thumbnails",
-                             style=style)
-    meta = write_json(out / "render.json", {"duration": info.duration, "chapters": chapters(script, timings, lead=lead),
-                                            "thumbnails": [p.rel(t) for t in thumbs], "thumbnail": 0})
-    return {"video": p.rel(video), "captions": p.rel(srt), "render": p.rel(meta),
-            "thumbnails": [p.rel(t) for t in thumbs], "duration": info.duration}
+    info = render_video(
+        scenes_for(p, timings, visuals),
+        p.abs(audio.get("mix", audio["narration"])),
+        video,
+        size=SIZE,
+        fps=30,
+        subtitles=ass,
+        intro=style.intro_path,
+        outro=style.outro_path,
+    )
+    thumbs = make_thumbnails(
+        script["title"], [p.abs(v["path"]) for v in visuals["visuals"]], out / "thumbnails", style=style
+    )
+    meta = write_json(
+        out / "render.json",
+        {
+            "duration": info.duration,
+            "chapters": chapters(script, timings, lead=lead),
+            "thumbnails": [p.rel(t) for t in thumbs],
+            "thumbnail": 0,
+        },
+    )
+    return {
+        "video": p.rel(video),
+        "captions": p.rel(srt),
+        "render": p.rel(meta),
+        "thumbnails": [p.rel(t) for t in thumbs],
+        "duration": info.duration,
+    }

@@ -29,6 +29,7 @@ def _voice_all(tts: TTS, texts: list[str], out: Path) -> list[tuple[Path, list[W
 
 def _place(words: list[WordTiming], cut: Cut, segment: int) -> list[dict]:
     """A segment's word timings moved to where the segment sits in the joined narration."""
+
     def at(t: float) -> float:
         return round(cut.offset + min(max(t - cut.trimmed, 0.0), cut.length), 3)
 
@@ -48,15 +49,25 @@ def narrate(p: Production, script_rel: str, revision: int, notes: str | None = N
         if isinstance(tts, EspeakTTS):
             raise
         tts = offline_voice(cfg.language, rate)
-        log.warning("voice %s failed (%s): narrating with the offline voice %s instead", cfg.voice.provider, e,
-                    tts.name)
+        log.warning(
+            "voice %s failed (%s): narrating with the offline voice %s instead",
+            cfg.voice.provider,
+            e,
+            tts.name,
+        )
         voiced = _voice_all(tts, texts, out)
 
     joined = out / "voice-joined.wav"
     cuts = join_segments([wav for wav, _ in voiced], PAUSE, joined)
-    words = [w for i, ((_, timings), cut) in enumerate(zip(voiced, cuts, strict=True)) for w in _place(timings, cut, i)]
-    spans = [{"segment": i, "start": cut.offset, "end": round(cut.offset + cut.length, 3), "file": p.rel(wav)}
-             for i, ((wav, _), cut) in enumerate(zip(voiced, cuts, strict=True))]
+    words = [
+        w
+        for i, ((_, timings), cut) in enumerate(zip(voiced, cuts, strict=True))
+        for w in _place(timings, cut, i)
+    ]
+    spans = [
+        {"segment": i, "start": cut.offset, "end": round(cut.offset + cut.length, 3), "file": p.rel(wav)}
+        for i, ((wav, _), cut) in enumerate(zip(voiced, cuts, strict=True))
+    ]
     narration = out / "narration.wav"
     normalize(joined, narration)
     joined.unlink()
@@ -65,15 +76,33 @@ def narrate(p: Production, script_rel: str, revision: int, notes: str | None = N
         item["end"] = min(item["end"], duration)
         item["start"] = min(item["start"], item["end"])
     integrated, true_peak = ebur128(narration)
-    artifacts = {"narration": p.rel(narration), "duration": duration, "voice": tts.description, "rate_wpm": rate}
+    artifacts = {
+        "narration": p.rel(narration),
+        "duration": duration,
+        "voice": tts.description,
+        "rate_wpm": rate,
+    }
     if cfg.audio.music_path:
         mix = out / "mix.wav"
         mix_music(narration, cfg.audio.music_path, mix, cfg.audio.music_db, duration)
         artifacts["mix"] = p.rel(mix)
-    timings = write_json(out / "timings.json", {
-        "voice": tts.description, "duration": duration, "loudness": {"integrated_lufs": integrated,
-                                                                     "true_peak_dbtp": true_peak},
-        "words": words, "segments": spans})
-    log.info("narration: %.1f s, %d words, %.1f LUFS, true peak %.1f dBTP, voice %s%s", duration, len(words),
-             integrated, true_peak, tts.name, ", with music bed" if "mix" in artifacts else "")
+    timings = write_json(
+        out / "timings.json",
+        {
+            "voice": tts.description,
+            "duration": duration,
+            "loudness": {"integrated_lufs": integrated, "true_peak_dbtp": true_peak},
+            "words": words,
+            "segments": spans,
+        },
+    )
+    log.info(
+        "narration: %.1f s, %d words, %.1f LUFS, true peak %.1f dBTP, voice %s%s",
+        duration,
+        len(words),
+        integrated,
+        true_peak,
+        tts.name,
+        ", with music bed" if "mix" in artifacts else "",
+    )
     return {**artifacts, "timings": p.rel(timings)}

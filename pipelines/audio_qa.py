@@ -23,8 +23,12 @@ log = logging.getLogger(__name__)
 
 _NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(st|nd|rd|th|º|ª)?(%?)")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_SPELLING = {"en": [(re.compile(r"(?<=\w{3})tre(s?)$"), r"ter\1"),  # kilometre -> kilometer
-                    (re.compile(r"(?<=\w{3})is(e|es|ed|ing|ation|ations)$"), r"iz\1")]}  # organise -> organize
+_SPELLING = {
+    "en": [
+        (re.compile(r"(?<=\w{3})tre(s?)$"), r"ter\1"),  # kilometre -> kilometer
+        (re.compile(r"(?<=\w{3})is(e|es|ed|ing|ation|ations)$"), r"iz\1"),
+    ]
+}  # organise -> organize
 _PERCENT = {"en": " percent", "pt-BR": " por cento"}
 DIFF_CHUNKS = 3
 
@@ -68,8 +72,9 @@ def align(expected: list[str], heard: list[str]) -> list[tuple[int | None, int |
     cost = [[i + j if i * j == 0 else 0 for j in range(m + 1)] for i in range(n + 1)]
     for i in range(1, n + 1):
         for j in range(1, m + 1):
-            cost[i][j] = min(cost[i - 1][j - 1] + (expected[i - 1] != heard[j - 1]),
-                             cost[i - 1][j] + 1, cost[i][j - 1] + 1)
+            cost[i][j] = min(
+                cost[i - 1][j - 1] + (expected[i - 1] != heard[j - 1]), cost[i - 1][j] + 1, cost[i][j - 1] + 1
+            )
     pairs: list[tuple[int | None, int | None]] = []
     i, j = n, m
     while i or j:
@@ -101,9 +106,14 @@ def compare(expected_text: str, heard_text: str, language: str) -> dict:
             same = False
         chunks[-1][0].extend([expected[i]] if i is not None else [])
         chunks[-1][1].extend([heard[j]] if j is not None else [])
-    diff = "; ".join(f"expected \u201c{' '.join(e)}\u201d, heard \u201c{' '.join(h)}\u201d" if e and h else
-                     f"missing \u201c{' '.join(e)}\u201d" if e else f"extra \u201c{' '.join(h)}\u201d"
-                     for e, h in chunks[:DIFF_CHUNKS]) + ("; \u2026" if len(chunks) > DIFF_CHUNKS else "")
+    diff = "; ".join(
+        f"expected \u201c{' '.join(e)}\u201d, heard \u201c{' '.join(h)}\u201d"
+        if e and h
+        else f"missing \u201c{' '.join(e)}\u201d"
+        if e
+        else f"extra \u201c{' '.join(h)}\u201d"
+        for e, h in chunks[:DIFF_CHUNKS]
+    ) + ("; \u2026" if len(chunks) > DIFF_CHUNKS else "")
     return {"wer": round(errors / max(1, len(expected)), 3), "diff": diff}
 
 
@@ -135,18 +145,26 @@ def caption_words(script_text: str, heard: list[HeardWord], span: dict, language
         lo = words[-1]["end"] if words else span["start"]
         hi = max(lo, min(times[run_end]) if run_end < len(written) else span["end"])
         step = (hi - lo) / (run_end - k)
-        words += [_word(written[n], lo + (n - k) * step, lo + (n - k + 1) * step, span) for n in range(k, run_end)]
+        words += [
+            _word(written[n], lo + (n - k) * step, lo + (n - k + 1) * step, span) for n in range(k, run_end)
+        ]
         k = run_end
     return words
 
 
 def _word(text: str, start: float, end: float, span: dict) -> dict:
     start = min(max(start, span["start"]), span["end"])
-    return {"text": text, "start": round(start, 3), "end": round(min(max(end, start), span["end"]), 3),
-            "segment": span["segment"]}
+    return {
+        "text": text,
+        "start": round(start, 3),
+        "end": round(min(max(end, start), span["end"]), 3),
+        "segment": span["segment"],
+    }
 
 
-def check_narration(narration: Path, timings_path: Path, script: dict, language: str, settings: AudioQA) -> dict:
+def check_narration(
+    narration: Path, timings_path: Path, script: dict, language: str, settings: AudioQA
+) -> dict:
     """Score every segment of a narration; fill timings.json's words from Whisper when the voice gave none.
     Returns the QA record stored in the audio artifacts under `qa`."""
     if settings.model == "off":
@@ -155,7 +173,9 @@ def check_narration(narration: Path, timings_path: Path, script: dict, language:
     timings = read_json(timings_path)
     spans, max_wer = timings["segments"], settings.threshold(language)
     timed = {w["segment"] for w in timings["words"]}
-    untimed = {s["segment"] for s in spans} - timed  # the voice gave no word timings: Whisper's serve the captions
+    untimed = {
+        s["segment"] for s in spans
+    } - timed  # the voice gave no word timings: Whisper's serve the captions
     try:
         model_dir, model = resolve_model(settings.model, language, timing=bool(untimed))
         heard = transcribe_spans(narration, [(s["start"], s["end"]) for s in spans], model_dir, language)
@@ -167,23 +187,51 @@ def check_narration(narration: Path, timings_path: Path, script: dict, language:
         expected = segment_text(script["segments"][span["segment"]])
         heard_text = "".join(w.text for w in words).strip()
         result = compare(expected, heard_text, language)
-        segments.append({"segment": span["segment"], **result, "flagged": result["wer"] > max_wer,
-                         "expected": expected, "heard": heard_text})
+        segments.append(
+            {
+                "segment": span["segment"],
+                **result,
+                "flagged": result["wer"] > max_wer,
+                "expected": expected,
+                "heard": heard_text,
+            }
+        )
     if untimed:
-        timings["words"] = sorted(timings["words"] + [
-            w for seg, span, words in zip(segments, spans, heard, strict=True) if span["segment"] in untimed
-            for w in caption_words(seg["expected"], words, span, language)], key=lambda w: (w["start"], w["segment"]))
-        timings["word_timings"] = f"faster-whisper ({model}) for segments {', '.join(map(str, sorted(untimed)))}"
+        timings["words"] = sorted(
+            timings["words"]
+            + [
+                w
+                for seg, span, words in zip(segments, spans, heard, strict=True)
+                if span["segment"] in untimed
+                for w in caption_words(seg["expected"], words, span, language)
+            ],
+            key=lambda w: (w["start"], w["segment"]),
+        )
+        timings["word_timings"] = (
+            f"faster-whisper ({model}) for segments {', '.join(map(str, sorted(untimed)))}"
+        )
         write_json(timings_path, timings)
     seconds = round(time.monotonic() - began, 2)
     flagged = [s["segment"] for s in segments if s["flagged"]]
-    log.info("audio QA (%s): %d segments, %d over WER %.2f%s, %.1f s for %.1f s of audio",
-             model, len(segments), len(flagged), max_wer,
-             f" (segments {', '.join(map(str, flagged))})" if flagged else "", seconds, timings["duration"])
+    log.info(
+        "audio QA (%s): %d segments, %d over WER %.2f%s, %.1f s for %.1f s of audio",
+        model,
+        len(segments),
+        len(flagged),
+        max_wer,
+        f" (segments {', '.join(map(str, flagged))})" if flagged else "",
+        seconds,
+        timings["duration"],
+    )
     return {"status": "checked", "model": model, "max_wer": max_wer, "seconds": seconds, "segments": segments}
 
 
 def check(p: Production, script_rel: str, audio: dict) -> dict:
     """QA of a production's narration (the audio stage's artifacts), with the channel's settings."""
-    return check_narration(p.abs(audio["narration"]), p.abs(audio["timings"]), read_json(p.abs(script_rel)),
-                           p.cfg.language, p.cfg.audio_qa)
+    return check_narration(
+        p.abs(audio["narration"]),
+        p.abs(audio["timings"]),
+        read_json(p.abs(script_rel)),
+        p.cfg.language,
+        p.cfg.audio_qa,
+    )

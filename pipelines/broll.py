@@ -31,8 +31,10 @@ from pipelines.script import segment_text
 
 log = logging.getLogger(__name__)
 OPTIONS = 3  # per segment: the first choice and two alternatives
-_STOCK = {"pexels": (Pexels, "PEXELS_API_KEY", "pexels_default"),
-          "pixabay": (Pixabay, "PIXABAY_API_KEY", "pixabay_default")}
+_STOCK = {
+    "pexels": (Pexels, "PEXELS_API_KEY", "pexels_default"),
+    "pixabay": (Pixabay, "PIXABAY_API_KEY", "pixabay_default"),
+}
 
 
 def cache() -> MediaCache:
@@ -59,10 +61,19 @@ def providers_for(p: Production) -> list:
         cls, variable, conn_id = _STOCK[name]
         key = os.environ.get(variable)
         if not key:
-            log.warning("b-roll: %s skipped: no key (set %s or the Airflow connection %s)", name, variable, conn_id)
+            log.warning(
+                "b-roll: %s skipped: no key (set %s or the Airflow connection %s)", name, variable, conn_id
+            )
             continue
-        out.append(cls(key, language=p.cfg.language, min_width=cfg.min_width, search_cache=cache().root / "search",
-                       base_url=os.environ.get(f"{variable.removesuffix('_API_KEY')}_BASE_URL") or None))
+        out.append(
+            cls(
+                key,
+                language=p.cfg.language,
+                min_width=cfg.min_width,
+                search_cache=cache().root / "search",
+                base_url=os.environ.get(f"{variable.removesuffix('_API_KEY')}_BASE_URL") or None,
+            )
+        )
     return out
 
 
@@ -71,7 +82,8 @@ def recently_used(conn: psycopg.Connection, p: Production) -> set[tuple[str, str
     rows = conn.execute(
         "SELECT DISTINCT provider, clip_id FROM broll_usage WHERE channel = %s AND "
         "(used_at > now() - make_interval(days => %s) OR production_id = %s)",
-        (p.channel, p.cfg.broll.repeat_days, p.id))
+        (p.channel, p.cfg.broll.repeat_days, p.id),
+    )
     return {(r["provider"], r["clip_id"]) for r in rows}
 
 
@@ -102,8 +114,12 @@ class _Gatherer:
         found: list[Candidate] = []
         for provider in list(self.providers):
             try:
-                found += [c for kind in self.media for c in self._search(provider, query, kind)
-                          if (c.source, c.id) not in self.used]
+                found += [
+                    c
+                    for kind in self.media
+                    for c in self._search(provider, query, kind)
+                    if (c.source, c.id) not in self.used
+                ]
             except ProviderError as e:
                 log.warning("b-roll: %s failed and is not asked again in this stage: %s", provider.name, e)
                 self.providers.remove(provider)
@@ -113,26 +129,46 @@ class _Gatherer:
 
         def rank(c: Candidate) -> tuple:
             lasts = c.duration is None or c.duration >= seconds
-            return (-relevance(query, c.text), self.media.index(c.kind), not lasts,
-                    order.index(c.source) if c.source in order else len(order))
+            return (
+                -relevance(query, c.text),
+                self.media.index(c.kind),
+                not lasts,
+                order.index(c.source) if c.source in order else len(order),
+            )
+
         return sorted(dict.fromkeys(found), key=rank)  # stable: the provider's own order breaks ties
 
     def fetch(self, c: Candidate, segment: int, option: int) -> dict | None:
         """The candidate in the workspace (through the cache), measured; None if it cannot be used."""
         self.used.add((c.source, c.id))  # tried once: never again in this video, usable or not
         try:
-            blob = self.cache.get(c.key) or self.cache.put(c.key, self.by_name[c.source].fetch(c), suffix_of(c))
+            blob = self.cache.get(c.key) or self.cache.put(
+                c.key, self.by_name[c.source].fetch(c), suffix_of(c)
+            )
             path = link_into(blob, self.out / f"segment-{segment:02d}-{option}{blob.suffix}")
             width, height, duration = measure(path, c.kind)
         except (ProviderError, OSError, ValueError) as e:
             log.warning("b-roll: %s %s %s not used: %s", c.source, c.kind, c.id, e)
             return None
         if width < self.p.cfg.broll.min_width or width <= height:
-            log.warning("b-roll: %s %s %s is %dx%d once downloaded; not used", c.source, c.kind, c.id, width, height)
+            log.warning(
+                "b-roll: %s %s %s is %dx%d once downloaded; not used", c.source, c.kind, c.id, width, height
+            )
             return None
-        return {"segment": segment, "kind": c.kind, "path": self.p.rel(path), "source": c.source,
-                "licence": c.licence, "attribution": c.attribution, "url": c.url, "description": c.description,
-                "width": width, "height": height, "duration": duration, "id": c.id}
+        return {
+            "segment": segment,
+            "kind": c.kind,
+            "path": self.p.rel(path),
+            "source": c.source,
+            "licence": c.licence,
+            "attribution": c.attribution,
+            "url": c.url,
+            "description": c.description,
+            "width": width,
+            "height": height,
+            "duration": duration,
+            "id": c.id,
+        }
 
     def stock(self, index: int, segment: dict, seconds: float) -> list[dict]:
         items: list[dict] = []
@@ -143,7 +179,9 @@ class _Gatherer:
                     items.append(item)
                     if len(items) == OPTIONS:
                         return items
-            log.info("b-roll segment %d: %d of %d options after searching %r", index, len(items), OPTIONS, query)
+            log.info(
+                "b-roll segment %d: %d of %d options after searching %r", index, len(items), OPTIONS, query
+            )
         return items
 
     def generate(self, index: int, segment: dict, seconds: float, option: int) -> dict:
@@ -166,9 +204,20 @@ class _Gatherer:
 
 def generated_item(p: Production, v: Visual, segment: int, kind: str) -> dict:
     width, height, duration = measure(v.path, kind)
-    return {"segment": segment, "kind": kind, "path": p.rel(v.path), "source": v.source, "licence": v.licence,
-            "attribution": v.attribution, "url": None, "description": v.description, "width": width,
-            "height": height, "duration": duration, "id": sha256_file(v.path)}
+    return {
+        "segment": segment,
+        "kind": kind,
+        "path": p.rel(v.path),
+        "source": v.source,
+        "licence": v.licence,
+        "attribution": v.attribution,
+        "url": None,
+        "description": v.description,
+        "width": width,
+        "height": height,
+        "duration": duration,
+        "id": sha256_file(v.path),
+    }
 
 
 def gather(conn: psycopg.Connection, p: Production, script_rel: str, timings_rel: str, revision: int) -> dict:
@@ -179,12 +228,16 @@ def gather(conn: psycopg.Connection, p: Production, script_rel: str, timings_rel
     options = [g.options(i, seg, seconds.get(i, 5.0)) for i, seg in enumerate(script["segments"])]
     for opts in options:
         for o in opts:
-            conn.execute("INSERT INTO broll_usage (channel, provider, clip_id, production_id, revision, segment) "
-                         "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                         (p.channel, o["source"], o["id"], p.id, revision, o["segment"]))
+            conn.execute(
+                "INSERT INTO broll_usage (channel, provider, clip_id, production_id, revision, segment) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (p.channel, o["source"], o["id"], p.id, revision, o["segment"]),
+            )
     sources = list(dict.fromkeys(o["source"] for opts in options for o in opts))
-    manifest = write_json(out / "visuals.json", {"provider": ", ".join(sources),
-                                                 "visuals": [opts[0] for opts in options], "options": options})
+    manifest = write_json(
+        out / "visuals.json",
+        {"provider": ", ".join(sources), "visuals": [opts[0] for opts in options], "options": options},
+    )
     return {"visuals": p.rel(manifest)}
 
 

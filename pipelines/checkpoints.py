@@ -52,8 +52,9 @@ _SELECT = """SELECT c.id, c.production_id, c.channel, c.stage, c.revision, c.sta
                FROM checkpoints c JOIN productions p ON p.id = c.production_id"""
 
 
-def open_checkpoint(conn: psycopg.Connection, production_id: int, channel: str, stage: str, revision: int,
-                    artifacts: dict) -> Checkpoint:
+def open_checkpoint(
+    conn: psycopg.Connection, production_id: int, channel: str, stage: str, revision: int, artifacts: dict
+) -> Checkpoint:
     """Write the pending row for a stage's revision. Idempotent: a retried stage gets the same row."""
     if stage not in STAGES:
         raise CheckpointError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
@@ -69,13 +70,17 @@ def open_checkpoint(conn: psycopg.Connection, production_id: int, channel: str, 
 def get(conn: psycopg.Connection, checkpoint_id: int) -> Checkpoint:
     row = conn.execute(_SELECT + " WHERE c.id = %s", (checkpoint_id,)).fetchone()
     if not row:
-        raise CheckpointNotFound(f"no checkpoint with id {checkpoint_id}; `nicheflow pending` lists open ones")
+        raise CheckpointNotFound(
+            f"no checkpoint with id {checkpoint_id}; `nicheflow pending` lists open ones"
+        )
     return Checkpoint(**row)
 
 
 def latest(conn: psycopg.Connection, production_id: int, stage: str) -> Checkpoint | None:
-    row = conn.execute(_SELECT + " WHERE c.production_id = %s AND c.stage = %s ORDER BY c.revision DESC LIMIT 1",
-                       (production_id, stage)).fetchone()
+    row = conn.execute(
+        _SELECT + " WHERE c.production_id = %s AND c.stage = %s ORDER BY c.revision DESC LIMIT 1",
+        (production_id, stage),
+    ).fetchone()
     return Checkpoint(**row) if row else None
 
 
@@ -104,15 +109,27 @@ def lock_pending(conn: psycopg.Connection, checkpoint_id: int) -> Checkpoint:
     row = conn.execute("SELECT id FROM checkpoints WHERE id = %s FOR UPDATE", (checkpoint_id,)).fetchone()
     cp = get(conn, checkpoint_id) if row else None
     if cp is None:
-        raise CheckpointNotFound(f"no checkpoint with id {checkpoint_id}; `nicheflow pending` lists open ones")
+        raise CheckpointNotFound(
+            f"no checkpoint with id {checkpoint_id}; `nicheflow pending` lists open ones"
+        )
     if cp.status != "pending":
-        raise AlreadyDecided(f"checkpoint {checkpoint_id} was already decided: {cp.status} by {cp.reviewer} "
-                             f"at {cp.decided_at:%Y-%m-%d %H:%M:%S %Z}; nothing changed")
+        raise AlreadyDecided(
+            f"checkpoint {checkpoint_id} was already decided: {cp.status} by {cp.reviewer} "
+            f"at {cp.decided_at:%Y-%m-%d %H:%M:%S %Z}; nothing changed"
+        )
     return cp
 
 
-def decide(conn: psycopg.Connection, checkpoint_id: int, decision: str, reviewer: str,
-           notes: str | None = None, *, edits: dict | None = None, artifacts: dict | None = None) -> Checkpoint:
+def decide(
+    conn: psycopg.Connection,
+    checkpoint_id: int,
+    decision: str,
+    reviewer: str,
+    notes: str | None = None,
+    *,
+    edits: dict | None = None,
+    artifacts: dict | None = None,
+) -> Checkpoint:
     """Record a decision once. `edits`/`artifacts` come from pipelines.review for "approve with edits"."""
     if decision not in DECISIONS:
         raise CheckpointError(f"unknown decision {decision!r}; use one of {', '.join(DECISIONS)}")
@@ -121,19 +138,32 @@ def decide(conn: psycopg.Connection, checkpoint_id: int, decision: str, reviewer
     if decision in ("changes_requested", "rejected") and not (notes and notes.strip()):
         raise CheckpointError(f"{decision.replace('_', ' ')} needs notes saying why / what to change")
     if edits and decision != "approved":
-        raise CheckpointError("edits go with an approval (approve with edits); to have the stage redo its work, "
-                              "request changes with notes")
+        raise CheckpointError(
+            "edits go with an approval (approve with edits); to have the stage redo its work, "
+            "request changes with notes"
+        )
     cp = lock_pending(conn, checkpoint_id)
     conn.execute(
         """UPDATE checkpoints SET status = %s, reviewer = %s, notes = %s, decided_at = now(), edits = %s,
                   artifacts = %s WHERE id = %s""",
-        (decision, reviewer.strip(), notes, Jsonb(edits) if edits else None,
-         Jsonb(artifacts if artifacts is not None else cp.artifacts), checkpoint_id))
-    conn.execute("INSERT INTO checkpoint_events (checkpoint_id, action, actor, notes, edits) VALUES (%s, %s, %s, %s, %s)",
-                 (checkpoint_id, decision, reviewer.strip(), notes, Jsonb(edits) if edits else None))
+        (
+            decision,
+            reviewer.strip(),
+            notes,
+            Jsonb(edits) if edits else None,
+            Jsonb(artifacts if artifacts is not None else cp.artifacts),
+            checkpoint_id,
+        ),
+    )
+    conn.execute(
+        "INSERT INTO checkpoint_events (checkpoint_id, action, actor, notes, edits) VALUES (%s, %s, %s, %s, %s)",
+        (checkpoint_id, decision, reviewer.strip(), notes, Jsonb(edits) if edits else None),
+    )
     # a stalled production resumes when its checkpoint is decided
-    conn.execute("UPDATE productions SET status = 'running', updated_at = now() WHERE id = %s AND status = 'stalled'",
-                 (cp.production_id,))
+    conn.execute(
+        "UPDATE productions SET status = 'running', updated_at = now() WHERE id = %s AND status = 'stalled'",
+        (cp.production_id,),
+    )
     return get(conn, checkpoint_id)
 
 
@@ -145,21 +175,34 @@ def reopen(conn: psycopg.Connection, checkpoint_id: int, admin: str) -> Checkpoi
     if cp.status == "pending":
         raise AlreadyDecided(f"checkpoint {checkpoint_id} is already pending; nothing to reopen")
     if cp.production_status == "published":
-        raise CheckpointError(f"production {cp.production_id} is published; its checkpoints can no longer be reopened")
+        raise CheckpointError(
+            f"production {cp.production_id} is published; its checkpoints can no longer be reopened"
+        )
     last = latest(conn, cp.production_id, cp.stage)
     if last and last.revision != cp.revision:
-        raise CheckpointError(f"checkpoint {checkpoint_id} is revision {cp.revision}; only the latest revision "
-                              f"({last.revision}, checkpoint {last.id}) can be reopened")
+        raise CheckpointError(
+            f"checkpoint {checkpoint_id} is revision {cp.revision}; only the latest revision "
+            f"({last.revision}, checkpoint {last.id}) can be reopened"
+        )
     artifacts = cp.artifacts.get("_original", cp.artifacts)  # undo "approve with edits"
-    conn.execute("""UPDATE checkpoints SET status = 'pending', reviewer = NULL, notes = NULL, decided_at = NULL,
-                           edits = NULL, artifacts = %s WHERE id = %s""", (Jsonb(artifacts), checkpoint_id))
-    conn.execute("INSERT INTO checkpoint_events (checkpoint_id, action, actor, notes) VALUES (%s, 'reopened', %s, %s)",
-                 (checkpoint_id, admin, f"was {cp.status} by {cp.reviewer}"))
-    conn.execute("UPDATE productions SET status = 'running', updated_at = now() WHERE id = %s AND status <> 'published'",
-                 (cp.production_id,))
+    conn.execute(
+        """UPDATE checkpoints SET status = 'pending', reviewer = NULL, notes = NULL, decided_at = NULL,
+                           edits = NULL, artifacts = %s WHERE id = %s""",
+        (Jsonb(artifacts), checkpoint_id),
+    )
+    conn.execute(
+        "INSERT INTO checkpoint_events (checkpoint_id, action, actor, notes) VALUES (%s, 'reopened', %s, %s)",
+        (checkpoint_id, admin, f"was {cp.status} by {cp.reviewer}"),
+    )
+    conn.execute(
+        "UPDATE productions SET status = 'running', updated_at = now() WHERE id = %s AND status <> 'published'",
+        (cp.production_id,),
+    )
     return get(conn, checkpoint_id)
 
 
 def events(conn: psycopg.Connection, checkpoint_id: int) -> list[dict]:
-    return conn.execute("SELECT action, actor, notes, edits, at FROM checkpoint_events WHERE checkpoint_id = %s "
-                        "ORDER BY id", (checkpoint_id,)).fetchall()
+    return conn.execute(
+        "SELECT action, actor, notes, edits, at FROM checkpoint_events WHERE checkpoint_id = %s ORDER BY id",
+        (checkpoint_id,),
+    ).fetchall()

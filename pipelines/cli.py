@@ -49,8 +49,10 @@ def cmd_pending(args) -> int:
         return 0
     print(f"{'ID':>5}  {'CHANNEL':<16} {'PROD':>5}  {'STAGE':<7} {'REV':>3}  {'WAITING SINCE':<16}  TOPIC")
     for c in rows:
-        print(f"{c.id:>5}  {c.channel:<16} {c.production_id:>5}  {c.stage:<7} {c.revision:>3}  "
-              f"{_fmt_time(c.created_at):<16}  {c.topic}")
+        print(
+            f"{c.id:>5}  {c.channel:<16} {c.production_id:>5}  {c.stage:<7} {c.revision:>3}  "
+            f"{_fmt_time(c.created_at):<16}  {c.topic}"
+        )
     return 0
 
 
@@ -58,16 +60,23 @@ def cmd_show(args) -> int:
     with connect() as conn:
         cp = checkpoints.get(conn, args.id)
         hist = checkpoints.history(conn, cp.production_id)
-        workspace = conn.execute("SELECT workspace FROM productions WHERE id = %s", (cp.production_id,)).fetchone()
+        workspace = conn.execute(
+            "SELECT workspace FROM productions WHERE id = %s", (cp.production_id,)
+        ).fetchone()
     print(f"Checkpoint {cp.id}: {cp.channel} production {cp.production_id} ({cp.topic!r})")
-    print(f"  stage {cp.stage}, revision {cp.revision}, {cp.status}"
-          + (f" by {cp.reviewer} at {_fmt_time(cp.decided_at)}" if cp.reviewer else ""))
+    print(
+        f"  stage {cp.stage}, revision {cp.revision}, {cp.status}"
+        + (f" by {cp.reviewer} at {_fmt_time(cp.decided_at)}" if cp.reviewer else "")
+    )
     print(f"  workspace: {workspace['workspace']}")
     print("  artifacts: " + json.dumps(cp.artifacts, ensure_ascii=False, indent=2).replace("\n", "\n  "))
     print("  history:")
     for h in hist:
-        print(f"    #{h.id} {h.stage} r{h.revision}: {h.status}" + (f" by {h.reviewer}" if h.reviewer else "")
-              + (f" — {h.notes}" if h.notes else ""))
+        print(
+            f"    #{h.id} {h.stage} r{h.revision}: {h.status}"
+            + (f" by {h.reviewer}" if h.reviewer else "")
+            + (f" — {h.notes}" if h.notes else "")
+        )
     return 0
 
 
@@ -75,9 +84,12 @@ def _decide(decision: str):
     def run(args) -> int:
         with connect() as conn:
             cp = checkpoints.decide(conn, args.id, decision, _reviewer(args), args.notes)
-        print(f"Checkpoint {cp.id} ({cp.channel} production {cp.production_id}, {cp.stage} r{cp.revision}): "
-              f"{cp.status.replace('_', ' ')} by {cp.reviewer} at {_fmt_time(cp.decided_at)}.")
+        print(
+            f"Checkpoint {cp.id} ({cp.channel} production {cp.production_id}, {cp.stage} r{cp.revision}): "
+            f"{cp.status.replace('_', ' ')} by {cp.reviewer} at {_fmt_time(cp.decided_at)}."
+        )
         return 0
+
     return run
 
 
@@ -91,7 +103,9 @@ def cmd_topics(args) -> int:
         if args.action == "check":
             close = topics.similar_covered(conn, cfg.channel, cfg.text_search_config, args.topic)
             for c in close:
-                print(f"similar ({c.similarity:.2f}): {c.topic!r}, production {c.production_id}, {c.covered_at:%Y-%m-%d}")
+                print(
+                    f"similar ({c.similarity:.2f}): {c.topic!r}, production {c.production_id}, {c.covered_at:%Y-%m-%d}"
+                )
             print("not covered yet" if not close else "covered: the DAG refuses it unless allow_similar=true")
             return 1 if close else 0
         for s in topics.suggest(conn, cfg.channel, cfg.text_search_config, cfg.topics, cfg.sources_path):
@@ -145,11 +159,14 @@ def cmd_run(args) -> int:
 
     def body(stack) -> int:
         pw = stack.passwords()
-        print(f"\nnicheflow is running: {stack.url}\n"
-              f"  login: admin / {pw['admin']}   (reviewer / {pw['reviewer']}, viewer / {pw['viewer']})\n"
-              f"  passwords are kept in {stack.home / 'passwords.json'}\n"
-              f"  review from a terminal: .venv/bin/nicheflow pending\n"
-              f"  logs: {stack.home}/*.log\nCtrl-C stops everything.", flush=True)
+        print(
+            f"\nnicheflow is running: {stack.url}\n"
+            f"  login: admin / {pw['admin']}   (reviewer / {pw['reviewer']}, viewer / {pw['viewer']})\n"
+            f"  passwords are kept in {stack.home / 'passwords.json'}\n"
+            f"  review from a terminal: .venv/bin/nicheflow pending\n"
+            f"  logs: {stack.home}/*.log\nCtrl-C stops everything.",
+            flush=True,
+        )
         while True:
             stack.check_alive()
             time.sleep(2)
@@ -173,11 +190,17 @@ def cmd_demo(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("NICHEFLOW_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("NICHEFLOW_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    ap = argparse.ArgumentParser(prog="nicheflow", description=__doc__.split("\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap = argparse.ArgumentParser(
+        prog="nicheflow",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("pending", help="list checkpoints waiting for a decision")
     p.add_argument("--channel")
@@ -185,8 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("show", help="one checkpoint, its artifacts and history")
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_show)
-    for name, decision, needs in (("approve", "approved", False), ("request-changes", "changes_requested", True),
-                                  ("reject", "rejected", True)):
+    for name, decision, needs in (
+        ("approve", "approved", False),
+        ("request-changes", "changes_requested", True),
+        ("reject", "rejected", True),
+    ):
         p = sub.add_parser(name, help=f"decide a checkpoint: {decision.replace('_', ' ')}")
         p.add_argument("id", type=int)
         p.add_argument("--notes", "--reason", required=needs, help="what to change / why")
@@ -215,8 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nicheflow: {e}", file=sys.stderr)
         return 2
     except psycopg.OperationalError as e:
-        print(f"nicheflow: cannot reach the database at {database_url().split('@')[-1]}: {e.args[0].strip()}\n"
-              "Start it with `make run` (or `nicheflow db`), or set DATABASE_URL.", file=sys.stderr)
+        print(
+            f"nicheflow: cannot reach the database at {database_url().split('@')[-1]}: {e.args[0].strip()}\n"
+            "Start it with `make run` (or `nicheflow db`), or set DATABASE_URL.",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -37,21 +37,32 @@ class Strict(BaseModel):
 
 class Voice(Strict):
     provider: Literal["espeak", "piper", "azure"] = Field(
-        "espeak", description="espeak (offline, pt-BR and English), piper (offline neural, English), azure (needs "
-                              "AZURE_SPEECH_KEY or the Airflow connection azure_speech_default; without it espeak "
-                              "speaks, and the log says so)")
-    name: str | None = Field(None, description="voice name; defaults to the provider's voice for the language "
-                                               "(espeak en-us/pt-br, piper en_US-joe-medium, azure "
-                                               "en-US-JennyNeural/pt-BR-FranciscaNeural)")
+        "espeak",
+        description="espeak (offline, pt-BR and English), piper (offline neural, English), azure (needs "
+        "AZURE_SPEECH_KEY or the Airflow connection azure_speech_default; without it espeak "
+        "speaks, and the log says so)",
+    )
+    name: str | None = Field(
+        None,
+        description="voice name; defaults to the provider's voice for the language "
+        "(espeak en-us/pt-br, piper en_US-joe-medium, azure "
+        "en-US-JennyNeural/pt-BR-FranciscaNeural)",
+    )
     rate_wpm: Annotated[int, Field(ge=80, le=300)] = 165
-    style: str | None = Field(None, description="azure speaking style, e.g. narration-relaxed; null = the voice's own")
+    style: str | None = Field(
+        None, description="azure speaking style, e.g. narration-relaxed; null = the voice's own"
+    )
 
 
 class Audio(Strict):
-    music: str | None = Field(None, description="music bed file (relative to the repo), looped under the voice, "
-                                                "ducked while it speaks and faded out at the end; null = none")
+    music: str | None = Field(
+        None,
+        description="music bed file (relative to the repo), looped under the voice, "
+        "ducked while it speaks and faded out at the end; null = none",
+    )
     music_db: Annotated[float, Field(ge=-40, le=0)] = Field(
-        -20, description="level of the music bed in dB (before ducking, relative to the file)")
+        -20, description="level of the music bed in dB (before ducking, relative to the file)"
+    )
 
     @field_validator("music")
     @classmethod
@@ -83,15 +94,19 @@ class Shorts(Strict):
 class Checkpoints(Strict):
     poll_seconds: Annotated[float, Field(ge=1, le=600)] = 15
     timeout_hours: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
-        48, description="a checkpoint waiting longer marks its production stalled (nothing is lost)")
+        48, description="a checkpoint waiting longer marks its production stalled (nothing is lost)"
+    )
     reminder_hours: Annotated[float, Field(gt=0, le=24 * 30)] = Field(
-        12, description="how often a waiting checkpoint is logged and counted as a reminder")
+        12, description="how often a waiting checkpoint is logged and counted as a reminder"
+    )
 
 
 class LLM(Strict):
     provider: Literal["offline", "groq"] = Field(
-        "offline", description="groq needs GROQ_API_KEY (or the Airflow connection groq_default); without it "
-                               "the offline writer is used, and the log says so")
+        "offline",
+        description="groq needs GROQ_API_KEY (or the Airflow connection groq_default); without it "
+        "the offline writer is used, and the log says so",
+    )
     model: str = "llama-3.3-70b-versatile"
     tone: str = Field("", description="e.g. 'curious and warm, no hype'")
     audience: str = Field("", description="e.g. 'adults new to astronomy'")
@@ -100,33 +115,49 @@ class LLM(Strict):
 class Research(Strict):
     providers: list[Literal["local", "wikipedia", "websearch"]] = Field(
         default_factory=lambda: ["local"],
-        description="asked in order, each only while gaps remain; websearch needs BRAVE_SEARCH_API_KEY")
+        description="asked in order, each only while gaps remain; websearch needs BRAVE_SEARCH_API_KEY",
+    )
     max_external_calls: Annotated[int, Field(ge=0, le=20)] = Field(
-        4, description="per production: external searches (Wikipedia, web) for the topic and its open questions")
+        4,
+        description="per production: external searches (Wikipedia, web) for the topic and its open questions",
+    )
 
 
 class Knowledge(Strict):
     fact_ttl_days: Annotated[int, Field(ge=1)] | None = Field(
-        None, description="facts older than this expire (upkeep DAG); null = facts never expire (history)")
+        None, description="facts older than this expire (upkeep DAG); null = facts never expire (history)"
+    )
 
 
 class Broll(Strict):
     providers: list[Literal["local", "pexels", "pixabay"]] = Field(
         default_factory=lambda: ["pexels", "pixabay"],
         description="stock sources asked in order (generated visuals always come last); pexels/pixabay need "
-                    "PEXELS_API_KEY/PIXABAY_API_KEY (or Airflow connections) and are skipped, and logged, without")
-    library_dir: str | None = Field(None, description="the channel's own images/clips, each with a <name>.yaml "
-                                                      "sidecar giving its licence (needed for provider local)")
+        "PEXELS_API_KEY/PIXABAY_API_KEY (or Airflow connections) and are skipped, and logged, without",
+    )
+    library_dir: str | None = Field(
+        None,
+        description="the channel's own images/clips, each with a <name>.yaml "
+        "sidecar giving its licence (needed for provider local)",
+    )
     media: list[Literal["video", "photo"]] = Field(
-        default_factory=lambda: ["video", "photo"], min_length=1, description="what to search for, preferred first")
-    min_width: Annotated[int, Field(ge=640, le=7680)] = Field(1280, description="smallest stock width accepted")
+        default_factory=lambda: ["video", "photo"],
+        min_length=1,
+        description="what to search for, preferred first",
+    )
+    min_width: Annotated[int, Field(ge=640, le=7680)] = Field(
+        1280, description="smallest stock width accepted"
+    )
     repeat_days: Annotated[int, Field(ge=0, le=3650)] = Field(
-        30, description="a clip used on the channel is not used again for this many days")
+        30, description="a clip used on the channel is not used again for this many days"
+    )
 
     @model_validator(mode="after")
     def _library(self) -> Broll:
         if "local" in self.providers and not self.library_dir:
-            raise ValueError("providers lists local: set library_dir to a folder of images/clips with .yaml sidecars")
+            raise ValueError(
+                "providers lists local: set library_dir to a folder of images/clips with .yaml sidecars"
+            )
         if self.library_dir and not self.library_path.is_dir():
             raise ValueError(f"library_dir {self.library_dir!r} is not a folder (relative to the repo root)")
         return self
@@ -137,12 +168,19 @@ class Broll(Strict):
 
 
 class AudioQA(Strict):
-    model: str = Field("auto", min_length=1, description=(
-        "auto (the Whisper model packaged for the channel's language), a folder holding a CTranslate2 Whisper "
-        "model, or off"))
+    model: str = Field(
+        "auto",
+        min_length=1,
+        description=(
+            "auto (the Whisper model packaged for the channel's language), a folder holding a CTranslate2 Whisper "
+            "model, or off"
+        ),
+    )
     max_wer: Annotated[float, Field(gt=0, le=2)] | None = Field(
-        None, description="segments whose word error rate against the script is higher are flagged at the audio "
-                          "checkpoint; null = the language's default (MAX_WER)")
+        None,
+        description="segments whose word error rate against the script is higher are flagged at the audio "
+        "checkpoint; null = the language's default (MAX_WER)",
+    )
 
     @field_validator("model", mode="before")
     @classmethod
@@ -166,15 +204,22 @@ MEDIA_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".mp4", ".mov", ".mkv", ".we
 
 class Style(Strict):
     caption_font: Literal["DejaVu Sans", "DejaVu Sans Bold"] = Field(
-        "DejaVu Sans Bold", description="one of the fonts the project carries (pipelines/assets/fonts)")
+        "DejaVu Sans Bold", description="one of the fonts the project carries (pipelines/assets/fonts)"
+    )
     caption_scale: Annotated[float, Field(ge=0.5, le=2.0)] = Field(
-        1.0, description="caption size relative to the default (6% of the frame height; 7.5% of the width for Shorts)")
+        1.0,
+        description="caption size relative to the default (6% of the frame height; 7.5% of the width for Shorts)",
+    )
     caption_colour: str = "#FFFFFF"
     caption_outline_colour: str = "#000000"
     caption_position: Literal["bottom", "middle", "top"] = "bottom"
     caption_box: bool = Field(False, description="an opaque box behind the captions instead of an outline")
-    intro: str | None = Field(None, description="video or image shown before the narration (relative to the repo root)")
-    outro: str | None = Field(None, description="video or image shown after the narration (relative to the repo root)")
+    intro: str | None = Field(
+        None, description="video or image shown before the narration (relative to the repo root)"
+    )
+    outro: str | None = Field(
+        None, description="video or image shown after the narration (relative to the repo root)"
+    )
     title_colour: str = Field("#FFFFFF", description="thumbnail title colour")
     title_accent: str = Field("#FFCC00", description="thumbnail banner and stripe colour")
     title_uppercase: bool = Field(True, description="thumbnail titles in capitals on the overlay layout")
@@ -231,7 +276,9 @@ class ChannelConfig(Strict):
     @classmethod
     def _channel_id(cls, v: str) -> str:
         if not CHANNEL_ID.match(v):
-            raise ValueError("must be 2-41 characters: a lowercase letter, then lowercase letters, digits or _")
+            raise ValueError(
+                "must be 2-41 characters: a lowercase letter, then lowercase letters, digits or _"
+            )
         return v
 
     @field_validator("timezone")
@@ -240,7 +287,9 @@ class ChannelConfig(Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as 'America/Sao_Paulo'") from None
+            raise ValueError(
+                f"unknown time zone {v!r}; use an IANA name such as 'America/Sao_Paulo'"
+            ) from None
         return v
 
     @field_validator("schedule")
@@ -257,8 +306,10 @@ class ChannelConfig(Strict):
     @model_validator(mode="after")
     def _voice_speaks_language(self) -> ChannelConfig:
         if self.voice.provider == "piper" and self.language != "en":
-            raise ValueError(f"voice.provider piper has no {self.language} voice installed (only English); "
-                             "use voice.provider: espeak or azure")
+            raise ValueError(
+                f"voice.provider piper has no {self.language} voice installed (only English); "
+                "use voice.provider: espeak or azure"
+            )
         return self
 
     @model_validator(mode="after")

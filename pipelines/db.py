@@ -34,8 +34,9 @@ def database_url() -> str:
 @contextmanager
 def connect(url: str | None = None) -> Iterator[psycopg.Connection]:
     """A connection with dict rows and search_path set; commits on success, rolls back on error."""
-    with psycopg.connect(url or database_url(), row_factory=dict_row,
-                         options="-c search_path=nicheflow,public") as conn:
+    with psycopg.connect(
+        url or database_url(), row_factory=dict_row, options="-c search_path=nicheflow,public"
+    ) as conn:
         yield conn
 
 
@@ -44,8 +45,10 @@ def migrate(url: str | None = None) -> list[str]:
     applied: list[str] = []
     with connect(url) as conn:
         conn.execute("CREATE SCHEMA IF NOT EXISTS nicheflow")
-        conn.execute("CREATE TABLE IF NOT EXISTS nicheflow.schema_migrations ("
-                     "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS nicheflow.schema_migrations ("
+            "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
         conn.execute("SELECT pg_advisory_xact_lock(7401)")  # two processes migrating at once wait here
         done = {r["name"] for r in conn.execute("SELECT name FROM nicheflow.schema_migrations")}
         for path in sorted(Path(MIGRATIONS).glob("[0-9][0-9][0-9]_*.sql")):
@@ -55,7 +58,10 @@ def migrate(url: str | None = None) -> list[str]:
             conn.execute(path.read_text())
             conn.execute("INSERT INTO nicheflow.schema_migrations (name) VALUES (%s)", (path.name,))
             applied.append(path.name)
-        if applied and conn.execute("SELECT to_regproc('nicheflow.refresh_channel_views') AS f").fetchone()["f"]:
+        if (
+            applied
+            and conn.execute("SELECT to_regproc('nicheflow.refresh_channel_views') AS f").fetchone()["f"]
+        ):
             conn.execute("SELECT nicheflow.refresh_channel_views()")  # a channel's views follow its tables
     return applied
 
@@ -70,6 +76,9 @@ def enter_channel(conn: psycopg.Connection, channel: str) -> None:
     the connection's life: the settings are committed at once, so a later rollback does not undo them
     (this commits whatever the connection had pending: enter before writing)."""
     conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(CHANNEL_ROLE)))
-    conn.execute("SELECT set_config('nicheflow.channel', %s, false), "
-                 "set_config('search_path', 'nicheflow_channel, nicheflow, public', false)", (channel,))
+    conn.execute(
+        "SELECT set_config('nicheflow.channel', %s, false), "
+        "set_config('search_path', 'nicheflow_channel, nicheflow, public', false)",
+        (channel,),
+    )
     conn.commit()

@@ -20,8 +20,10 @@ AUTO_NOTE = "approved automatically by `make demo`: no human reviewed this"
 
 def production_of(channel: str, run_id: str) -> dict | None:
     with connect() as conn:
-        return conn.execute("SELECT id, topic, status, workspace FROM productions WHERE channel = %s AND dag_run_id = %s",
-                            (channel, run_id)).fetchone()
+        return conn.execute(
+            "SELECT id, topic, status, workspace FROM productions WHERE channel = %s AND dag_run_id = %s",
+            (channel, run_id),
+        ).fetchone()
 
 
 def approve_pending(production_id: int) -> list[int]:
@@ -35,8 +37,9 @@ def approve_pending(production_id: int) -> list[int]:
     return decided
 
 
-def wait_run(client: AirflowClient, stack: Stack, dag_id: str, run_id: str, timeout: float,
-             on_tick=None) -> str:
+def wait_run(
+    client: AirflowClient, stack: Stack, dag_id: str, run_id: str, timeout: float, on_tick=None
+) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         stack.check_alive()
@@ -46,11 +49,14 @@ def wait_run(client: AirflowClient, stack: Stack, dag_id: str, run_id: str, time
         if state in ("success", "failed"):
             return state
         time.sleep(2)
-    raise StackError(f"{dag_id} run {run_id} did not finish within {timeout:.0f} s: {client.task_states(dag_id, run_id)}")
+    raise StackError(
+        f"{dag_id} run {run_id} did not finish within {timeout:.0f} s: {client.task_states(dag_id, run_id)}"
+    )
 
 
-def run_production(stack: Stack, channel: str, topic: str | None, seconds: int | None,
-                   timeout: float = 1800) -> dict:
+def run_production(
+    stack: Stack, channel: str, topic: str | None, seconds: int | None, timeout: float = 1800
+) -> dict:
     """Trigger one long-form run, auto-approve its checkpoints, wait for it and for its Shorts run."""
     client = AirflowClient(stack.url, "admin", stack.passwords()["admin"])
     longform, shorts = f"longform_{channel}", f"shorts_{channel}"
@@ -67,8 +73,10 @@ def run_production(stack: Stack, channel: str, topic: str | None, seconds: int |
 
     state = wait_run(client, stack, longform, run_id, timeout, tick)
     if state != "success":
-        raise StackError(f"{longform} run {run_id} ended {state}: {client.task_states(longform, run_id)}; "
-                         f"logs in {stack.home / 'logs'}")
+        raise StackError(
+            f"{longform} run {run_id} ended {state}: {client.task_states(longform, run_id)}; "
+            f"logs in {stack.home / 'logs'}"
+        )
     prod = production_of(channel, run_id)
     deadline = time.monotonic() + 300
     while True:
@@ -80,14 +88,19 @@ def run_production(stack: Stack, channel: str, topic: str | None, seconds: int |
         time.sleep(2)
     shorts_state = wait_run(client, stack, shorts, new[0]["dag_run_id"], timeout)
     if shorts_state != "success":
-        raise StackError(f"{shorts} run {new[0]['dag_run_id']} ended {shorts_state}: "
-                         f"{client.task_states(shorts, new[0]['dag_run_id'])}")
+        raise StackError(
+            f"{shorts} run {new[0]['dag_run_id']} ended {shorts_state}: "
+            f"{client.task_states(shorts, new[0]['dag_run_id'])}"
+        )
     return {"run_id": run_id, "shorts_run_id": new[0]["dag_run_id"], "production": prod}
 
 
 def report(channel: str, production: dict) -> str:
     pid = production["id"]
-    lines = [f"Production {pid} ({channel}): {production['topic']!r}", f"  workspace: {production['workspace']}"]
+    lines = [
+        f"Production {pid} ({channel}): {production['topic']!r}",
+        f"  workspace: {production['workspace']}",
+    ]
     for item in sorted(outbox_dir(channel).glob(f"{pid:05d}-*")):
         lines.append(f"  outbox:    {item}")
         lines += [f"             {f.name}" for f in sorted(item.iterdir())]

@@ -39,7 +39,8 @@ def _bin_dir() -> Path:
         return Path(which).parent
     raise EmbeddedPostgresError(
         "PostgreSQL server binaries not found. Install them with `apt-get install postgresql` "
-        "(make run does this as root), or point DATABASE_URL at an existing PostgreSQL 14+.")
+        "(make run does this as root), or point DATABASE_URL at an existing PostgreSQL 14+."
+    )
 
 
 def _as_root() -> bool:
@@ -58,8 +59,9 @@ def cluster_dir() -> Path:
     wanted = data_dir() / "postgres"
     if not _as_root():
         return wanted
-    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(data_dir().parent)],
-                           capture_output=True)
+    probe = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(data_dir().parent)], capture_output=True
+    )
     if probe.returncode == 0:
         return wanted
     digest = hashlib.sha1(str(wanted).encode()).hexdigest()[:12]
@@ -94,19 +96,45 @@ def ensure_running() -> str:
     if not (pgdata / "PG_VERSION").exists():
         _prepare(pgdata)
         log.info("initialising PostgreSQL cluster in %s", pgdata)
-        res = _run([str(bins / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
-                    "--encoding=UTF8", "--locale=C.UTF-8"], check=False)
+        res = _run(
+            [
+                str(bins / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            check=False,
+        )
         if res.returncode != 0:
             raise EmbeddedPostgresError(f"initdb failed:\n{res.stderr[-2000:]}")
     opts = f"-p {EMBEDDED_PORT} -k {sockets} -c listen_addresses=127.0.0.1 -c max_connections=200"
-    res = _run([str(bins / "pg_ctl"), "-D", str(pgdata), "-l", str(pgdata.parent / "postgres.log"),
-                "-o", opts, "-w", "-t", "60", "start"], check=False)
+    res = _run(
+        [
+            str(bins / "pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-l",
+            str(pgdata.parent / "postgres.log"),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=False,
+    )
     if res.returncode != 0 and not is_running():
-        log_tail = (pgdata.parent / "postgres.log")
+        log_tail = pgdata.parent / "postgres.log"
         tail = log_tail.read_text()[-2000:] if log_tail.exists() else ""
         raise EmbeddedPostgresError(
             f"PostgreSQL did not start on port {EMBEDDED_PORT} ({res.stderr.strip()}).\n{tail}\n"
-            "If the port is taken, set NICHEFLOW_PG_PORT to a free one.")
+            "If the port is taken, set NICHEFLOW_PG_PORT to a free one."
+        )
     for _ in range(50):
         if is_running():
             break

@@ -50,33 +50,49 @@ class Production:
         return self.workspace / rel
 
 
-def create(conn: psycopg.Connection, channel: str, topic: str, dag_run_id: str,
-           target_seconds: int | None = None) -> Production:
+def create(
+    conn: psycopg.Connection, channel: str, topic: str, dag_run_id: str, target_seconds: int | None = None
+) -> Production:
     """The production of a DAG run; a retried task gets the same one (unique per channel and run)."""
-    row = conn.execute("SELECT id FROM productions WHERE channel = %s AND dag_run_id = %s",
-                       (channel, dag_run_id)).fetchone()
+    row = conn.execute(
+        "SELECT id FROM productions WHERE channel = %s AND dag_run_id = %s", (channel, dag_run_id)
+    ).fetchone()
     if row is None:
         row = conn.execute(
             "INSERT INTO productions (channel, topic, dag_run_id, workspace, target_seconds)"
-            " VALUES (%s, %s, %s, '', %s) RETURNING id", (channel, topic, dag_run_id, target_seconds)).fetchone()
+            " VALUES (%s, %s, %s, '', %s) RETURNING id",
+            (channel, topic, dag_run_id, target_seconds),
+        ).fetchone()
         workspace = channel_dir(channel) / "productions" / f"{row['id']:05d}-{slugify(topic)}"
         conn.execute("UPDATE productions SET workspace = %s WHERE id = %s", (str(workspace), row["id"]))
     return load(conn, row["id"])
 
 
 def load(conn: psycopg.Connection, production_id: int) -> Production:
-    row = conn.execute("SELECT id, channel, topic, status, workspace, target_seconds, dag_run_id FROM productions "
-                       "WHERE id = %s", (production_id,)).fetchone()
+    row = conn.execute(
+        "SELECT id, channel, topic, status, workspace, target_seconds, dag_run_id FROM productions "
+        "WHERE id = %s",
+        (production_id,),
+    ).fetchone()
     if row is None:
         raise LookupError(f"no production with id {production_id}")
-    p = Production(row["id"], row["channel"], row["topic"], row["status"], Path(row["workspace"]),
-                   row["target_seconds"], row["dag_run_id"])
+    p = Production(
+        row["id"],
+        row["channel"],
+        row["topic"],
+        row["status"],
+        Path(row["workspace"]),
+        row["target_seconds"],
+        row["dag_run_id"],
+    )
     p.workspace.mkdir(parents=True, exist_ok=True)
     return p
 
 
 def set_status(conn: psycopg.Connection, production_id: int, status: str) -> None:
-    conn.execute("UPDATE productions SET status = %s, updated_at = now() WHERE id = %s", (status, production_id))
+    conn.execute(
+        "UPDATE productions SET status = %s, updated_at = now() WHERE id = %s", (status, production_id)
+    )
 
 
 def write_json(path: Path, data: object) -> Path:

@@ -9,10 +9,20 @@ from pipelines.production import Production, read_json
 from pipelines.providers.publish_outbox import OutboxPublisher
 
 _LABELS = {
-    "en": {"chapters": "Chapters", "sources": "Sources", "made": "How this video was made",
-           "voice": "Narration: {voice}.", "visuals": "Visuals: {visuals}."},
-    "pt-BR": {"chapters": "Capítulos", "sources": "Fontes", "made": "Como este vídeo foi feito",
-              "voice": "Narração: {voice}.", "visuals": "Imagens: {visuals}."},
+    "en": {
+        "chapters": "Chapters",
+        "sources": "Sources",
+        "made": "How this video was made",
+        "voice": "Narration: {voice}.",
+        "visuals": "Visuals: {visuals}.",
+    },
+    "pt-BR": {
+        "chapters": "Capítulos",
+        "sources": "Fontes",
+        "made": "Como este vídeo foi feito",
+        "voice": "Narração: {voice}.",
+        "visuals": "Imagens: {visuals}.",
+    },
 }
 
 
@@ -35,15 +45,25 @@ def how_made(script: dict, voice: str, visuals: list[dict]) -> str:
     """The disclosure every description carries: what wrote, voiced and illustrated the video."""
     lab = _LABELS[script["language"]]
     licences = sorted({f"{v['source']} ({v['licence']})" for v in visuals})
-    return "\n".join([f"{lab['made']}:", script["disclosure"], lab["voice"].format(voice=voice),
-                      lab["visuals"].format(visuals="; ".join(licences)), *credits(visuals)])
+    return "\n".join(
+        [
+            f"{lab['made']}:",
+            script["disclosure"],
+            lab["voice"].format(voice=voice),
+            lab["visuals"].format(visuals="; ".join(licences)),
+            *credits(visuals),
+        ]
+    )
 
 
 def credits(visuals: list[dict]) -> list[str]:
     """One "B-roll: <author> / <source> <page>" line per stock or library visual used (generated ones are
     covered by the Visuals line)."""
-    lines = [f"B-roll: {v['attribution']}" + (f" {v['url']}" if v.get("url") else "")
-             for v in visuals if v["source"] != "generated"]
+    lines = [
+        f"B-roll: {v['attribution']}" + (f" {v['url']}" if v.get("url") else "")
+        for v in visuals
+        if v["source"] != "generated"
+    ]
     return list(dict.fromkeys(lines))
 
 
@@ -60,8 +80,11 @@ def description(script: dict, render: dict, voice: str, visuals: list[dict]) -> 
 def draft(p: Production, script: dict, render: dict, voice: str, visuals: list[dict]) -> dict:
     """Title, description and tags as nicheflow proposes them; the final review can edit each."""
     tags = list(dict.fromkeys([*p.cfg.publish.tags, *script.get("tags", [])]))[:15]
-    return {"title": script["title"][:100], "description": description(script, render, voice, visuals),
-            "tags": tags}
+    return {
+        "title": script["title"][:100],
+        "description": description(script, render, voice, visuals),
+        "tags": tags,
+    }
 
 
 def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, final: dict) -> dict:
@@ -70,20 +93,38 @@ def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, f
     render = read_json(p.abs(final["render"]))
     visuals = read_json(p.abs(broll["visuals"]))["visuals"]
     outbox = OutboxPublisher(p.channel)
-    chosen = {**draft(p, script, render, audio["voice"], visuals), "thumbnail": render.get("thumbnail", 0),
-              **final.get("overrides", {})}  # the reviewer's edits from the final checkpoint win
+    chosen = {
+        **draft(p, script, render, audio["voice"], visuals),
+        "thumbnail": render.get("thumbnail", 0),
+        **final.get("overrides", {}),
+    }  # the reviewer's edits from the final checkpoint win
     disclosure = how_made(script, audio["voice"], visuals)
     if disclosure not in chosen["description"]:  # an edited description keeps saying how the video was made
-        chosen["description"] = chosen["description"].rstrip()[:5000 - len(disclosure) - 2] + "\n\n" + disclosure
+        chosen["description"] = (
+            chosen["description"].rstrip()[: 5000 - len(disclosure) - 2] + "\n\n" + disclosure
+        )
     metadata = {
-        "kind": "longform", "channel": p.channel, "production_id": p.id, "dag_run_id": p.dag_run_id,
-        "title": chosen["title"][:100], "description": chosen["description"][:5000], "tags": chosen["tags"],
-        "category_id": cfg.publish.category_id, "language": cfg.language,
-        "privacy": cfg.publish.privacy, "made_for_kids": cfg.publish.made_for_kids,
-        "contains_synthetic_media": True, "duration": final["duration"],
+        "kind": "longform",
+        "channel": p.channel,
+        "production_id": p.id,
+        "dag_run_id": p.dag_run_id,
+        "title": chosen["title"][:100],
+        "description": chosen["description"][:5000],
+        "tags": chosen["tags"],
+        "category_id": cfg.publish.category_id,
+        "language": cfg.language,
+        "privacy": cfg.publish.privacy,
+        "made_for_kids": cfg.publish.made_for_kids,
+        "contains_synthetic_media": True,
+        "duration": final["duration"],
         "publish_at": next_slot(cfg.timezone, cfg.publish.time, outbox.taken_slots()).isoformat(),
     }
-    return outbox.publish(f"{p.id:05d}-longform", {
-        "video.mp4": p.abs(final["video"]), "thumbnail.jpg": p.abs(final["thumbnails"][chosen["thumbnail"]]),
-        "captions.srt": p.abs(final["captions"]),
-    }, metadata)
+    return outbox.publish(
+        f"{p.id:05d}-longform",
+        {
+            "video.mp4": p.abs(final["video"]),
+            "thumbnail.jpg": p.abs(final["thumbnails"][chosen["thumbnail"]]),
+            "captions.srt": p.abs(final["captions"]),
+        },
+        metadata,
+    )

@@ -25,8 +25,13 @@ def facts_needed(p: Production) -> int:
 def query_knowledge(conn: psycopg.Connection, p: Production) -> KnowledgeReport:
     report = query(conn, p.channel, p.cfg.text_search_config, p.topic, facts_needed(p))
     write_json(p.workspace / "knowledge" / "query.json", report.as_json())
-    log.info("knowledge for %r: %d facts, score %.2f, gaps %s", p.topic, len(report.facts), report.score,
-             report.gaps or "none")
+    log.info(
+        "knowledge for %r: %d facts, score %.2f, gaps %s",
+        p.topic,
+        len(report.facts),
+        report.score,
+        report.gaps or "none",
+    )
     return report
 
 
@@ -39,11 +44,15 @@ def providers_for(p: Production) -> list[tuple[str, object]]:
         elif name == "wikipedia":
             from pipelines.providers.research_wikipedia import WikipediaSources
 
-            out.append((name, WikipediaSources(p.cfg.language, base_url=os.environ.get("WIKIPEDIA_BASE_URL"))))
+            out.append(
+                (name, WikipediaSources(p.cfg.language, base_url=os.environ.get("WIKIPEDIA_BASE_URL")))
+            )
         elif name == "websearch":
             key = os.environ.get("BRAVE_SEARCH_API_KEY")
             if not key:
-                log.warning("channel %s lists websearch but BRAVE_SEARCH_API_KEY is not set: skipped", p.channel)
+                log.warning(
+                    "channel %s lists websearch but BRAVE_SEARCH_API_KEY is not set: skipped", p.channel
+                )
                 continue
             from pipelines.providers.research_websearch import WebSearch
 
@@ -68,23 +77,38 @@ def research_gaps(conn: psycopg.Connection, p: Production, report: KnowledgeRepo
     call budget is spent. A query this provider was already asked for the channel recently is not sent
     again. New facts are stored with their source; near-duplicates of stored facts are not."""
     reused = [f.id for f in report.facts]
-    result = {"providers": [], "gaps": report.gaps, "questions": [q.as_json() for q in report.questions],
-              "new_fact_ids": [], "duplicates": 0, "external_calls": 0, "skipped_queries": [],
-              "reused_fact_ids": reused, "candidates": 0}
+    result = {
+        "providers": [],
+        "gaps": report.gaps,
+        "questions": [q.as_json() for q in report.questions],
+        "new_fact_ids": [],
+        "duplicates": 0,
+        "external_calls": 0,
+        "skipped_queries": [],
+        "reused_fact_ids": reused,
+        "candidates": 0,
+    }
     lang = p.cfg.text_search_config
     budget = p.cfg.research.max_external_calls
     recheck_days = min(RECHECK_DAYS, p.cfg.knowledge.fact_ttl_days or RECHECK_DAYS)
 
     def store_found(name: str, query_text: str, question: str | None, found: list[dict]) -> int:
         added = store.add_facts(conn, p.channel, lang, found)
-        result["providers"].append({"name": name, "query": query_text, "question": question,
-                                    "candidates": len(found), "new": len(added.new_ids)})
+        result["providers"].append(
+            {
+                "name": name,
+                "query": query_text,
+                "question": question,
+                "candidates": len(found),
+                "new": len(added.new_ids),
+            }
+        )
         result["candidates"] += len(found)
         result["new_fact_ids"] += added.new_ids
         result["duplicates"] += added.duplicates
         return len(added.new_ids)
 
-    for name, provider in ([] if report.sufficient else providers_for(p)):
+    for name, provider in [] if report.sufficient else providers_for(p):
         if name == "local":
             gap_terms = " ".join(g.split(":", 1)[1] for g in report.gaps if g.startswith("term:"))
             search = f"{p.topic} {gap_terms}".strip()
@@ -96,8 +120,12 @@ def research_gaps(conn: psycopg.Connection, p: Production, report: KnowledgeRepo
                 asked.add(query_text.casefold())
                 if store.asked_recently(conn, p.channel, name, query_text, recheck_days):
                     result["skipped_queries"].append({"name": name, "query": query_text})
-                    log.info("research: %s was asked %r in the last %s days: not asked again", name, query_text,
-                             recheck_days)
+                    log.info(
+                        "research: %s was asked %r in the last %s days: not asked again",
+                        name,
+                        query_text,
+                        recheck_days,
+                    )
                     continue
                 found = provider.research(query_text)
                 result["external_calls"] += 1
@@ -110,14 +138,32 @@ def research_gaps(conn: psycopg.Connection, p: Production, report: KnowledgeRepo
         if report.sufficient:
             break
     if report.gaps and not result["new_fact_ids"]:
-        log.warning("no research provider had more on %r (%s); add a document to %s", p.topic,
-                    ", ".join(p.cfg.research.providers), p.cfg.sources_dir)
+        log.warning(
+            "no research provider had more on %r (%s); add a document to %s",
+            p.topic,
+            ", ".join(p.cfg.research.providers),
+            p.cfg.sources_dir,
+        )
     result["questions_after"] = [q.as_json() for q in report.questions]
-    store.record_usage(conn, p.channel, p.id, len(reused), len(result["new_fact_ids"]), result["duplicates"],
-                       result["external_calls"], list(dict.fromkeys(x["name"] for x in result["providers"])),
-                       result["questions_after"])
+    store.record_usage(
+        conn,
+        p.channel,
+        p.id,
+        len(reused),
+        len(result["new_fact_ids"]),
+        result["duplicates"],
+        result["external_calls"],
+        list(dict.fromkeys(x["name"] for x in result["providers"])),
+        result["questions_after"],
+    )
     write_json(p.workspace / "knowledge" / "research.json", result)
-    log.info("research for %r: %s new facts, %s reused, %s duplicates, %s external calls; questions open: %s",
-             p.topic, len(result["new_fact_ids"]), len(reused), result["duplicates"], result["external_calls"],
-             ", ".join(q.key for q in report.open_questions) or "none")
+    log.info(
+        "research for %r: %s new facts, %s reused, %s duplicates, %s external calls; questions open: %s",
+        p.topic,
+        len(result["new_fact_ids"]),
+        len(reused),
+        result["duplicates"],
+        result["external_calls"],
+        ", ".join(q.key for q in report.open_questions) or "none",
+    )
     return result

@@ -23,7 +23,9 @@ SIZE = (1080, 1920)
 def windows(spans: list[dict], duration: float, max_seconds: float, count: int) -> list[tuple[float, float]]:
     """Up to `count` non-overlapping runs of whole segments, each at most max_seconds long, skipping the
     introduction when there is more to choose from. Greedy, in story order."""
-    bounds = [(s["start"], spans[i + 1]["start"] if i + 1 < len(spans) else duration) for i, s in enumerate(spans)]
+    bounds = [
+        (s["start"], spans[i + 1]["start"] if i + 1 < len(spans) else duration) for i, s in enumerate(spans)
+    ]
     start_at = 1 if len(bounds) > 2 else 0
     out: list[tuple[float, float]] = []
     i = start_at
@@ -54,25 +56,45 @@ def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
     results = []
     out_dir = p.workspace / "shorts"
     out_dir.mkdir(exist_ok=True)
-    for n, (start, end) in enumerate(windows(timings["segments"], timings["duration"], cfg.shorts.max_seconds,
-                                             cfg.shorts.count), start=1):
+    for n, (start, end) in enumerate(
+        windows(timings["segments"], timings["duration"], cfg.shorts.max_seconds, cfg.shorts.count), start=1
+    ):
         item = f"{p.id:05d}-short-{n}"
         video = out_dir / f"short-{n}.mp4"
         cues = build_cues(words_of(timings, start, end), max_chars=20, max_words=4)  # one line at 9:16
         ass = write_ass(cues, out_dir / f"short-{n}.ass", *SIZE, cfg.style)
-        inside = [Scene(s.media, max(s.start, start), min(s.end, end), s.kind) for s in scenes
-                  if s.end > start and s.start < end]
+        inside = [
+            Scene(s.media, max(s.start, start), min(s.end, end), s.kind)
+            for s in scenes
+            if s.end > start and s.start < end
+        ]
         if not video.exists():
-            render_video(inside, p.abs(audio.get("mix", audio["narration"])), video, size=SIZE, fps=30, subtitles=ass,
-                         audio_start=start, duration=end - start)
+            render_video(
+                inside,
+                p.abs(audio.get("mix", audio["narration"])),
+                video,
+                size=SIZE,
+                fps=30,
+                subtitles=ass,
+                audio_start=start,
+                duration=end - start,
+            )
         first = next(i for i, s in enumerate(timings["segments"]) if s["start"] >= start - 0.01)
         title = f"{script['title']} — {script['segments'][first]['heading']}"[:100]
         metadata = {
-            "kind": "short", "channel": p.channel, "production_id": p.id, "dag_run_id": p.dag_run_id, "title": title,
+            "kind": "short",
+            "channel": p.channel,
+            "production_id": p.id,
+            "dag_run_id": p.dag_run_id,
+            "title": title,
             "description": f"{script['title']}\n\n{script['disclosure']}\n#Shorts",
-            "tags": cfg.publish.tags + ["Shorts"], "category_id": cfg.publish.category_id,
-            "language": cfg.language, "privacy": cfg.publish.privacy, "made_for_kids": cfg.publish.made_for_kids,
-            "contains_synthetic_media": True, "duration": round(end - start, 3),
+            "tags": cfg.publish.tags + ["Shorts"],
+            "category_id": cfg.publish.category_id,
+            "language": cfg.language,
+            "privacy": cfg.publish.privacy,
+            "made_for_kids": cfg.publish.made_for_kids,
+            "contains_synthetic_media": True,
+            "duration": round(end - start, 3),
             "source": {"longform_production": p.id, "start": start, "end": end},
             "publish_at": next_slot(cfg.timezone, cfg.publish.shorts_time, outbox.taken_slots()).isoformat(),
         }

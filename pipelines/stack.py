@@ -37,7 +37,9 @@ def _secret_file(path: Path, make) -> str:
 
 
 def _sqlalchemy_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg2://", 1) if url.startswith("postgresql://") else url
+    return (
+        url.replace("postgresql://", "postgresql+psycopg2://", 1) if url.startswith("postgresql://") else url
+    )
 
 
 class Stack:
@@ -52,8 +54,9 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     def passwords(self) -> dict[str, str]:
-        raw = _secret_file(self.home / "passwords.json",
-                           lambda: json.dumps({u: secrets.token_urlsafe(12) for u in USERS}))
+        raw = _secret_file(
+            self.home / "passwords.json", lambda: json.dumps({u: secrets.token_urlsafe(12) for u in USERS})
+        )
         return json.loads(raw)
 
     def database(self) -> str:
@@ -65,27 +68,34 @@ class Stack:
     def env(self, project_db: str) -> dict[str, str]:
         env = dict(os.environ)
         airflow_db = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or (
-            db.embedded_url("airflow") if not os.environ.get("DATABASE_URL") else project_db)
+            db.embedded_url("airflow") if not os.environ.get("DATABASE_URL") else project_db
+        )
         bindir = str(Path(sys.executable).parent)
-        env.update({
-            "DATABASE_URL": project_db,
-            "NICHEFLOW_DATA_DIR": str(data_dir()),
-            "NICHEFLOW_CONFIG_DIR": str(config_dir()),
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW_CONFIG": str(REPO / "airflow.cfg"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy_url(airflow_db),
-            "AIRFLOW__API__PORT": str(self.port),
-            "AIRFLOW__API__BASE_URL": self.url,
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-            "AIRFLOW__API_AUTH__JWT_SECRET": _secret_file(self.home / "jwt_secret", lambda: secrets.token_hex(32)),
-            "AIRFLOW__CORE__FERNET_KEY": _secret_file(self.home / "fernet_key", _fernet_key),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
-            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
-            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins"), env.get("PYTHONPATH", "")]).rstrip(":"),
-            "PATH": bindir + os.pathsep + env.get("PATH", ""),
-        })
+        env.update(
+            {
+                "DATABASE_URL": project_db,
+                "NICHEFLOW_DATA_DIR": str(data_dir()),
+                "NICHEFLOW_CONFIG_DIR": str(config_dir()),
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW_CONFIG": str(REPO / "airflow.cfg"),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy_url(airflow_db),
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__BASE_URL": self.url,
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+                "AIRFLOW__API_AUTH__JWT_SECRET": _secret_file(
+                    self.home / "jwt_secret", lambda: secrets.token_hex(32)
+                ),
+                "AIRFLOW__CORE__FERNET_KEY": _secret_file(self.home / "fernet_key", _fernet_key),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+                "PYTHONPATH": os.pathsep.join(
+                    [str(REPO), str(REPO / "plugins"), env.get("PYTHONPATH", "")]
+                ).rstrip(":"),
+                "PATH": bindir + os.pathsep + env.get("PATH", ""),
+            }
+        )
         return env
 
     def start(self) -> None:
@@ -102,8 +112,14 @@ class Stack:
             raise StackError(f"`airflow db migrate` failed:\n{res.stderr[-3000:]}")
         for name in COMPONENTS:
             logfile = open(self.home / f"{name}.log", "ab")
-            self.procs[name] = subprocess.Popen([airflow, name], env=env, stdout=logfile, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, start_new_session=True)
+            self.procs[name] = subprocess.Popen(
+                [airflow, name],
+                env=env,
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.wait_healthy()
 
     def wait_healthy(self, timeout: float = 180) -> None:
@@ -116,8 +132,10 @@ class Stack:
             except httpx.HTTPError:
                 pass
             time.sleep(1)
-        raise StackError(f"Airflow api-server not healthy on {self.url} after {timeout:.0f} s; "
-                         f"see {self.home / 'api-server.log'}")
+        raise StackError(
+            f"Airflow api-server not healthy on {self.url} after {timeout:.0f} s; "
+            f"see {self.home / 'api-server.log'}"
+        )
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
@@ -162,10 +180,16 @@ class AirflowClient:
     """The few REST calls nicheflow makes to its Airflow (token auth, as an external tool would)."""
 
     def __init__(self, base_url: str, username: str, password: str):
-        token = httpx.post(f"{base_url}/auth/token", json={"username": username, "password": password},
-                           timeout=30).raise_for_status().json()["access_token"]
-        self.http = httpx.Client(base_url=f"{base_url}/api/v2", headers={"Authorization": f"Bearer {token}"},
-                                 timeout=30)
+        token = (
+            httpx.post(
+                f"{base_url}/auth/token", json={"username": username, "password": password}, timeout=30
+            )
+            .raise_for_status()
+            .json()["access_token"]
+        )
+        self.http = httpx.Client(
+            base_url=f"{base_url}/api/v2", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
 
     def wait_for_dag(self, dag_id: str, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
@@ -173,8 +197,10 @@ class AirflowClient:
             if self.http.get(f"/dags/{dag_id}").status_code == 200:
                 return
             time.sleep(2)
-        raise StackError(f"DAG {dag_id} did not appear within {timeout:.0f} s: check the dag-processor log "
-                         "and `nicheflow validate`")
+        raise StackError(
+            f"DAG {dag_id} did not appear within {timeout:.0f} s: check the dag-processor log "
+            "and `nicheflow validate`"
+        )
 
     def trigger(self, dag_id: str, conf: dict) -> str:
         r = self.http.post(f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
@@ -186,8 +212,11 @@ class AirflowClient:
         return self.http.get(f"/dags/{dag_id}/dagRuns/{run_id}").raise_for_status().json()["state"]
 
     def runs(self, dag_id: str) -> list[dict]:
-        return self.http.get(f"/dags/{dag_id}/dagRuns", params={"order_by": "-start_date"}).raise_for_status().json()[
-            "dag_runs"]
+        return (
+            self.http.get(f"/dags/{dag_id}/dagRuns", params={"order_by": "-start_date"})
+            .raise_for_status()
+            .json()["dag_runs"]
+        )
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         r = self.http.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").raise_for_status().json()

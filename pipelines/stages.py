@@ -49,28 +49,43 @@ def next_topic(channel: str) -> str:
     """The first backlog topic that is neither covered (or too close to a covered one) nor in production."""
     cfg = get_config(channel)
     with channel_db(channel) as conn:
-        running = {r["topic"].casefold() for r in conn.execute(
-            "SELECT topic FROM productions WHERE channel = %s AND status IN ('running', 'stalled')", (channel,))}
+        running = {
+            r["topic"].casefold()
+            for r in conn.execute(
+                "SELECT topic FROM productions WHERE channel = %s AND status IN ('running', 'stalled')",
+                (channel,),
+            )
+        }
         for topic in cfg.topics:
-            if topic.casefold() not in running and not topics.similar_covered(conn, channel, cfg.text_search_config,
-                                                                               topic):
+            if topic.casefold() not in running and not topics.similar_covered(
+                conn, channel, cfg.text_search_config, topic
+            ):
                 return topic
-    raise BacklogEmpty(f"channel {channel}: every backlog topic is covered or in production; add topics to "
-                       f"niche_configs/{channel}.yaml, see `nicheflow topics suggest {channel}`, or trigger the DAG "
-                       "with a topic")
+    raise BacklogEmpty(
+        f"channel {channel}: every backlog topic is covered or in production; add topics to "
+        f"niche_configs/{channel}.yaml, see `nicheflow topics suggest {channel}`, or trigger the DAG "
+        "with a topic"
+    )
 
 
-def start(channel: str, topic: str | None, dag_run_id: str, target_seconds: int | None = None,
-          allow_similar: bool = False) -> int:
+def start(
+    channel: str,
+    topic: str | None,
+    dag_run_id: str,
+    target_seconds: int | None = None,
+    allow_similar: bool = False,
+) -> int:
     if (topic or "").strip() and not allow_similar:
         with channel_db(channel) as conn:
             lang = get_config(channel).text_search_config
             close = topics.similar_covered(conn, channel, lang, topic.strip())
         if close:
             c = close[0]
-            raise RepeatedTopic(f"channel {channel} already covered {c.topic!r} (production {c.production_id}, "
-                                f"{c.covered_at:%Y-%m-%d}; similarity {c.similarity:.2f}). Choose another topic, "
-                                "or trigger with allow_similar=true to make it anyway")
+            raise RepeatedTopic(
+                f"channel {channel} already covered {c.topic!r} (production {c.production_id}, "
+                f"{c.covered_at:%Y-%m-%d}; similarity {c.similarity:.2f}). Choose another topic, "
+                "or trigger with allow_similar=true to make it anyway"
+            )
     topic = (topic or "").strip() or next_topic(channel)
     with channel_db(channel) as conn:
         p = production.create(conn, channel, topic, dag_run_id, target_seconds)
@@ -82,9 +97,14 @@ def knowledge_and_research(production_id: int) -> dict:
     with production_db(production_id) as (conn, p):
         report = query_knowledge(conn, p)
         result = research_gaps(conn, p, report)
-    return {"score": report.score, "gaps": report.gaps, "new_facts": len(result["new_fact_ids"]),
-            "reused_facts": len(result["reused_fact_ids"]), "external_calls": result["external_calls"],
-            "questions": {q["key"]: q["score"] for q in result["questions_after"]}}
+    return {
+        "score": report.score,
+        "gaps": report.gaps,
+        "new_facts": len(result["new_fact_ids"]),
+        "reused_facts": len(result["reused_fact_ids"]),
+        "external_calls": result["external_calls"],
+        "questions": {q["key"]: q["score"] for q in result["questions_after"]},
+    }
 
 
 def run_stage(stage: str, production_id: int, revision: int = 1, notes: str | None = None) -> int:
@@ -103,7 +123,9 @@ def run_stage(stage: str, production_id: int, revision: int = 1, notes: str | No
                 from pipelines.audio_qa import check
 
                 artifacts = narrate(p, script, revision, notes)
-                artifacts["qa"] = check(p, script, artifacts)  # Whisper scores each segment against the script
+                artifacts["qa"] = check(
+                    p, script, artifacts
+                )  # Whisper scores each segment against the script
             elif stage == "broll":
                 from pipelines.broll import gather
 
@@ -123,8 +145,14 @@ def run_stage(stage: str, production_id: int, revision: int = 1, notes: str | No
             artifacts["addresses_notes"] = notes
             artifacts["notes_understood"] = list(read(notes).understood)
         cp = checkpoints.open_checkpoint(conn, p.id, p.channel, stage, revision, artifacts)
-    log.info("checkpoint %s open: production %s, %s revision %s — approve with `nicheflow approve %s`",
-             cp.id, production_id, stage, revision, cp.id)
+    log.info(
+        "checkpoint %s open: production %s, %s revision %s — approve with `nicheflow approve %s`",
+        cp.id,
+        production_id,
+        stage,
+        revision,
+        cp.id,
+    )
     return cp.id
 
 
@@ -135,7 +163,9 @@ def after_decision(checkpoint_id: int) -> tuple[str, int]:
         cp = checkpoints.get(conn, checkpoint_id)
         if cp.status == "rejected":
             production.set_status(conn, cp.production_id, "rejected")
-            log.info("production %s rejected at %s by %s: %s", cp.production_id, cp.stage, cp.reviewer, cp.notes)
+            log.info(
+                "production %s rejected at %s by %s: %s", cp.production_id, cp.stage, cp.reviewer, cp.notes
+            )
             return "rejected", cp.id
     if cp.status == "approved":
         return "approved", cp.id
@@ -162,8 +192,13 @@ def store_learnings(production_id: int) -> dict:
         conn.execute("DELETE FROM learnings WHERE production_id = %s AND kind LIKE 'review:%%'", (p.id,))
         for cp in checkpoints.history(conn, p.id):
             if cp.notes:
-                store.add_learning(conn, p.channel, p.id, f"review:{cp.stage}",
-                                   f"{cp.status} at revision {cp.revision}: {cp.notes}")
+                store.add_learning(
+                    conn,
+                    p.channel,
+                    p.id,
+                    f"review:{cp.stage}",
+                    f"{cp.status} at revision {cp.revision}: {cp.notes}",
+                )
         production.set_status(conn, p.id, "published")
     return {"production_id": p.id, "channel": p.channel, "topic": p.topic}
 

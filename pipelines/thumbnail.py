@@ -35,8 +35,10 @@ def _frame_of(video: Path, out: Path) -> Path | None:
 
     try:
         middle = probe(video).duration / 2
-        run_ffmpeg(["-ss", f"{middle:.3f}", "-i", str(video), "-frames:v", "1", "-q:v", "2", str(out)],
-                   what=f"taking a thumbnail frame from {video.name}")
+        run_ffmpeg(
+            ["-ss", f"{middle:.3f}", "-i", str(video), "-frames:v", "1", "-q:v", "2", str(out)],
+            what=f"taking a thumbnail frame from {video.name}",
+        )
     except FFmpegError as e:
         log.warning("thumbnail: no frame from %s: %s", video, e)
         return None
@@ -84,7 +86,9 @@ def _cover(image_path: Path | None, size: tuple[int, int], seed: int, blur: floa
     return img.filter(ImageFilter.GaussianBlur(blur)) if blur else img
 
 
-def _draw_title(draw, title: str, box: tuple[int, int, int, int], *, start: int, fill, stroke, align: str) -> None:
+def _draw_title(
+    draw, title: str, box: tuple[int, int, int, int], *, start: int, fill, stroke, align: str
+) -> None:
     """Wrap and fit `title` into box (left, top, right, bottom), centred vertically."""
     left, top, right, bottom = box
     font, lines, line_h = fit_text(draw, title, BOLD, right - left, bottom - top, start, min_size=18)
@@ -103,8 +107,15 @@ def _overlay(title: str, image: Path | None, seed: int, style: Style):
     w, h = SIZE
     img = ImageEnhance.Brightness(_cover(image, SIZE, seed, blur=12)).enhance(0.45)
     text = title.upper() if style.title_uppercase else title
-    _draw_title(ImageDraw.Draw(img), text, (60, 60, w - 60, h - 60), start=150, fill=_rgb(style.title_colour),
-                stroke=(0, 0, 0), align="center")
+    _draw_title(
+        ImageDraw.Draw(img),
+        text,
+        (60, 60, w - 60, h - 60),
+        start=150,
+        fill=_rgb(style.title_colour),
+        stroke=(0, 0, 0),
+        align="center",
+    )
     return img
 
 
@@ -116,8 +127,15 @@ def _split(title: str, image: Path | None, seed: int, style: Style):
     img.paste(_cover(image, (w // 2, h), seed, blur=0), (0, 0))
     draw = ImageDraw.Draw(img)
     draw.rectangle((w // 2, 0, w // 2 + 12, h), fill=_rgb(style.title_accent))
-    _draw_title(draw, title, (w // 2 + 50, 50, w - 40, h - 50), start=110, fill=_rgb(style.title_colour),
-                stroke=None, align="left")
+    _draw_title(
+        draw,
+        title,
+        (w // 2 + 50, 50, w - 40, h - 50),
+        start=110,
+        fill=_rgb(style.title_colour),
+        stroke=None,
+        align="left",
+    )
     return img
 
 
@@ -147,7 +165,9 @@ def _save(img, path: Path) -> Path:
     return path
 
 
-def make_thumbnails(title: str, media: list[Path], out_dir: Path, *, n: int = 3, style: Style | None = None) -> list[Path]:
+def make_thumbnails(
+    title: str, media: list[Path], out_dir: Path, *, n: int = 3, style: Style | None = None
+) -> list[Path]:
     """Write `n` (max len(LAYOUTS)) different 1280x720 JPEG thumbnails from the best of `media` (images or
     clips); return their paths."""
     if not 1 <= n <= len(LAYOUTS):
@@ -164,7 +184,14 @@ def make_thumbnails(title: str, media: list[Path], out_dir: Path, *, n: int = 3,
         best = best_visuals(media, Path(work), n)
         for i, layout in enumerate(LAYOUTS[:n]):
             image = best[i % len(best)] if best else None
-            path = _save(_MAKERS[layout](title, image, seed + i, style), out_dir / f"thumbnail_{i + 1}_{layout}.jpg")
+            path = _save(
+                _MAKERS[layout](title, image, seed + i, style), out_dir / f"thumbnail_{i + 1}_{layout}.jpg"
+            )
             paths.append(path)
-            log.info("thumbnail %s (%s, from %s)", path.name, layout, image.name if image else "a generated background")
+            log.info(
+                "thumbnail %s (%s, from %s)",
+                path.name,
+                layout,
+                image.name if image else "a generated background",
+            )
     return paths

@@ -10,5 +10,12 @@ from nicheflow_airflow.review_app import app
 class NicheflowReviewPlugin(AirflowPlugin):
     name = "nicheflow_review"
     fastapi_apps = [{"app": app, "url_prefix": "/review", "name": "nicheflow review"}]
-    external_views = [{"name": "Review", "href": "/review/", "url_route": "review", "destination": "nav",
-                       "category": "browse"}]
+    external_views = [
+        {
+            "name": "Review",
+            "href": "/review/",
+            "url_route": "review",
+            "destination": "nav",
+            "category": "browse",
+        }
+    ]

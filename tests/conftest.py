@@ -59,8 +59,10 @@ def configs(tmp_path, monkeypatch):
     d = tmp_path / "niche_configs"
     d.mkdir()
     for src in (REPO / "niche_configs").glob("*.yaml"):
-        (d / src.name).write_text(src.read_text(encoding="utf-8").replace("target_seconds: 90", "target_seconds: 30"),
-                                  encoding="utf-8")
+        (d / src.name).write_text(
+            src.read_text(encoding="utf-8").replace("target_seconds: 90", "target_seconds: 30"),
+            encoding="utf-8",
+        )
     monkeypatch.setenv("NICHEFLOW_CONFIG_DIR", str(d))
     return d
 
@@ -86,7 +88,9 @@ def airflow_stack(tmp_path_factory, pg_server, stack_config_edits):
     cfg_dir = tmp_path_factory.mktemp("niche_configs")
     for src in (REPO / "niche_configs").glob("*.yaml"):
         text = src.read_text(encoding="utf-8")
-        text = "\n".join("schedule: null" if line.startswith("schedule:") else line for line in text.splitlines())
+        text = "\n".join(
+            "schedule: null" if line.startswith("schedule:") else line for line in text.splitlines()
+        )
         extra = stack_config_edits.get(src.stem, "")
         text = text.replace("poll_seconds: 10", "poll_seconds: 2" + (f"\n  {extra}" if extra else ""))
         (cfg_dir / src.name).write_text(text, encoding="utf-8")

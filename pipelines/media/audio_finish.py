@@ -116,20 +116,39 @@ def normalize(src: Path, out: Path, channels: int = 1) -> dict:
         raise SilentAudio(f"{src} is silent: there is no loudness to normalise (check the voice's output)")
     ceiling = 10 ** ((TARGET_TP - LIMIT_MARGIN) / 20)
     gain = TARGET_LUFS - float(raw["input_i"])
-    for _ in range(LIMIT_ROUNDS):  # limiting lowers the loudness: raise the gain until the limited audio is on target
-        pre = (f"volume={gain:.2f}dB,aresample={4 * RATE},"
-               f"alimiter=limit={ceiling:.4f}:attack=2:release=60:level=false:latency=true,aresample={RATE}")
-        first = _loudnorm(src, f"{pre},{target}:print_format=json", f"measure the limited {Path(src).name}", measure)
+    for _ in range(
+        LIMIT_ROUNDS
+    ):  # limiting lowers the loudness: raise the gain until the limited audio is on target
+        pre = (
+            f"volume={gain:.2f}dB,aresample={4 * RATE},"
+            f"alimiter=limit={ceiling:.4f}:attack=2:release=60:level=false:latency=true,aresample={RATE}"
+        )
+        first = _loudnorm(
+            src, f"{pre},{target}:print_format=json", f"measure the limited {Path(src).name}", measure
+        )
         deficit = TARGET_LUFS - float(first["input_i"])
         if abs(deficit) < LIMIT_MARGIN - 0.2:  # the linear pass can make up the rest under the ceiling
             break
         gain += 1.5 * deficit  # limiting turns ~2/3 of the gain into loudness
-    measured = (f"measured_I={first['input_i']}:measured_TP={first['input_tp']}:measured_LRA={first['input_lra']}"
-                f":measured_thresh={first['input_thresh']}:offset={first['target_offset']}")
-    second = _loudnorm(src, f"{pre},{target}:{measured}:linear=true:print_format=json,aresample={RATE}",
-                       f"normalise the loudness of {Path(src).name}", ["-ac", channels, "-c:a", "pcm_s16le", out])
-    log.info("loudness %s: %s LUFS -> %s LUFS, true peak %s -> %s dBTP (%s)", Path(out).name, raw["input_i"],
-             second["output_i"], raw["input_tp"], second["output_tp"], second["normalization_type"])
+    measured = (
+        f"measured_I={first['input_i']}:measured_TP={first['input_tp']}:measured_LRA={first['input_lra']}"
+        f":measured_thresh={first['input_thresh']}:offset={first['target_offset']}"
+    )
+    second = _loudnorm(
+        src,
+        f"{pre},{target}:{measured}:linear=true:print_format=json,aresample={RATE}",
+        f"normalise the loudness of {Path(src).name}",
+        ["-ac", channels, "-c:a", "pcm_s16le", out],
+    )
+    log.info(
+        "loudness %s: %s LUFS -> %s LUFS, true peak %s -> %s dBTP (%s)",
+        Path(out).name,
+        raw["input_i"],
+        second["output_i"],
+        raw["input_tp"],
+        second["output_tp"],
+        second["normalization_type"],
+    )
     return second
 
 
@@ -139,8 +158,10 @@ _TRUE_PEAK = re.compile(r"True peak:\s*Peak:\s*(-?[\d.]+|-inf) dBFS")
 
 def ebur128(path: Path) -> tuple[float, float]:
     """(integrated loudness in LUFS, true peak in dBTP) of a file, measured by ffmpeg's ebur128 filter."""
-    stderr = run_ffmpeg(["-loglevel", "info", "-nostats", "-i", path, "-af", "ebur128=peak=true", "-f", "null", "-"],
-                        what=f"measure {Path(path).name} (EBU R128)")
+    stderr = run_ffmpeg(
+        ["-loglevel", "info", "-nostats", "-i", path, "-af", "ebur128=peak=true", "-f", "null", "-"],
+        what=f"measure {Path(path).name} (EBU R128)",
+    )
     summary = stderr[stderr.rindex("Summary:") :]
     return float(_INTEGRATED.search(summary).group(1)), float(_TRUE_PEAK.search(summary).group(1))
 
@@ -149,14 +170,32 @@ def mix_music(voice: Path, music: Path, out: Path, music_db: float, duration: fl
     """The voice over a music bed: looped, at `music_db`, ducked while the voice speaks, faded out at the end;
     the mix is loudness-normalised like the voice. `voice` itself is left as it is."""
     fade = min(MUSIC_FADE_OUT, duration / 4)
-    graph = (f"[1:a]aformat=sample_rates={RATE}:channel_layouts=stereo,volume={music_db}dB,"
-             f"atrim=0:{duration:.3f},afade=t=out:st={duration - fade:.3f}:d={fade:.3f}[bed];"
-             f"[0:a]aformat=sample_rates={RATE}:channel_layouts=stereo,asplit=2[voice][key];"
-             "[bed][key]sidechaincompress=threshold=0.02:ratio=10:attack=10:release=350[ducked];"
-             "[voice][ducked]amix=inputs=2:duration=first:normalize=0[mix]")
+    graph = (
+        f"[1:a]aformat=sample_rates={RATE}:channel_layouts=stereo,volume={music_db}dB,"
+        f"atrim=0:{duration:.3f},afade=t=out:st={duration - fade:.3f}:d={fade:.3f}[bed];"
+        f"[0:a]aformat=sample_rates={RATE}:channel_layouts=stereo,asplit=2[voice][key];"
+        "[bed][key]sidechaincompress=threshold=0.02:ratio=10:attack=10:release=350[ducked];"
+        "[voice][ducked]amix=inputs=2:duration=first:normalize=0[mix]"
+    )
     raw = out.with_name(out.stem + "-unnormalised.wav")
-    run_ffmpeg(["-i", voice, "-stream_loop", "-1", "-i", music, "-filter_complex", graph, "-map", "[mix]",
-                "-c:a", "pcm_s16le", raw], what=f"mix the music bed {music.name} under the voice")
+    run_ffmpeg(
+        [
+            "-i",
+            voice,
+            "-stream_loop",
+            "-1",
+            "-i",
+            music,
+            "-filter_complex",
+            graph,
+            "-map",
+            "[mix]",
+            "-c:a",
+            "pcm_s16le",
+            raw,
+        ],
+        what=f"mix the music bed {music.name} under the voice",
+    )
     report = normalize(raw, out, channels=2)
     raw.unlink()
     return report

@@ -18,6 +18,8 @@ BLUR_DOWNSCALE = 8  # the fill behind a still is blurred at 1/8 size, then scale
 BG_DIM = 0.7  # and darkened a little so the still stands out
 SLOW_AT_MOST = 1.5  # a clip up to this much shorter than its scene is slowed; a shorter one loops
 ZOOM = 1.12  # stills and clips are prepared this much larger than the frame: room to zoom and pan
+
+
 def media_kind(path: Path) -> str:
     return "image" if Path(path).suffix.lower() in IMAGE_SUFFIXES else "video"
 

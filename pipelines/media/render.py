@@ -132,7 +132,11 @@ def _streams(shots: list[Shot]) -> tuple[list[Showing], list[Showing]]:
         cut += s.clip.frames
     far = []
     for a, b in pairwise(main):  # around the cut a.end: b arriving before it, a leaving after it
-        far += [x for x in (Showing(b.shot, b.shot.start, a.end), Showing(a.shot, a.end, a.shot.end)) if x.end > x.start]
+        far += [
+            x
+            for x in (Showing(b.shot, b.shot.start, a.end), Showing(a.shot, a.end, a.shot.end))
+            if x.end > x.start
+        ]
     return main, far
 
 
@@ -237,8 +241,10 @@ def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str
 def _repeat(i: int, fps: int, frames: int) -> str:
     """Input i's pictures, converted once each, repeated to `frames` frames at `fps` (time base 1/(4 fps),
     so that _join_streams can order two streams' frames unambiguously)."""
-    return (f"[{i}:v]scale=out_range=tv:out_color_matrix=bt709,format=yuv420p,"  # once per decoded picture
-            f"fps={fps}:start_time=0,trim=end_frame={frames},settb=1/{4 * fps},setpts=4*N")
+    return (
+        f"[{i}:v]scale=out_range=tv:out_color_matrix=bt709,format=yuv420p,"  # once per decoded picture
+        f"fps={fps}:start_time=0,trim=end_frame={frames},settb=1/{4 * fps},setpts=4*N"
+    )
 
 
 def _by_time(expr: str, fps: int) -> str:
@@ -252,7 +258,9 @@ def _move(stream: list[Showing], size: tuple[int, int], fps: int) -> str:
     # Bilinear: the picture is never shrunk by more than ZOOM (1.12x), where it looks the same as bicubic
     # and costs ~30% less.
     sw, sh, x, y = (_by_time(e, fps) for e in _motion(stream, size))
-    return f"scale=w='{sw}':h='{sh}':eval=frame:flags=bilinear,crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
+    return (
+        f"scale=w='{sw}':h='{sh}':eval=frame:flags=bilinear,crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
+    )
 
 
 def _fade_commands(main: list[Showing], fps: int) -> str:
@@ -281,8 +289,10 @@ def _fading(main: list[Showing], fps: int) -> str:
 def _audio_chain(audio_start: float, duration: float, intro: Sound | None, outro: Sound | None) -> str:
     """Intro sound (or silence), the narration span, outro sound (or silence) -> [aout]."""
     fmt = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
-    parts = [f"[1:a]atrim=start={audio_start:.6f}:duration={duration:.6f},asetpts=PTS-STARTPTS,"
-             f"apad=whole_dur={duration:.6f},{fmt}[narr]"]
+    parts = [
+        f"[1:a]atrim=start={audio_start:.6f}:duration={duration:.6f},asetpts=PTS-STARTPTS,"
+        f"apad=whole_dur={duration:.6f},{fmt}[narr]"
+    ]
     order = []
     for label, book in (("intro", intro), ("narr", None), ("outro", outro)):
         if book is not None:
@@ -384,8 +394,9 @@ def render_video(
         raise ValueError(
             f"nothing to render: audio_start {audio_start:.2f} s is at or past the end of {audio}"
         )
-    clips, sounds, extra_inputs = _bookends(plan_clips(scenes, audio_start=audio_start, duration=duration, fps=fps),
-                                            intro, outro, fps)
+    clips, sounds, extra_inputs = _bookends(
+        plan_clips(scenes, audio_start=audio_start, duration=duration, fps=fps), intro, outro, fps
+    )
     frames = sum(c.frames for c in clips)
     total = frames / fps
     shots = place(clips, round(crossfade * fps))
@@ -395,8 +406,16 @@ def render_video(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_name(f".{out.name}.partial")
-    log.info("rendering %s: %d scenes, %dx%d@%d, %.2f s, crossfade %.2f s", out.name, len(clips), w, h, fps,
-             total, crossfade if len(streams) == 2 else 0)
+    log.info(
+        "rendering %s: %d scenes, %dx%d@%d, %.2f s, crossfade %.2f s",
+        out.name,
+        len(clips),
+        w,
+        h,
+        fps,
+        total,
+        crossfade if len(streams) == 2 else 0,
+    )
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as work_dir:
         work = Path(work_dir)
         files = _prepare(shots, size, fps, work)
@@ -416,9 +435,13 @@ def render_video(
         video += ",setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709[vout]"
         graph = work / "graph.txt"
         first_extra = len(streams) + 1  # after the streams and the narration
-        sounds = {k: Sound(None if v.input is None else first_extra + v.input, v.seconds) for k, v in sounds.items()}
-        graph.write_text(video + ";" + _audio_chain(audio_start, duration, sounds.get("intro"), sounds.get("outro")),
-                         encoding="utf-8")
+        sounds = {
+            k: Sound(None if v.input is None else first_extra + v.input, v.seconds) for k, v in sounds.items()
+        }
+        graph.write_text(
+            video + ";" + _audio_chain(audio_start, duration, sounds.get("intro"), sounds.get("outro")),
+            encoding="utf-8",
+        )
         args = [*inputs, *extra_inputs, "-/filter_complex", str(graph), "-map", "[vout]", "-map", "[aout]"]
         args += _encode_args(tmp_out, fps=fps, duration=total, preset=preset, crf=crf)
         try:
@@ -429,7 +452,9 @@ def render_video(
     return probe(out)
 
 
-def _video_chain(streams: list[list[Showing]], size: tuple[int, int], fps: int, frames: int, work: Path) -> str:
+def _video_chain(
+    streams: list[list[Showing]], size: tuple[int, int], fps: int, frames: int, work: Path
+) -> str:
     """The video so far: one stream moved, or two streams (inputs 0 and 2) moved and blended."""
     if len(streams) == 1:
         return f"{_repeat(0, fps, frames)},{_move(streams[0], size, fps)}"
@@ -438,22 +463,37 @@ def _video_chain(streams: list[list[Showing]], size: tuple[int, int], fps: int, 
     # The two streams are interleaved (main's frame, then the other's, by time) before any per-frame work,
     # then split again: so neither runs ahead of the other with new frames waiting at the blend (memory), and the
     # stills can be listed once a second (one decode a second).
-    return (f"{_repeat(0, fps, frames)}[pa];{_repeat(2, fps, frames)},setpts=PTS+1[pb];"
-            "[pa][pb]interleave=nb_inputs=2,split[ia][ib];"
-            f"[ia]select='not(mod(n,2))',setpts=N/({fps}*TB),{_move(streams[0], size, fps)}[a];"
-            f"[ib]select='mod(n,2)',setpts=N/({fps}*TB),{_move(streams[1], size, fps)}[b];"
-            f"[a][b]blend@xfade=all_mode=normal:all_opacity=1:enable='{_fading(streams[0], fps)}',"
-            f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p")
+    return (
+        f"{_repeat(0, fps, frames)}[pa];{_repeat(2, fps, frames)},setpts=PTS+1[pb];"
+        "[pa][pb]interleave=nb_inputs=2,split[ia][ib];"
+        f"[ia]select='not(mod(n,2))',setpts=N/({fps}*TB),{_move(streams[0], size, fps)}[a];"
+        f"[ib]select='mod(n,2)',setpts=N/({fps}*TB),{_move(streams[1], size, fps)}[b];"
+        f"[a][b]blend@xfade=all_mode=normal:all_opacity=1:enable='{_fading(streams[0], fps)}',"
+        f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p"
+    )
 
 
 def _prepare(shots: list[Shot], size: tuple[int, int], fps: int, work: Path) -> dict[int, Path]:
     """Shot index -> its frame-sized file: composed stills (each distinct one once), cut clips."""
     stills = list(dict.fromkeys(s.clip.media for s in shots if s.clip.kind == "image"))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Pillow and ffmpeg release the GIL
-        composed = pool.map(compose_still, stills, [canvas_size(size)] * len(stills),
-                            [work / f"still{i:04d}.jpg" for i in range(len(stills))])
-        cut = {s.index: pool.submit(cut_clip, s.clip.media, canvas_size(size), fps, s.end - s.start,
-                                    work / f"clip{s.index:04d}.avi")
-               for s in shots if s.clip.kind == "video"}
+        composed = pool.map(
+            compose_still,
+            stills,
+            [canvas_size(size)] * len(stills),
+            [work / f"still{i:04d}.jpg" for i in range(len(stills))],
+        )
+        cut = {
+            s.index: pool.submit(
+                cut_clip,
+                s.clip.media,
+                canvas_size(size),
+                fps,
+                s.end - s.start,
+                work / f"clip{s.index:04d}.avi",
+            )
+            for s in shots
+            if s.clip.kind == "video"
+        }
         by_still = dict(zip(stills, composed, strict=True))
         return {s.index: cut[s.index].result() if s.index in cut else by_still[s.clip.media] for s in shots}

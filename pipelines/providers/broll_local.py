@@ -17,8 +17,16 @@ from pipelines.providers.broll_stock import Candidate, measure, relevance
 from pipelines.providers.media_cache import sha256_file
 
 log = logging.getLogger(__name__)
-KINDS = {".jpg": "image", ".jpeg": "image", ".png": "image", ".webp": "image",
-         ".mp4": "video", ".mov": "video", ".webm": "video", ".mkv": "video"}
+KINDS = {
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".png": "image",
+    ".webp": "image",
+    ".mp4": "video",
+    ".mov": "video",
+    ".webm": "video",
+    ".mkv": "video",
+}
 
 
 def _sidecar(path: Path) -> dict | None:
@@ -29,7 +37,9 @@ def _sidecar(path: Path) -> dict | None:
         log.warning("b-roll library: %s is not valid YAML (%s); %s is not used", side, e, path.name)
         return None
     if not isinstance(meta, dict) or not str(meta.get("licence") or "").strip():
-        log.warning("b-roll library: %s has no licence (add %s with `licence:`); not used", path.name, side.name)
+        log.warning(
+            "b-roll library: %s has no licence (add %s with `licence:`); not used", path.name, side.name
+        )
         return None
     return meta
 
@@ -68,16 +78,36 @@ class LocalLibrary:
             log.warning("b-roll library: %s; not used", e)
             return None
         if w < self.min_width or w <= h:
-            log.info("b-roll library: %s is %dx%d, not landscape and %d wide; not used", path.name, w, h,
-                     self.min_width)
+            log.info(
+                "b-roll library: %s is %dx%d, not landscape and %d wide; not used",
+                path.name,
+                w,
+                h,
+                self.min_width,
+            )
             return None
-        return Candidate("local", sha256_file(path), kind, w, h, duration, meta.get("url"), str(path),
-                         str(meta.get("description") or _name(path)), tags, str(meta["licence"]).strip(),
-                         f"{meta.get('author') or 'unknown'} / own library")
+        return Candidate(
+            "local",
+            sha256_file(path),
+            kind,
+            w,
+            h,
+            duration,
+            meta.get("url"),
+            str(path),
+            str(meta.get("description") or _name(path)),
+            tags,
+            str(meta["licence"]).strip(),
+            f"{meta.get('author') or 'unknown'} / own library",
+        )
 
     def search(self, query: str, kind: str) -> list[Candidate]:
-        found = [self.candidate(path) for path, (meta, tags) in self.entries.items()
-                 if KINDS[path.suffix.lower()] == kind and relevance(query, f"{meta.get('description') or ''} {tags}")]
+        found = [
+            self.candidate(path)
+            for path, (meta, tags) in self.entries.items()
+            if KINDS[path.suffix.lower()] == kind
+            and relevance(query, f"{meta.get('description') or ''} {tags}")
+        ]
         return [c for c in found if c]
 
     def fetch(self, candidate: Candidate) -> bytes:

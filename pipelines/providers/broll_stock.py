@@ -39,18 +39,19 @@ SEARCH_TTL = 24 * 3600  # seconds a search answer is reused
 @dataclass(frozen=True)
 class Candidate:
     """One stock photo or clip a segment could use."""
-    source: str               # pexels | pixabay | local
+
+    source: str  # pexels | pixabay | local
     id: str
-    kind: str                 # image | video
+    kind: str  # image | video
     width: int
     height: int
     duration: float | None
-    url: str | None           # the page to credit
-    download: str             # URL to fetch (a file path for the local library)
-    description: str          # alt text, title or tags: what the reviewer reads
-    tags: str                 # more words to rank relevance on (tags, the page's slug)
+    url: str | None  # the page to credit
+    download: str  # URL to fetch (a file path for the local library)
+    description: str  # alt text, title or tags: what the reviewer reads
+    tags: str  # more words to rank relevance on (tags, the page's slug)
     licence: str
-    attribution: str          # "<author> / <source>"
+    attribution: str  # "<author> / <source>"
 
     @property
     def text(self) -> str:
@@ -62,7 +63,7 @@ class Candidate:
 
 
 def _slug_words(url: str) -> str:
-    """"https://www.pexels.com/video/seal-on-the-beach-1526909/" -> "seal on the beach"."""
+    """ "https://www.pexels.com/video/seal-on-the-beach-1526909/" -> "seal on the beach"."""
     last = [p for p in urlsplit(url or "").path.split("/") if p][-1:] or [""]
     return " ".join(w for w in last[0].split("-") if not w.isdigit())
 
@@ -72,9 +73,19 @@ class _Stock:
     default_base = ""
     key_help = ""
 
-    def __init__(self, api_key: str, *, language: str = "en", min_width: int = 1280, base_url: str | None = None,
-                 search_cache: Path | None = None, timeout: float = 15, max_attempts: int = 4, backoff: float = 0.5,
-                 retry_after_cap: float = 30.0):
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        language: str = "en",
+        min_width: int = 1280,
+        base_url: str | None = None,
+        search_cache: Path | None = None,
+        timeout: float = 15,
+        max_attempts: int = 4,
+        backoff: float = 0.5,
+        retry_after_cap: float = 30.0,
+    ):
         self._key = (api_key or "").strip()
         self.search_cache = search_cache
         self.language = language
@@ -87,14 +98,29 @@ class _Stock:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<hidden>)"
 
     def _get(self, path: str, params: dict, headers: dict) -> dict:
-        keyless = json.dumps([self.base_url, path, {k: v for k, v in params.items() if k != "key"}], sort_keys=True)
-        cached = self.search_cache / f"{self.name}-{hashlib.sha1(keyless.encode()).hexdigest()}.json" \
-            if self.search_cache else None
+        keyless = json.dumps(
+            [self.base_url, path, {k: v for k, v in params.items() if k != "key"}], sort_keys=True
+        )
+        cached = (
+            self.search_cache / f"{self.name}-{hashlib.sha1(keyless.encode()).hexdigest()}.json"
+            if self.search_cache
+            else None
+        )
         if cached and cached.is_file() and time.time() - cached.stat().st_mtime < SEARCH_TTL:
             return json.loads(cached.read_text(encoding="utf-8"))
         with make_client(timeout=self.timeout, headers=headers, base_url=self.base_url) as client:
-            data = json_body(send(client, "GET", path, provider=self.name, policy=self.policy, params=params,
-                                  reject=self._reject), self.name)
+            data = json_body(
+                send(
+                    client,
+                    "GET",
+                    path,
+                    provider=self.name,
+                    policy=self.policy,
+                    params=params,
+                    reject=self._reject,
+                ),
+                self.name,
+            )
         if cached:
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(".tmp")
@@ -103,18 +129,30 @@ class _Stock:
         return data
 
     def _reject(self, response: httpx.Response) -> ProviderError | None:
-        if response.status_code in (401, 403) or (response.status_code == 400 and "key" in response.text.lower()):
-            return ProviderError(self.name, response.status_code,
-                                 f"the {self.name} key was rejected: {self.key_help}")
+        if response.status_code in (401, 403) or (
+            response.status_code == 400 and "key" in response.text.lower()
+        ):
+            return ProviderError(
+                self.name, response.status_code, f"the {self.name} key was rejected: {self.key_help}"
+            )
         return None
 
     def search(self, query: str, kind: str) -> list[Candidate]:
         """Landscape `kind` ("image" or "video") results for `query`, at least `min_width` wide, API order."""
         try:
             found = self._photos(query) if kind == "image" else self._videos(query)
-        except (KeyError, TypeError, ValueError, AttributeError) as e:  # a proxy, an API change, a wrong base_url
-            raise ProviderError(self.name, None, f"unexpected answer to a {kind} search ({type(e).__name__}: {e}); "
-                                                 f"is {self.base_url} the {self.name} API?") from e
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+        ) as e:  # a proxy, an API change, a wrong base_url
+            raise ProviderError(
+                self.name,
+                None,
+                f"unexpected answer to a {kind} search ({type(e).__name__}: {e}); "
+                f"is {self.base_url} the {self.name} API?",
+            ) from e
         return [c for c in found if c.width >= self.min_width and c.width > c.height and c.download]
 
     def _photos(self, query: str) -> list[Candidate]:
@@ -125,8 +163,11 @@ class _Stock:
 
     def fetch(self, candidate: Candidate) -> bytes:
         """The file's bytes, through a client that carries no key (CDN redirects are followed)."""
-        with make_client(timeout=max(self.timeout, 60), follow_redirects=True,
-                         headers={"User-Agent": "nicheflow/0.1 (b-roll)"}) as client:
+        with make_client(
+            timeout=max(self.timeout, 60),
+            follow_redirects=True,
+            headers={"User-Agent": "nicheflow/0.1 (b-roll)"},
+        ) as client:
             return send(client, "GET", candidate.download, provider=self.name, policy=self.policy).content
 
 
@@ -138,8 +179,12 @@ class Pexels(_Stock):
     _locale = {"en": "en-US", "pt-BR": "pt-BR"}
 
     def _query(self, path: str, query: str) -> dict:
-        params = {"query": query, "orientation": "landscape", "per_page": str(PER_PAGE),
-                  "locale": self._locale.get(self.language, "en-US")}
+        params = {
+            "query": query,
+            "orientation": "landscape",
+            "per_page": str(PER_PAGE),
+            "locale": self._locale.get(self.language, "en-US"),
+        }
         return self._get(path, params, {"Authorization": self._key, "Accept": "application/json"})
 
     def _photos(self, query: str) -> list[Candidate]:
@@ -147,26 +192,54 @@ class Pexels(_Stock):
         for p in self._query("/v1/search", query).get("photos") or []:
             w, h = int(p.get("width") or 0), int(p.get("height") or 0)
             scale = min(1880 / w, 1300 / h, 1.0) if w and h else 0  # large2x: 940x650 at 2x, never upscaled
-            out.append(Candidate("pexels", str(p["id"]), "image", round(w * scale), round(h * scale), None,
-                                 p.get("url"), (p.get("src") or {}).get("large2x", ""),
-                                 p.get("alt") or _slug_words(p.get("url", "")), _slug_words(p.get("url", "")),
-                                 self.licence,
-                                 f"{p.get('photographer') or 'unknown'} / Pexels"))
+            out.append(
+                Candidate(
+                    "pexels",
+                    str(p["id"]),
+                    "image",
+                    round(w * scale),
+                    round(h * scale),
+                    None,
+                    p.get("url"),
+                    (p.get("src") or {}).get("large2x", ""),
+                    p.get("alt") or _slug_words(p.get("url", "")),
+                    _slug_words(p.get("url", "")),
+                    self.licence,
+                    f"{p.get('photographer') or 'unknown'} / Pexels",
+                )
+            )
         return out
 
     def _videos(self, query: str) -> list[Candidate]:
         out = []
         for v in self._query("/videos/search", query).get("videos") or []:
-            files = [f for f in v.get("video_files") or [] if f.get("file_type") == "video/mp4"
-                     and (f.get("width") or 0) >= self.min_width and (f.get("width") or 0) > (f.get("height") or 0)]
+            files = [
+                f
+                for f in v.get("video_files") or []
+                if f.get("file_type") == "video/mp4"
+                and (f.get("width") or 0) >= self.min_width
+                and (f.get("width") or 0) > (f.get("height") or 0)
+            ]
             if not files:
                 continue
             f = min(files, key=lambda f: f["width"])
             tags = " ".join(t if isinstance(t, str) else t.get("name", "") for t in v.get("tags") or [])
-            out.append(Candidate("pexels", str(v["id"]), "video", int(f["width"]), int(f["height"]),
-                                 float(v.get("duration") or 0) or None, v.get("url"), f.get("link", ""),
-                                 _slug_words(v.get("url", "")), tags, self.licence,
-                                 f"{(v.get('user') or {}).get('name') or 'unknown'} / Pexels"))
+            out.append(
+                Candidate(
+                    "pexels",
+                    str(v["id"]),
+                    "video",
+                    int(f["width"]),
+                    int(f["height"]),
+                    float(v.get("duration") or 0) or None,
+                    v.get("url"),
+                    f.get("link", ""),
+                    _slug_words(v.get("url", "")),
+                    tags,
+                    self.licence,
+                    f"{(v.get('user') or {}).get('name') or 'unknown'} / Pexels",
+                )
+            )
         return out
 
 
@@ -177,8 +250,16 @@ class Pixabay(_Stock):
     key_help = "set a valid key in the Airflow connection 'pixabay_default' or PIXABAY_API_KEY"
 
     def _query(self, path: str, query: str, **extra: str) -> list[dict]:
-        params = {"key": self._key, "q": query[:100], "orientation": "horizontal", "safesearch": "true",
-                  "min_width": str(self.min_width), "per_page": str(PER_PAGE), "lang": self.language[:2], **extra}
+        params = {
+            "key": self._key,
+            "q": query[:100],
+            "orientation": "horizontal",
+            "safesearch": "true",
+            "min_width": str(self.min_width),
+            "per_page": str(PER_PAGE),
+            "lang": self.language[:2],
+            **extra,
+        }
         return self._get(path, params, {"Accept": "application/json"}).get("hits") or []
 
     def _photos(self, query: str) -> list[Candidate]:
@@ -186,22 +267,53 @@ class Pixabay(_Stock):
         for p in self._query("/api/", query, image_type="photo"):
             w, h = int(p.get("imageWidth") or 0), int(p.get("imageHeight") or 0)
             scale = min(1280 / w, 1280 / h, 1.0) if w and h else 0  # largeImageURL: at most 1280 px
-            out.append(Candidate("pixabay", str(p["id"]), "image", round(w * scale), round(h * scale), None,
-                                 p.get("pageURL"), p.get("largeImageURL", ""), p.get("tags") or "", "",
-                                 self.licence, f"{p.get('user') or 'unknown'} / Pixabay"))
+            out.append(
+                Candidate(
+                    "pixabay",
+                    str(p["id"]),
+                    "image",
+                    round(w * scale),
+                    round(h * scale),
+                    None,
+                    p.get("pageURL"),
+                    p.get("largeImageURL", ""),
+                    p.get("tags") or "",
+                    "",
+                    self.licence,
+                    f"{p.get('user') or 'unknown'} / Pixabay",
+                )
+            )
         return out
 
     def _videos(self, query: str) -> list[Candidate]:
         out = []
         for v in self._query("/api/videos/", query, video_type="film"):
-            sizes = [r for r in (v.get("videos") or {}).values()
-                     if r.get("url") and (r.get("width") or 0) >= self.min_width and r["width"] > (r.get("height") or 0)]
+            sizes = [
+                r
+                for r in (v.get("videos") or {}).values()
+                if r.get("url")
+                and (r.get("width") or 0) >= self.min_width
+                and r["width"] > (r.get("height") or 0)
+            ]
             if not sizes:
                 continue
             r = min(sizes, key=lambda r: r["width"])
-            out.append(Candidate("pixabay", str(v["id"]), "video", int(r["width"]), int(r["height"]),
-                                 float(v.get("duration") or 0) or None, v.get("pageURL"), r["url"],
-                                 v.get("tags") or "", "", self.licence, f"{v.get('user') or 'unknown'} / Pixabay"))
+            out.append(
+                Candidate(
+                    "pixabay",
+                    str(v["id"]),
+                    "video",
+                    int(r["width"]),
+                    int(r["height"]),
+                    float(v.get("duration") or 0) or None,
+                    v.get("pageURL"),
+                    r["url"],
+                    v.get("tags") or "",
+                    "",
+                    self.licence,
+                    f"{v.get('user') or 'unknown'} / Pixabay",
+                )
+            )
         return out
 
 
@@ -234,7 +346,9 @@ def suffix_of(candidate: Candidate) -> str:
 
 
 def _stem(word: str) -> str:
-    word = "".join(c for c in unicodedata.normalize("NFD", word.casefold()) if unicodedata.category(c) != "Mn")
+    word = "".join(
+        c for c in unicodedata.normalize("NFD", word.casefold()) if unicodedata.category(c) != "Mn"
+    )
     return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 

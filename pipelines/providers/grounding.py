@@ -31,8 +31,11 @@ from pipelines.providers.script_schema import Script
 # MIN_SHARED of them (or all of them, if it has fewer), appear in its cited facts.
 MIN_SHARE = 0.3
 MIN_SHARED = 2
-def _check_sentence(text: str, ids: list[int], facts: Mapping[int, Fact], given: frozenset[str] = frozenset()
-                    ) -> list[str]:
+
+
+def _check_sentence(
+    text: str, ids: list[int], facts: Mapping[int, Fact], given: frozenset[str] = frozenset()
+) -> list[str]:
     if not ids:  # numbers that are part of the given topic ("Apollo 11") are no claim
         return ["contains a number but cites no fact"] if numbers(text) - given else []
     problems = [f"cites fact {i}, which is not among the given facts" for i in ids if i not in facts]
@@ -42,23 +45,36 @@ def _check_sentence(text: str, ids: list[int], facts: Mapping[int, Fact], given:
     support = " ".join(cited)
     missing = sorted(numbers(text) - numbers(support))
     if missing:
-        problems.append(f"number(s) {', '.join(missing)} appear in none of its cited facts "
-                        f"({', '.join(str(i) for i in ids)})")
+        problems.append(
+            f"number(s) {', '.join(missing)} appear in none of its cited facts "
+            f"({', '.join(str(i) for i in ids)})"
+        )
     mine = content_stems(text)
     if mine:
         shared = len(mine & content_stems(support))
         if shared < min(MIN_SHARED, len(mine)) or shared / len(mine) < MIN_SHARE:
-            problems.append(f"shares only {shared} of its {len(mine)} content words with its cited facts "
-                            f"({', '.join(str(i) for i in ids)})")
+            problems.append(
+                f"shares only {shared} of its {len(mine)} content words with its cited facts "
+                f"({', '.join(str(i) for i in ids)})"
+            )
     return problems
 
 
 def check(script: Script, facts: Mapping[int, Fact], topic: str = "") -> list[dict]:
     given = frozenset(numbers(topic))
-    flags = [{"segment": None, "sentence": None, "text": script.hook, "problem": f"hook {p} (the hook cannot cite)"}
-             for p in _check_sentence(script.hook, [], facts, given)]
+    flags = [
+        {
+            "segment": None,
+            "sentence": None,
+            "text": script.hook,
+            "problem": f"hook {p} (the hook cannot cite)",
+        }
+        for p in _check_sentence(script.hook, [], facts, given)
+    ]
     for i, seg in enumerate(script.segments):
         for j, s in enumerate(seg.sentences):
-            flags += [{"segment": i, "sentence": j, "text": s.text, "problem": p}
-                      for p in _check_sentence(s.text, s.fact_ids, facts, given)]
+            flags += [
+                {"segment": i, "sentence": j, "text": s.text, "problem": p}
+                for p in _check_sentence(s.text, s.fact_ids, facts, given)
+            ]
     return flags

@@ -39,9 +39,9 @@ class ProviderError(RuntimeError):
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 4
-    backoff: float = 0.5            # first backoff wait, doubled each attempt, with jitter
+    backoff: float = 0.5  # first backoff wait, doubled each attempt, with jitter
     backoff_max: float = 8.0
-    retry_after_cap: float = 30.0   # longest server-requested wait this client will honour
+    retry_after_cap: float = 30.0  # longest server-requested wait this client will honour
 
     def __post_init__(self):
         if self.max_attempts < 1:
@@ -53,14 +53,20 @@ class RetryPolicy:
         return d / 2 + (rng or random).uniform(0, d / 2)
 
 
-def make_client(*, timeout: float, headers: dict[str, str] | None = None, base_url: str = "",
-                follow_redirects: bool = False) -> httpx.Client:
+def make_client(
+    *,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+    base_url: str = "",
+    follow_redirects: bool = False,
+) -> httpx.Client:
     """A client whose every phase (connect, read, write, pool) times out after `timeout` seconds.
 
     Redirects are off by default: httpx keeps custom headers (such as an API key) on a cross-host
     redirect, so only a provider that sends no secret should turn them on."""
-    return httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout), headers=headers,
-                        follow_redirects=follow_redirects)
+    return httpx.Client(
+        base_url=base_url, timeout=httpx.Timeout(timeout), headers=headers, follow_redirects=follow_redirects
+    )
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -113,10 +119,18 @@ def _describe(method: str, url: httpx.URL) -> str:
     return f"{method} {url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path}"
 
 
-def send(client: httpx.Client, method: str, url: str, *, provider: str, policy: RetryPolicy,
-         params: dict | None = None, headers: dict[str, str] | None = None,
-         reject: Callable[[httpx.Response], ProviderError | None] | None = None,
-         sleep: Callable[[float], None] = time.sleep) -> httpx.Response:
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    provider: str,
+    policy: RetryPolicy,
+    params: dict | None = None,
+    headers: dict[str, str] | None = None,
+    reject: Callable[[httpx.Response], ProviderError | None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> httpx.Response:
     """Send one request, retrying what is worth retrying. Returns a 2xx response or raises ProviderError.
 
     `reject(response)` may turn a non-retried 4xx (or any status it recognises, such as an invalid key)
@@ -132,9 +146,12 @@ def send(client: httpx.Client, method: str, url: str, *, provider: str, policy: 
             problem = f"{type(e).__name__} after {client.timeout.read}s"
             wait = policy.backoff_delay(attempt)
         except httpx.TransportError as e:
-            raise ProviderError(provider, None,
-                                f"could not reach {what}: {e or type(e).__name__}. Check the network and "
-                                "the provider's base_url") from e
+            raise ProviderError(
+                provider,
+                None,
+                f"could not reach {what}: {e or type(e).__name__}. Check the network and "
+                "the provider's base_url",
+            ) from e
         else:
             status = response.status_code
             if response.is_success:
@@ -146,29 +163,48 @@ def send(client: httpx.Client, method: str, url: str, *, provider: str, policy: 
             if status == 429 or status >= 500:
                 asked = rate_limit_wait(response) if status in (429, 503) else None
                 if asked is not None and asked > policy.retry_after_cap:
-                    raise ProviderError(provider, status,
-                                        f"{what} is rate-limited and asks to wait {asked:.0f} s, more than "
-                                        f"the {policy.retry_after_cap:.0f} s this client waits. Try again "
-                                        "later, or check the plan's quota")
+                    raise ProviderError(
+                        provider,
+                        status,
+                        f"{what} is rate-limited and asks to wait {asked:.0f} s, more than "
+                        f"the {policy.retry_after_cap:.0f} s this client waits. Try again "
+                        "later, or check the plan's quota",
+                    )
                 problem = f"HTTP {status}"
                 wait = asked if asked is not None else policy.backoff_delay(attempt)
             elif response.is_redirect:
-                raise ProviderError(provider, status,
-                                    f"{what} redirected to {response.headers.get('location')!r}; set the "
-                                    "provider's base_url to the final address")
+                raise ProviderError(
+                    provider,
+                    status,
+                    f"{what} redirected to {response.headers.get('location')!r}; set the "
+                    "provider's base_url to the final address",
+                )
             else:
-                raise ProviderError(provider, status,
-                                    f"{what} was refused: {_excerpt(response)}. Not retried: the request, "
-                                    "the key or the base_url needs fixing")
+                raise ProviderError(
+                    provider,
+                    status,
+                    f"{what} was refused: {_excerpt(response)}. Not retried: the request, "
+                    "the key or the base_url needs fixing",
+                )
         if attempt == policy.max_attempts:
             break
-        log.warning("%s: %s from %s; retrying in %.2f s (attempt %d of %d)", provider, problem, what, wait,
-                    attempt + 1, policy.max_attempts)
+        log.warning(
+            "%s: %s from %s; retrying in %.2f s (attempt %d of %d)",
+            provider,
+            problem,
+            what,
+            wait,
+            attempt + 1,
+            policy.max_attempts,
+        )
         sleep(wait)
-    raise ProviderError(provider, last_status,
-                        f"gave up on {what} after {policy.max_attempts} attempts (last: {problem}). The "
-                        "service is down, slow or rate-limiting this client: try again later, or raise "
-                        "max_attempts/timeout")
+    raise ProviderError(
+        provider,
+        last_status,
+        f"gave up on {what} after {policy.max_attempts} attempts (last: {problem}). The "
+        "service is down, slow or rate-limiting this client: try again later, or raise "
+        "max_attempts/timeout",
+    )
 
 
 def _excerpt(response: httpx.Response, limit: int = 200) -> str:
@@ -182,10 +218,15 @@ def json_body(response: httpx.Response, provider: str) -> dict:
     try:
         data = response.json()
     except ValueError as e:
-        raise ProviderError(provider, response.status_code,
-                            f"expected JSON from {_describe(response.request.method, response.request.url)}, "
-                            f"got {response.headers.get('content-type', 'no content type')}: "
-                            f"{_excerpt(response, 120)}. Is base_url right?") from e
+        raise ProviderError(
+            provider,
+            response.status_code,
+            f"expected JSON from {_describe(response.request.method, response.request.url)}, "
+            f"got {response.headers.get('content-type', 'no content type')}: "
+            f"{_excerpt(response, 120)}. Is base_url right?",
+        ) from e
     if not isinstance(data, dict):
-        raise ProviderError(provider, response.status_code, f"expected a JSON object, got {type(data).__name__}")
+        raise ProviderError(
+            provider, response.status_code, f"expected a JSON object, got {type(data).__name__}"
+        )
     return data

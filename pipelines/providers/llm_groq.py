@@ -36,8 +36,10 @@ DEFAULT_TEMPLATE = Path(__file__).parent / "prompts" / "script.j2"
 LANGUAGES = {"en": "English", "pt-BR": "Brazilian Portuguese"}
 LENGTH_TOLERANCE = 0.10
 TEMPERATURE = 0.3
-AUTH_MESSAGE = ("Groq rejected the API key: set a valid key in the Airflow connection 'groq_default' "
-                "(password) or GROQ_API_KEY")
+AUTH_MESSAGE = (
+    "Groq rejected the API key: set a valid key in the Airflow connection 'groq_default' "
+    "(password) or GROQ_API_KEY"
+)
 
 # USD per million (input, output) tokens, on-demand tier. Prices change: check them against
 # https://groq.com/pricing before relying on the cost figures. A model missing here gets cost None.
@@ -66,8 +68,10 @@ class LLMOutputError(LLMError):
     def __init__(self, errors: list[str], usage: dict):
         self.errors = errors
         self.usage = usage
-        super().__init__(f"the model's script failed validation after {usage['calls']} call(s), including one "
-                         f"repair round: " + "; ".join(errors))
+        super().__init__(
+            f"the model's script failed validation after {usage['calls']} call(s), including one "
+            f"repair round: " + "; ".join(errors)
+        )
 
 
 @dataclass
@@ -93,14 +97,24 @@ class _Answer:
 class GroqWriter:
     name = "groq"
 
-    def __init__(self, api_key: str, model: str = DEFAULT_MODEL, *, base_url: str | None = None,
-                 timeout: float = 60, max_retries: int = 4, prompt_template: Path | None = None):
+    def __init__(
+        self,
+        api_key: str,
+        model: str = DEFAULT_MODEL,
+        *,
+        base_url: str | None = None,
+        timeout: float = 60,
+        max_retries: int = 4,
+        prompt_template: Path | None = None,
+    ):
         self.model = model
         self._key = api_key or ""
-        self._client = groq.Groq(api_key=self._key or "missing", base_url=base_url, timeout=timeout,
-                                 max_retries=max_retries)
-        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                 trim_blocks=True, lstrip_blocks=True)
+        self._client = groq.Groq(
+            api_key=self._key or "missing", base_url=base_url, timeout=timeout, max_retries=max_retries
+        )
+        env = jinja2.Environment(
+            undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
+        )
         self._template = env.from_string((prompt_template or DEFAULT_TEMPLATE).read_text(encoding="utf-8"))
 
     def __repr__(self) -> str:  # never the key
@@ -113,9 +127,19 @@ class GroqWriter:
         return DISCLOSURE[language].format(model=self.model)
 
     # -- the one public call ------------------------------------------------------------------------
-    def write(self, *, topic: str, language: str, facts: list[Fact], target_words: int, tone: str = "",
-              audience: str = "", learnings: Sequence[str] = (), notes: str | None = None,
-              questions: Sequence[str] = ()) -> WriterResult:
+    def write(
+        self,
+        *,
+        topic: str,
+        language: str,
+        facts: list[Fact],
+        target_words: int,
+        tone: str = "",
+        audience: str = "",
+        learnings: Sequence[str] = (),
+        notes: str | None = None,
+        questions: Sequence[str] = (),
+    ) -> WriterResult:
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {sorted(LANGUAGES)}, not {language!r}")
         if not facts:
@@ -124,40 +148,70 @@ class GroqWriter:
             raise LLMAuthError(AUTH_MESSAGE)
         by_id = {f.id: f for f in facts}
         lo, hi = self.length_bounds(target_words)
-        ctx = {"topic": topic, "language": language, "language_name": LANGUAGES[language], "facts": facts,
-               "target_words": target_words, "min_words": lo, "max_words": hi, "tone": tone,
-               "audience": audience, "learnings": list(learnings), "notes": notes, "errors": [],
-               "questions": list(questions),
-               "schema": json.dumps(Script.model_json_schema(), ensure_ascii=False, separators=(",", ":"))}
-        messages = [{"role": "system", "content": self._render("system", ctx)},
-                    {"role": "user", "content": self._render("user", ctx)}]
-        usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost_usd": None, "calls": 0,
-                 "model": self.model}
+        ctx = {
+            "topic": topic,
+            "language": language,
+            "language_name": LANGUAGES[language],
+            "facts": facts,
+            "target_words": target_words,
+            "min_words": lo,
+            "max_words": hi,
+            "tone": tone,
+            "audience": audience,
+            "learnings": list(learnings),
+            "notes": notes,
+            "errors": [],
+            "questions": list(questions),
+            "schema": json.dumps(Script.model_json_schema(), ensure_ascii=False, separators=(",", ":")),
+        }
+        messages = [
+            {"role": "system", "content": self._render("system", ctx)},
+            {"role": "user", "content": self._render("user", ctx)},
+        ]
+        usage = {
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "total_tokens": 0,
+            "cost_usd": None,
+            "calls": 0,
+            "model": self.model,
+        }
 
         answer = self._complete(messages, usage, target_words)
         script, errors = self.validate(answer, by_id, target_words)
         if errors:
             log.warning("groq: the script failed validation, asking for one repair: %s", "; ".join(errors))
-            messages += [{"role": "assistant", "content": answer.content or "(empty answer)"},
-                         {"role": "user", "content": self._render("repair", {**ctx, "errors": errors})}]
+            messages += [
+                {"role": "assistant", "content": answer.content or "(empty answer)"},
+                {"role": "user", "content": self._render("repair", {**ctx, "errors": errors})},
+            ]
             answer = self._complete(messages, usage, target_words)
             script, errors = self.validate(answer, by_id, target_words)
             if errors:
                 raise LLMOutputError(errors, usage)
         assert script is not None
         flags = grounding.check(script, by_id)
-        log.info("groq: script of %d words, %d segments, %d grounding flag(s); %d call(s), %d tokens, cost %s",
-                 words(script), len(script.segments), len(flags), usage["calls"], usage["total_tokens"],
-                 usage["cost_usd"])
+        log.info(
+            "groq: script of %d words, %d segments, %d grounding flag(s); %d call(s), %d tokens, cost %s",
+            words(script),
+            len(script.segments),
+            len(flags),
+            usage["calls"],
+            usage["total_tokens"],
+            usage["cost_usd"],
+        )
         return WriterResult(script=script, usage=usage, flags=flags)
 
     # -- checks ------------------------------------------------------------------------------------
     @staticmethod
     def length_bounds(target_words: int) -> tuple[int, int]:
-        return math.ceil(target_words * (1 - LENGTH_TOLERANCE)), math.floor(target_words * (1 + LENGTH_TOLERANCE))
+        return math.ceil(target_words * (1 - LENGTH_TOLERANCE)), math.floor(
+            target_words * (1 + LENGTH_TOLERANCE)
+        )
 
-    def validate(self, answer: _Answer, facts: dict[int, Fact],
-                 target_words: int) -> tuple[Script | None, list[str]]:
+    def validate(
+        self, answer: _Answer, facts: dict[int, Fact], target_words: int
+    ) -> tuple[Script | None, list[str]]:
         """(script, []) when the answer is acceptable, else (script or None, the errors to send back)."""
         errors: list[str] = []
         if answer.finish_reason == "length":
@@ -168,7 +222,9 @@ class GroqWriter:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            return None, errors + [f"the answer is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"]
+            return None, errors + [
+                f"the answer is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+            ]
         try:
             script = Script.model_validate(data)
         except pydantic.ValidationError as e:
@@ -177,13 +233,17 @@ class GroqWriter:
             for j, s in enumerate(seg.sentences):
                 unknown = [n for n in s.fact_ids if n not in facts]
                 if unknown:
-                    errors.append(f"segments[{i}].sentences[{j}] cites fact id(s) {unknown} that are not among "
-                                  f"the given facts (allowed: {sorted(facts)})")
+                    errors.append(
+                        f"segments[{i}].sentences[{j}] cites fact id(s) {unknown} that are not among "
+                        f"the given facts (allowed: {sorted(facts)})"
+                    )
         n = words(script)
         lo, hi = self.length_bounds(target_words)
         if not lo <= n <= hi:
-            errors.append(f"wrong length: the script has {n} spoken words (hook + sentences); it must have "
-                          f"between {lo} and {hi} (target {target_words})")
+            errors.append(
+                f"wrong length: the script has {n} spoken words (hook + sentences); it must have "
+                f"between {lo} and {hi} (target {target_words})"
+            )
         return script, errors
 
     # -- transport ---------------------------------------------------------------------------------
@@ -194,11 +254,16 @@ class GroqWriter:
         usage["calls"] += 1
         try:
             resp = self._client.chat.completions.create(
-                model=self.model, messages=messages, temperature=TEMPERATURE,
+                model=self.model,
+                messages=messages,
+                temperature=TEMPERATURE,
                 response_format={"type": "json_object"},
-                max_completion_tokens=min(32768, 2048 + 8 * target_words))
+                max_completion_tokens=min(32768, 2048 + 8 * target_words),
+            )
         except (groq.AuthenticationError, groq.PermissionDeniedError) as e:
-            raise LLMAuthError(f"{AUTH_MESSAGE} (HTTP {e.status_code}: {self._redact(_api_message(e))})") from None
+            raise LLMAuthError(
+                f"{AUTH_MESSAGE} (HTTP {e.status_code}: {self._redact(_api_message(e))})"
+            ) from None
         except groq.BadRequestError as e:
             # JSON mode: Groq itself rejects a generation that is not valid JSON and returns it here.
             err = _api_error(e)
@@ -209,11 +274,15 @@ class GroqWriter:
         except groq.APIStatusError as e:
             raise self._status_error(e) from None
         except groq.APITimeoutError:
-            raise LLMError(f"Groq did not answer within the timeout at {self._client.base_url}, "
-                           f"after {self._client.max_retries} retries") from None
+            raise LLMError(
+                f"Groq did not answer within the timeout at {self._client.base_url}, "
+                f"after {self._client.max_retries} retries"
+            ) from None
         except groq.APIConnectionError as e:
-            raise LLMError(f"could not reach Groq at {self._client.base_url} after {self._client.max_retries} "
-                           f"retries: {self._redact(str(e.__cause__ or e))}") from None
+            raise LLMError(
+                f"could not reach Groq at {self._client.base_url} after {self._client.max_retries} "
+                f"retries: {self._redact(str(e.__cause__ or e))}"
+            ) from None
         u = resp.usage
         if u is not None:
             usage["prompt_tokens"] += u.prompt_tokens
@@ -226,8 +295,10 @@ class GroqWriter:
     def _status_error(self, e: groq.APIStatusError) -> LLMError:
         hint = ""
         if e.status_code == 429:
-            hint = (f" (rate limited; gave up after {self._client.max_retries} retries; retry-after was "
-                    f"{e.response.headers.get('retry-after', 'not given')})")
+            hint = (
+                f" (rate limited; gave up after {self._client.max_retries} retries; retry-after was "
+                f"{e.response.headers.get('retry-after', 'not given')})"
+            )
         return LLMError(f"Groq API error HTTP {e.status_code}: {self._redact(_api_message(e))}{hint}")
 
     def _redact(self, text: str) -> str:

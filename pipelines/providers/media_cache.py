@@ -46,7 +46,9 @@ class MediaCache:
         if not blob.is_file():
             return None
         if sha256_file(blob) != sha:
-            log.warning("b-roll cache: %s does not match its hash; refused, it will be downloaded again", blob)
+            log.warning(
+                "b-roll cache: %s does not match its hash; refused, it will be downloaded again", blob
+            )
             blob.unlink()
             return None
         return blob

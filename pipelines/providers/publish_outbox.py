@@ -34,8 +34,10 @@ class OutboxPublisher:
         if receipt.exists():
             done = read_json(receipt)
             if done.get("dag_run_id") != metadata["dag_run_id"]:  # never answer with another run's upload
-                raise OutboxConflict(f"outbox item {folder} already holds the upload of run {done.get('dag_run_id')}; "
-                                     "it is kept as it is: move it away to publish this run")
+                raise OutboxConflict(
+                    f"outbox item {folder} already holds the upload of run {done.get('dag_run_id')}; "
+                    "it is kept as it is: move it away to publish this run"
+                )
             return done
         folder.mkdir(parents=True, exist_ok=True)
         placed = {}
@@ -48,7 +50,13 @@ class OutboxPublisher:
                 shutil.copy2(src, dst)
             placed[name] = str(dst)
         write_json(folder / "metadata.json", metadata)
-        data = {"provider": self.name, "folder": str(folder), "files": placed, "publish_at": metadata["publish_at"],
-                "dag_run_id": metadata["dag_run_id"], "published_at": datetime.now().astimezone().isoformat()}
+        data = {
+            "provider": self.name,
+            "folder": str(folder),
+            "files": placed,
+            "publish_at": metadata["publish_at"],
+            "dag_run_id": metadata["dag_run_id"],
+            "published_at": datetime.now().astimezone().isoformat(),
+        }
         write_json(receipt, data)
         return data

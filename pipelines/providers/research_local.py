@@ -28,7 +28,8 @@ class LocalSources:
             row = conn.execute(
                 """SELECT ts_rank_cd(to_tsvector(%(lang)s::regconfig, %(text)s),
                           replace(plainto_tsquery(%(lang)s::regconfig, %(q)s)::text, '&', '|')::tsquery) AS r""",
-                {"lang": lang, "text": f"{doc.title}. {doc.title}. {doc.body}", "q": query}).fetchone()
+                {"lang": lang, "text": f"{doc.title}. {doc.title}. {doc.body}", "q": query},
+            ).fetchone()
             if row["r"] > 0:
                 ranked.append((float(row["r"]), doc))
         ranked.sort(key=lambda x: -x[0])
@@ -48,7 +49,15 @@ class LocalSources:
                 rel = str(doc.path.relative_to(REPO))
             except ValueError:
                 rel = str(doc.path)
-            facts.extend({"claim": s, "source_title": doc.title, "source_url": doc.reference_url,
-                          "source_path": rel, "position": i, "confidence": 0.9}
-                         for i, s in enumerate(doc.sentences(self.language)))
+            facts.extend(
+                {
+                    "claim": s,
+                    "source_title": doc.title,
+                    "source_url": doc.reference_url,
+                    "source_path": rel,
+                    "position": i,
+                    "confidence": 0.9,
+                }
+                for i, s in enumerate(doc.sentences(self.language))
+            )
         return facts

@@ -20,10 +20,13 @@ from knowledge.text import claim_sentences
 from pipelines.providers.http_retry import ProviderError, RetryPolicy, json_body, make_client, send
 
 CONFIDENCE = 0.5
-KEY_REJECTED = ("the web search key was rejected: set a valid key in the Airflow connection "
-                "'websearch_default' or BRAVE_SEARCH_API_KEY")
-KEY_MISSING = ("no web search key: set one in the Airflow connection 'websearch_default' or "
-               "BRAVE_SEARCH_API_KEY")
+KEY_REJECTED = (
+    "the web search key was rejected: set a valid key in the Airflow connection "
+    "'websearch_default' or BRAVE_SEARCH_API_KEY"
+)
+KEY_MISSING = (
+    "no web search key: set one in the Airflow connection 'websearch_default' or BRAVE_SEARCH_API_KEY"
+)
 _SEARCH_LANG = {"en": "en", "pt-BR": "pt-br"}
 _COUNTRY = {"en": None, "pt-BR": "BR"}
 _TAG = re.compile(r"<[^>]+>")
@@ -37,9 +40,17 @@ def clean_snippet(text: str) -> str:
 class WebSearch:
     name = "web search"
 
-    def __init__(self, api_key: str, *, language: str = "en", base_url: str = "https://api.search.brave.com",
-                 timeout: float = 10, max_attempts: int = 4, backoff: float = 0.5,
-                 retry_after_cap: float = 30.0):
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        language: str = "en",
+        base_url: str = "https://api.search.brave.com",
+        timeout: float = 10,
+        max_attempts: int = 4,
+        backoff: float = 0.5,
+        retry_after_cap: float = 30.0,
+    ):
         if language not in _SEARCH_LANG:
             raise ValueError(f"language must be one of {sorted(_SEARCH_LANG)}, not {language!r}")
         self._key = (api_key or "").strip()
@@ -57,24 +68,42 @@ class WebSearch:
         if status in (401, 403) or error.get("code") == "SUBSCRIPTION_TOKEN_INVALID":
             return ProviderError(self.name, status, KEY_REJECTED)
         if status == 422:
-            return ProviderError(self.name, status,
-                                 f"the search API rejected the request parameters ({error.get('code', '?')}: "
-                                 f"{error.get('detail', 'no detail')}); not retried")
+            return ProviderError(
+                self.name,
+                status,
+                f"the search API rejected the request parameters ({error.get('code', '?')}: "
+                f"{error.get('detail', 'no detail')}); not retried",
+            )
         return None
 
     def search(self, query: str, count: int) -> list[dict]:
         """The raw `web.results` for `query` ([] when there are none)."""
         if not self._key:
             raise ProviderError(self.name, None, KEY_MISSING)
-        params = {"q": query, "count": str(max(1, min(count, 20))), "search_lang": _SEARCH_LANG[self.language],
-                  "extra_snippets": "true", "text_decorations": "false"}
+        params = {
+            "q": query,
+            "count": str(max(1, min(count, 20))),
+            "search_lang": _SEARCH_LANG[self.language],
+            "extra_snippets": "true",
+            "text_decorations": "false",
+        }
         if _COUNTRY[self.language]:
             params["country"] = _COUNTRY[self.language]
-        headers = {"X-Subscription-Token": self._key, "Accept": "application/json",
-                   "User-Agent": "nicheflow/0.1 (research)"}
+        headers = {
+            "X-Subscription-Token": self._key,
+            "Accept": "application/json",
+            "User-Agent": "nicheflow/0.1 (research)",
+        }
         with make_client(timeout=self.timeout, headers=headers, base_url=self.base_url) as client:
-            response = send(client, "GET", "/res/v1/web/search", provider=self.name, policy=self.policy,
-                            params=params, reject=self._reject)
+            response = send(
+                client,
+                "GET",
+                "/res/v1/web/search",
+                provider=self.name,
+                policy=self.policy,
+                params=params,
+                reject=self._reject,
+            )
             data = json_body(response, self.name)
         web = data.get("web") or {}
         results = web.get("results") if isinstance(web, dict) else None
@@ -94,16 +123,25 @@ class WebSearch:
                 continue
             seen_urls.add(url)
             title = clean_snippet(result.get("title") or "") or url
-            texts = [result.get("description") or ""] + [s for s in result.get("extra_snippets") or []
-                                                         if isinstance(s, str)]
+            texts = [result.get("description") or ""] + [
+                s for s in result.get("extra_snippets") or [] if isinstance(s, str)
+            ]
             position = 0
             for text in texts:
                 for claim in claim_sentences(clean_snippet(text), self.language):
                     if claim in seen:
                         continue
                     seen.add(claim)
-                    facts.append({"claim": claim, "source_title": title, "source_url": url,
-                                  "source_path": None, "position": position, "confidence": CONFIDENCE})
+                    facts.append(
+                        {
+                            "claim": claim,
+                            "source_title": title,
+                            "source_url": url,
+                            "source_path": None,
+                            "position": position,
+                            "confidence": CONFIDENCE,
+                        }
+                    )
                     position += 1
                     if len(facts) >= max_facts:
                         return facts

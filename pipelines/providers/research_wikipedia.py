@@ -26,10 +26,25 @@ _HOSTS = {"en": "https://en.wikipedia.org", "pt-BR": "https://pt.wikipedia.org"}
 _HEADING = re.compile(r"^\s*(=+)\s*(.*?)\s*\1\s*$")
 # Sections that hold lists of links and citations, not prose.
 _SKIP_SECTIONS = {
-    "see also", "references", "notes", "footnotes", "citations", "sources", "bibliography",
-    "further reading", "external links", "notes and references",
-    "ver também", "referências", "notas", "notas e referências", "bibliografia", "leitura adicional",
-    "ligações externas", "fontes", "leitura complementar",
+    "see also",
+    "references",
+    "notes",
+    "footnotes",
+    "citations",
+    "sources",
+    "bibliography",
+    "further reading",
+    "external links",
+    "notes and references",
+    "ver também",
+    "referências",
+    "notas",
+    "notas e referências",
+    "bibliografia",
+    "leitura adicional",
+    "ligações externas",
+    "fontes",
+    "leitura complementar",
 }
 CONFIDENCE = 0.8
 
@@ -37,9 +52,17 @@ CONFIDENCE = 0.8
 class WikipediaSources:
     name = "wikipedia"
 
-    def __init__(self, language: str, *, base_url: str | None = None, timeout: float = 10,
-                 max_attempts: int = 4, user_agent: str = "nicheflow/0.1 (research; contact: operator)",
-                 backoff: float = 0.5, retry_after_cap: float = 30.0):
+    def __init__(
+        self,
+        language: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 10,
+        max_attempts: int = 4,
+        user_agent: str = "nicheflow/0.1 (research; contact: operator)",
+        backoff: float = 0.5,
+        retry_after_cap: float = 30.0,
+    ):
         if language not in _HOSTS:
             raise ValueError(f"language must be one of {sorted(_HOSTS)}, not {language!r}")
         self.language = language
@@ -51,36 +74,68 @@ class WikipediaSources:
     # -- API calls ------------------------------------------------------------------------------------
 
     def _get(self, client: httpx.Client, params: dict) -> dict:
-        response = send(client, "GET", "/w/api.php", provider=self.name, policy=self.policy,
-                        params={**params, "format": "json", "formatversion": "2"}, reject=self._reject)
+        response = send(
+            client,
+            "GET",
+            "/w/api.php",
+            provider=self.name,
+            policy=self.policy,
+            params={**params, "format": "json", "formatversion": "2"},
+            reject=self._reject,
+        )
         data = json_body(response, self.name)
         if "error" in data:  # MediaWiki reports API errors with HTTP 200
             err = data["error"] if isinstance(data["error"], dict) else {}
-            raise ProviderError(self.name, response.status_code,
-                                f"MediaWiki API error {err.get('code', '?')!r}: {err.get('info', data['error'])}")
+            raise ProviderError(
+                self.name,
+                response.status_code,
+                f"MediaWiki API error {err.get('code', '?')!r}: {err.get('info', data['error'])}",
+            )
         return data
 
     def _reject(self, response: httpx.Response) -> ProviderError | None:
         status = response.status_code
         if status == 403:
-            return ProviderError(self.name, status,
-                                 f"{self.base_url} refused the request. Wikimedia blocks requests without a "
-                                 "descriptive User-Agent: set user_agent to name this tool and give a contact "
-                                 f"(now {self.user_agent!r})")
+            return ProviderError(
+                self.name,
+                status,
+                f"{self.base_url} refused the request. Wikimedia blocks requests without a "
+                "descriptive User-Agent: set user_agent to name this tool and give a contact "
+                f"(now {self.user_agent!r})",
+            )
         if status == 404:
-            return ProviderError(self.name, status,
-                                 f"no MediaWiki API at {self.base_url}/w/api.php: check base_url")
+            return ProviderError(
+                self.name, status, f"no MediaWiki API at {self.base_url}/w/api.php: check base_url"
+            )
         return None
 
     def search(self, client: httpx.Client, query: str, limit: int) -> list[dict]:
-        data = self._get(client, {"action": "query", "list": "search", "srsearch": query,
-                                  "srlimit": str(limit), "srnamespace": "0", "srprop": ""})
+        data = self._get(
+            client,
+            {
+                "action": "query",
+                "list": "search",
+                "srsearch": query,
+                "srlimit": str(limit),
+                "srnamespace": "0",
+                "srprop": "",
+            },
+        )
         return list((data.get("query") or {}).get("search") or [])
 
     def page(self, client: httpx.Client, pageid: int) -> dict | None:
-        data = self._get(client, {"action": "query", "prop": "extracts|info|pageprops",
-                                  "explaintext": "1", "exsectionformat": "wiki", "inprop": "url",
-                                  "ppprop": "disambiguation", "pageids": str(pageid)})
+        data = self._get(
+            client,
+            {
+                "action": "query",
+                "prop": "extracts|info|pageprops",
+                "explaintext": "1",
+                "exsectionformat": "wiki",
+                "inprop": "url",
+                "ppprop": "disambiguation",
+                "pageids": str(pageid),
+            },
+        )
         pages = (data.get("query") or {}).get("pages") or []
         if isinstance(pages, dict):  # formatversion=1 shape, keyed by page id
             pages = list(pages.values())
@@ -117,8 +172,9 @@ class WikipediaSources:
         if not query or max_pages < 1 or max_facts < 1:
             return []
         headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
-        with make_client(timeout=self.timeout, headers=headers, base_url=self.base_url,
-                         follow_redirects=True) as client:
+        with make_client(
+            timeout=self.timeout, headers=headers, base_url=self.base_url, follow_redirects=True
+        ) as client:
             hits = self.search(client, query, max_pages)
             per_page: list[tuple[dict, list[str]]] = []
             for hit in hits[:max_pages]:
@@ -131,15 +187,24 @@ class WikipediaSources:
                 per_page.append((page, self.page_sentences(page.get("extract") or "")))
         facts: list[dict] = []
         seen: set[str] = set()
-        for (page, claims), take in zip(per_page, _fair_shares([len(c) for _, c in per_page], max_facts),
-                                        strict=True):
+        for (page, claims), take in zip(
+            per_page, _fair_shares([len(c) for _, c in per_page], max_facts), strict=True
+        ):
             url = page.get("canonicalurl") or page.get("fullurl")
             for position, claim in enumerate(claims[:take]):
                 if claim in seen:
                     continue
                 seen.add(claim)
-                facts.append({"claim": claim, "source_title": page["title"], "source_url": url,
-                              "source_path": None, "position": position, "confidence": CONFIDENCE})
+                facts.append(
+                    {
+                        "claim": claim,
+                        "source_title": page["title"],
+                        "source_url": url,
+                        "source_path": None,
+                        "position": position,
+                        "confidence": CONFIDENCE,
+                    }
+                )
         return facts
 
 

@@ -23,9 +23,11 @@ class _Strict(BaseModel):
 
 class Sentence(_Strict):
     text: NonEmpty = Field(description="one spoken sentence")
-    fact_ids: list[int] = Field(default_factory=list,
-                                description="ids of the given facts that support this sentence; "
-                                            "[] only for a sentence that states no fact")
+    fact_ids: list[int] = Field(
+        default_factory=list,
+        description="ids of the given facts that support this sentence; "
+        "[] only for a sentence that states no fact",
+    )
 
 
 class Segment(_Strict):
@@ -52,8 +54,10 @@ class Script(_Strict):
     def _chapters_point_at_segments(self) -> Script:
         indexes = [c.segment for c in self.chapters]
         if any(i >= len(self.segments) for i in indexes):
-            raise ValueError(f"chapters: segment index out of range (there are {len(self.segments)} segments, "
-                             f"numbered from 0)")
+            raise ValueError(
+                f"chapters: segment index out of range (there are {len(self.segments)} segments, "
+                f"numbered from 0)"
+            )
         if indexes != sorted(set(indexes)):
             raise ValueError("chapters: segment indexes must be strictly increasing")
         return self

@@ -30,8 +30,10 @@ BASE_WPM = 150  # an Azure neural voice's pace at rate 0%, roughly; rate_wpm is 
 TICKS_PER_SECOND = 10_000_000
 NON_SPACE = re.compile(r"\S")
 XML_QUOTES = {'"': "&quot;", "'": "&apos;"}
-KEY_HELP = ("set a valid key as the password of the Airflow connection azure_speech_default (or AZURE_SPEECH_KEY) "
-            "and the region it was created in as that connection's host (or AZURE_SPEECH_REGION), e.g. westeurope")
+KEY_HELP = (
+    "set a valid key as the password of the Airflow connection azure_speech_default (or AZURE_SPEECH_KEY) "
+    "and the region it was created in as that connection's host (or AZURE_SPEECH_REGION), e.g. westeurope"
+)
 
 
 class AzureKeyRejected(ValueError):
@@ -45,9 +47,11 @@ def ssml(text: str, voice: str, style: str | None, rate_wpm: int) -> str:
     body = f"<prosody rate={quoteattr(rate)}>{escape(text, XML_QUOTES)}</prosody>"
     if style:
         body = f"<mstts:express-as style={quoteattr(style)}>{body}</mstts:express-as>"
-    return ('<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" '
-            f'xmlns:mstts="https://www.w3.org/2001/mstts" xml:lang={quoteattr(locale)}>'
-            f"<voice name={quoteattr(voice)}>{body}</voice></speak>")
+    return (
+        '<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" '
+        f'xmlns:mstts="https://www.w3.org/2001/mstts" xml:lang={quoteattr(locale)}>'
+        f"<voice name={quoteattr(voice)}>{body}</voice></speak>"
+    )
 
 
 def onto_written_words(text: str, spoken: list[tuple[str, float, float]]) -> list[WordTiming]:
@@ -80,14 +84,24 @@ def onto_written_words(text: str, spoken: list[tuple[str, float, float]]) -> lis
 class AzureTTS:
     name = "azure"
 
-    def __init__(self, voice: str, style: str | None, rate_wpm: int, key: str, region: str | None = None,
-                 endpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        voice: str,
+        style: str | None,
+        rate_wpm: int,
+        key: str,
+        region: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
         if not (region or endpoint):
             raise ValueError(f"Azure Speech needs the region of the key: {KEY_HELP}")
         self.voice, self.style, self.rate_wpm = voice, style, rate_wpm
         self._key, self._region, self._endpoint = key, region, endpoint
-        self.description = f"Azure Speech neural voice {voice}" + (f" ({style})" if style else "") + \
-            " (synthetic; not a human narrator)"
+        self.description = (
+            f"Azure Speech neural voice {voice}"
+            + (f" ({style})" if style else "")
+            + " (synthetic; not a human narrator)"
+        )
 
     def synthesize(self, text: str, out_wav: Path) -> list[WordTiming]:
         import azure.cognitiveservices.speech as speechsdk
@@ -111,19 +125,29 @@ class AzureTTS:
         result = synthesizer.speak_ssml_async(ssml(text, self.voice, self.style, self.rate_wpm)).get()
         if result.reason == speechsdk.ResultReason.Canceled:
             details = result.cancellation_details
-            if details.error_code in (speechsdk.CancellationErrorCode.AuthenticationFailure,
-                                      speechsdk.CancellationErrorCode.Forbidden):
+            if details.error_code in (
+                speechsdk.CancellationErrorCode.AuthenticationFailure,
+                speechsdk.CancellationErrorCode.Forbidden,
+            ):
                 raise AzureKeyRejected(f"Azure Speech refused the key ({details.error_details}); {KEY_HELP}")
             if details.error_code == speechsdk.CancellationErrorCode.BadRequest:
-                raise ValueError(f"Azure Speech refused the request for voice {self.voice!r}"
-                                 f"{f' style {self.style!r}' if self.style else ''}: {details.error_details}")
+                raise ValueError(
+                    f"Azure Speech refused the request for voice {self.voice!r}"
+                    f"{f' style {self.style!r}' if self.style else ''}: {details.error_details}"
+                )
             raise TTSUnavailable(f"Azure Speech failed ({details.error_code.name}): {details.error_details}")
         out_wav = Path(out_wav)
         out_wav.parent.mkdir(parents=True, exist_ok=True)
         out_wav.write_bytes(result.audio_data)
         words = onto_written_words(text, spoken)
-        log.info("azure (%s, %d wpm): %d words, %.2f s -> %s", self.voice, self.rate_wpm, len(words),
-                 result.audio_duration.total_seconds(), out_wav)
+        log.info(
+            "azure (%s, %d wpm): %d words, %.2f s -> %s",
+            self.voice,
+            self.rate_wpm,
+            len(words),
+            result.audio_duration.total_seconds(),
+            out_wav,
+        )
         return words
 
 
@@ -132,8 +156,17 @@ def azure_or_offline(voice: str | None, style: str | None, language: str, rate_w
     key = os.environ.get("AZURE_SPEECH_KEY")
     if not key:
         fallback = offline_voice(language, rate_wpm)
-        log.warning("voice.provider is azure but no key is set (Airflow connection azure_speech_default or "
-                    "AZURE_SPEECH_KEY): narrating with the offline voice %s instead", fallback.name)
+        log.warning(
+            "voice.provider is azure but no key is set (Airflow connection azure_speech_default or "
+            "AZURE_SPEECH_KEY): narrating with the offline voice %s instead",
+            fallback.name,
+        )
         return fallback
-    return AzureTTS(voice or DEFAULT_VOICE[language], style, rate_wpm, key,
-                    os.environ.get("AZURE_SPEECH_REGION"), os.environ.get("AZURE_SPEECH_ENDPOINT"))
+    return AzureTTS(
+        voice or DEFAULT_VOICE[language],
+        style,
+        rate_wpm,
+        key,
+        os.environ.get("AZURE_SPEECH_REGION"),
+        os.environ.get("AZURE_SPEECH_ENDPOINT"),
+    )

@@ -37,8 +37,10 @@ def _load(name: str):
 
         data = Path(import_module(PACKAGED_VOICES[name]).__file__).parent / "data"
     except ImportError as e:
-        raise TTSUnavailable(f"Piper or its voice {name} is not installed ({e}); run `make install` "
-                             "(both are in requirements.txt)") from None
+        raise TTSUnavailable(
+            f"Piper or its voice {name} is not installed ({e}); run `make install` "
+            "(both are in requirements.txt)"
+        ) from None
     voice = PiperVoice.load(data / f"{name}.onnx", data / f"{name}.onnx.json", include_alignments=True)
     log.info("piper: loaded %s (%d Hz) from %s", name, voice.config.sample_rate, data)
     return voice
@@ -48,7 +50,9 @@ def _spoken(phonemes: list[str]) -> str:
     return "".join(p for p in phonemes if not NOT_SPOKEN.fullmatch(p))
 
 
-def align_words(text: str, written: list[str], spoken: list[tuple[str, int, int]], rate: int) -> list[WordTiming]:
+def align_words(
+    text: str, written: list[str], spoken: list[tuple[str, int, int]], rate: int
+) -> list[WordTiming]:
     """Map the spoken phonemes [(phoneme, first sample, end sample)] onto the whitespace words of `text`.
 
     `written[i]` is word i phonemized on its own. Words that are not spoken (a lone "—") join the word
@@ -86,8 +90,10 @@ class PiperTTS:
     def __init__(self, voice: str | None, language: str, rate_wpm: int = 165) -> None:
         voice = voice or DEFAULT_VOICE.get(language)
         if voice is None:
-            raise ValueError(f"no Piper voice for language {language!r} is installed (Piper voices: "
-                             f"{', '.join(PACKAGED_VOICES)}); use voice.provider: espeak or azure")
+            raise ValueError(
+                f"no Piper voice for language {language!r} is installed (Piper voices: "
+                f"{', '.join(PACKAGED_VOICES)}); use voice.provider: espeak or azure"
+            )
         if voice not in PACKAGED_VOICES:
             raise ValueError(f"unknown Piper voice {voice!r}; installed: {', '.join(PACKAGED_VOICES)}")
         self.voice = voice
@@ -106,8 +112,10 @@ class PiperTTS:
             pcm, spoken, n = [], [], 0  # n: samples before this chunk (one chunk per sentence)
             for chunk in voice.synthesize(text, syn, include_alignments=True):
                 if not chunk.phoneme_alignments:
-                    raise TTSUnavailable(f"piper gave no word alignments for {self.voice}; install the `onnx` "
-                                         "package (in requirements.txt)")
+                    raise TTSUnavailable(
+                        f"piper gave no word alignments for {self.voice}; install the `onnx` "
+                        "package (in requirements.txt)"
+                    )
                 pcm.append(chunk.audio_int16_bytes)
                 at = n
                 for a in chunk.phoneme_alignments:
@@ -118,5 +126,12 @@ class PiperTTS:
             rate = voice.config.sample_rate
         write_wav(out_wav, b"".join(pcm), rate)
         words = align_words(text, written, spoken, rate)
-        log.info("piper (%s, %d wpm): %d words, %.2f s -> %s", self.voice, self.rate_wpm, len(words), n / rate, out_wav)
+        log.info(
+            "piper (%s, %d wpm): %d words, %.2f s -> %s",
+            self.voice,
+            self.rate_wpm,
+            len(words),
+            n / rate,
+            out_wav,
+        )
         return words

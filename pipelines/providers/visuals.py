@@ -184,22 +184,56 @@ class GeneratedVisuals:
             + (f" ({', '.join(words)})" if words else ""),
         )
 
-    def motion_background(self, out_path: Path, duration: float, *, seed: int, size: tuple[int, int] = (1280, 720),
-                          fps: int = 24) -> Visual:
+    def motion_background(
+        self,
+        out_path: Path,
+        duration: float,
+        *,
+        seed: int,
+        size: tuple[int, int] = (1280, 720),
+        fps: int = 24,
+    ) -> Visual:
         """A `duration`-second H.264 clip of a slowly turning gradient, labelled in the top right corner."""
         from pipelines.media.ffmpeg import run_ffmpeg
         from pipelines.media.render import escape_filter_path
 
         w, h = size
         colours = ":".join(f"c{i}=0x{r:02x}{g:02x}{b:02x}" for i, (r, g, b) in enumerate(palette(seed)))
-        label = (f"drawtext=fontfile={escape_filter_path(REGULAR)}:text={MOTION_LABEL}:fontsize={max(9, round(h * 0.022))}"
-                 f":fontcolor=white:borderw=1:bordercolor=black:x=w-tw-w*{LABEL_INSET}:y=h*{LABEL_INSET}")
-        source = (f"gradients=s={w // 4}x{h // 4}:r={fps}:d={duration:.3f}:{colours}:n=3:speed=0.003"
-                  f":seed={seed % 2**32},scale={w}:{h}:flags=bicubic,{label}")
+        label = (
+            f"drawtext=fontfile={escape_filter_path(REGULAR)}:text={MOTION_LABEL}:fontsize={max(9, round(h * 0.022))}"
+            f":fontcolor=white:borderw=1:bordercolor=black:x=w-tw-w*{LABEL_INSET}:y=h*{LABEL_INSET}"
+        )
+        source = (
+            f"gradients=s={w // 4}x{h // 4}:r={fps}:d={duration:.3f}:{colours}:n=3:speed=0.003"
+            f":seed={seed % 2**32},scale={w}:{h}:flags=bicubic,{label}"
+        )
         out_path = Path(out_path)
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        run_ffmpeg(["-f", "lavfi", "-i", source, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
-                    "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an", out_path],
-                   what=f"generating a motion background ({duration:.1f} s)")
-        return Visual(path=out_path, source=SOURCE, licence=LICENCE, attribution="nicheflow generated background",
-                      description="Generated motion background (slowly moving colour gradient)")
+        run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                source,
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                "23",
+                "-pix_fmt",
+                "yuv420p",
+                "-movflags",
+                "+faststart",
+                "-an",
+                out_path,
+            ],
+            what=f"generating a motion background ({duration:.1f} s)",
+        )
+        return Visual(
+            path=out_path,
+            source=SOURCE,
+            licence=LICENCE,
+            attribution="nicheflow generated background",
+            description="Generated motion background (slowly moving colour gradient)",
+        )

@@ -18,12 +18,16 @@ DISCLOSURE = {
     "pt-BR": "Roteiro montado pelo redator offline do nicheflow a partir de fatos armazenados (sem modelo de linguagem).",
 }
 _TEMPLATES = {
-    "en": {"hook": "{topic}. Here is what the sources say, fact by fact.",
-           "outro": ["Those were the facts about {topic}.", "The sources are listed in the description."],
-           "outro_heading": "Sources and closing"},
-    "pt-BR": {"hook": "{topic}. Veja o que dizem as fontes, fato por fato.",
-              "outro": ["Esses foram os fatos sobre {topic}.", "As fontes estão na descrição."],
-              "outro_heading": "Fontes e encerramento"},
+    "en": {
+        "hook": "{topic}. Here is what the sources say, fact by fact.",
+        "outro": ["Those were the facts about {topic}.", "The sources are listed in the description."],
+        "outro_heading": "Sources and closing",
+    },
+    "pt-BR": {
+        "hook": "{topic}. Veja o que dizem as fontes, fato por fato.",
+        "outro": ["Esses foram os fatos sobre {topic}.", "As fontes estão na descrição."],
+        "outro_heading": "Fontes e encerramento",
+    },
 }
 
 
@@ -69,6 +73,7 @@ def _heading(text: str, topic: str) -> str:
     """A chapter-style heading from a fact: what the sentence adds to the topic ("Launched on April 24,
     1990" rather than "The Hubble Space Telescope was launched…"): the topic's words and a leading
     auxiliary are dropped, then up to six words before the first comma."""
+
     def key(w: str) -> str:
         return w.strip(".,;:()\"'").casefold()
 
@@ -90,11 +95,28 @@ def write(topic: str, language: str, pool: list[Fact], target_words: int) -> Scr
     chosen = select_facts(pool, max(30, target_words - 25))  # the templates take ~25 words
     segments = []
     for i in range(0, len(chosen), 2):
-        pair = chosen[i:i + 2]
+        pair = chosen[i : i + 2]
         heading = _heading(pair[0].claim, topic)
-        segments.append(Segment(heading=heading, visual_cue=heading, on_screen_text="",
-                                sentences=[Sentence(text=f.claim, fact_ids=[f.id]) for f in pair]))
-    segments.append(Segment(heading=t["outro_heading"], visual_cue=topic,
-                            sentences=[Sentence(text=s.format(topic=topic)) for s in t["outro"]]))
-    return Script(title=topic[:100], hook=t["hook"].format(topic=topic), segments=segments, description="",
-                  tags=[], chapters=[Chapter(segment=i, title=s.heading) for i, s in enumerate(segments)])
+        segments.append(
+            Segment(
+                heading=heading,
+                visual_cue=heading,
+                on_screen_text="",
+                sentences=[Sentence(text=f.claim, fact_ids=[f.id]) for f in pair],
+            )
+        )
+    segments.append(
+        Segment(
+            heading=t["outro_heading"],
+            visual_cue=topic,
+            sentences=[Sentence(text=s.format(topic=topic)) for s in t["outro"]],
+        )
+    )
+    return Script(
+        title=topic[:100],
+        hook=t["hook"].format(topic=topic),
+        segments=segments,
+        description="",
+        tags=[],
+        chapters=[Chapter(segment=i, title=s.heading) for i, s in enumerate(segments)],
+    )

@@ -8,9 +8,13 @@ import logging
 import os
 
 log = logging.getLogger(__name__)
-CONNECTIONS = {"groq_default": "GROQ_API_KEY", "websearch_default": "BRAVE_SEARCH_API_KEY",
-               "pexels_default": "PEXELS_API_KEY", "pixabay_default": "PIXABAY_API_KEY",
-               "azure_speech_default": "AZURE_SPEECH_KEY"}
+CONNECTIONS = {
+    "groq_default": "GROQ_API_KEY",
+    "websearch_default": "BRAVE_SEARCH_API_KEY",
+    "pexels_default": "PEXELS_API_KEY",
+    "pixabay_default": "PIXABAY_API_KEY",
+    "azure_speech_default": "AZURE_SPEECH_KEY",
+}
 REGIONS = {"azure_speech_default": "AZURE_SPEECH_REGION"}  # that connection's host holds the region
 
 

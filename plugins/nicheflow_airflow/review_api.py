@@ -91,29 +91,47 @@ class CheckpointDetail(BaseModel):
     latest: bool = Field(description="this is the stage's latest revision (older ones are read-only)")
     permissions: Permissions
     media_base: str = Field(description="prefix for the view's media paths: GET <media_base><path>")
-    view: dict[str, Any] = Field(description=(
-        "what the decision needs, per stage (media paths are relative to the workspace). "
-        "script: {title, writer, disclosure, review_notes, segments: [{index, heading, sentences: "
-        "[{index, text, fact_ids, facts: [{id, claim, source_title, source_url, source_path}]}]}], flags}; "
-        "audio: {narration, duration, voice, flags: [str], segments: [{index, heading, text, file, start, end, "
-        "duration, words}]}; broll: {segments: [{index, heading, text, chosen, options: [{path, source, "
-        "licence, attribution, description}]}]}; final: {video, duration, thumbnails: [path], thumbnail, "
-        "title, description, tags, publish_at, chapters: [{start, title}]}"))
+    view: dict[str, Any] = Field(
+        description=(
+            "what the decision needs, per stage (media paths are relative to the workspace). "
+            "script: {title, writer, disclosure, review_notes, segments: [{index, heading, sentences: "
+            "[{index, text, fact_ids, facts: [{id, claim, source_title, source_url, source_path}]}]}], flags}; "
+            "audio: {narration, duration, voice, flags: [str], segments: [{index, heading, text, file, start, end, "
+            "duration, words}]}; broll: {segments: [{index, heading, text, chosen, options: [{path, source, "
+            "licence, attribution, description}]}]}; final: {video, duration, thumbnails: [path], thumbnail, "
+            "title, description, tags, publish_at, chapters: [{start, title}]}"
+        )
+    )
 
 
 class DecisionIn(BaseModel):
     """The reviewer is the authenticated user; it is never taken from the body."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"decision": "approved", "notes": None, "edits": {"sentences": {"1.0": "A corrected sentence."}}},
-        {"decision": "changes_requested", "notes": "tighten the opening", "edits": None}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "decision": "approved",
+                    "notes": None,
+                    "edits": {"sentences": {"1.0": "A corrected sentence."}},
+                },
+                {"decision": "changes_requested", "notes": "tighten the opening", "edits": None},
+            ]
+        },
+    )
     decision: DecisionValue
-    notes: str | None = Field(None, max_length=5000,
-                              description="required for changes_requested and rejected")
-    edits: dict[str, Any] | None = Field(None, description=(
-        "only with approved (“approve with edits”). script: {sentences: {'<segment>.<sentence>': text}}; "
-        "broll: {choices: {'<segment>': option index}}; final: any of {thumbnail, title, description, tags}; "
-        "audio takes none"))
+    notes: str | None = Field(
+        None, max_length=5000, description="required for changes_requested and rejected"
+    )
+    edits: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "only with approved (“approve with edits”). script: {sentences: {'<segment>.<sentence>': text}}; "
+            "broll: {choices: {'<segment>': option index}}; final: any of {thumbnail, title, description, tags}; "
+            "audio takes none"
+        ),
+    )
 
 
 class Cleared(BaseModel):
@@ -132,7 +150,9 @@ class Reopened(BaseModel):
 class ChannelState(BaseModel):
     model_config = ConfigDict(extra="allow")
     channel: str
-    in_flight: dict[str, int] = Field(description="productions waiting at each stage's checkpoint, and working")
+    in_flight: dict[str, int] = Field(
+        description="productions waiting at each stage's checkpoint, and working"
+    )
     stalled: int
     pending: int
     wait_median_s: float | None = None
@@ -145,32 +165,51 @@ router = APIRouter(prefix="/api", tags=["review"], responses=ERRORS)
 
 
 @router.get("/checkpoints", response_model=list[Checkpoint])
-def list_checkpoints(r: ApiUser, channel: str | None = None, stage: Stage | None = None,
-                     status: Annotated[Status | Literal["all"], Query(description="`all`: every status")] = "pending"):
+def list_checkpoints(
+    r: ApiUser,
+    channel: str | None = None,
+    stage: Stage | None = None,
+    status: Annotated[Status | Literal["all"], Query(description="`all`: every status")] = "pending",
+):
     """Checkpoints of the channels the caller may read, oldest first."""
     return ops.list_checkpoints(r, channel, stage, None if status == "all" else status)
 
 
-@router.get("/checkpoints/{checkpoint_id}", response_model=CheckpointDetail,
-            responses={404: {"description": "no such checkpoint"}})
+@router.get(
+    "/checkpoints/{checkpoint_id}",
+    response_model=CheckpointDetail,
+    responses={404: {"description": "no such checkpoint"}},
+)
 def get_checkpoint(request: Request, r: ApiUser, checkpoint_id: int):
     """Everything a decision needs; older revisions stay retrievable by their own id."""
     d = ops.detail(r, checkpoint_id)
     return {**d, "media_base": f"{request.scope.get('root_path', '')}/media/{d['production']['id']}/"}
 
 
-@router.post("/checkpoints/{checkpoint_id}/decision", response_model=Checkpoint, responses={
-    400: {"description": "invalid decision, notes or edits"}, 404: {"description": "no such checkpoint"},
-    409: {"description": "already decided: nothing changed"}})
+@router.post(
+    "/checkpoints/{checkpoint_id}/decision",
+    response_model=Checkpoint,
+    responses={
+        400: {"description": "invalid decision, notes or edits"},
+        404: {"description": "no such checkpoint"},
+        409: {"description": "already decided: nothing changed"},
+    },
+)
 def decide(r: ApiUser, checkpoint_id: int, body: DecisionIn):
     """Approve (optionally with edits), request changes or reject. Decided once: a second decision, also
     a concurrent one, gets 409 and changes nothing."""
     return ops.decide(r, checkpoint_id, body.decision, body.notes, body.edits)
 
 
-@router.post("/checkpoints/{checkpoint_id}/reopen", response_model=Reopened, responses={
-    400: {"description": "not reopenable (an older revision, or the production is published)"},
-    404: {"description": "no such checkpoint"}, 409: {"description": "already pending"}})
+@router.post(
+    "/checkpoints/{checkpoint_id}/reopen",
+    response_model=Reopened,
+    responses={
+        400: {"description": "not reopenable (an older revision, or the production is published)"},
+        404: {"description": "no such checkpoint"},
+        409: {"description": "already pending"},
+    },
+)
 def reopen(r: ApiUser, checkpoint_id: int):
     """Admins: take a decision back. The checkpoint is pending again (the audit log keeps the decision) and
     the task review_<stage> with everything downstream is cleared in the production's DAG run."""

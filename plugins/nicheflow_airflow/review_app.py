@@ -30,9 +30,9 @@ app = FastAPI(
     title="nicheflow review",
     version="1",
     description="Review and decide nicheflow's checkpoints (script, audio, broll, final). Authenticate with an "
-                "Airflow token: `POST /auth/token` {username, password}, then `Authorization: Bearer <token>`. "
-                "Reading needs read access to the channel's DAG `longform_<channel>`, deciding needs edit "
-                "access, reopening needs the admin role.",
+    "Airflow token: `POST /auth/token` {username, password}, then `Authorization: Bearer <token>`. "
+    "Reading needs read access to the channel's DAG `longform_<channel>`, deciding needs edit "
+    "access, reopening needs the admin role.",
 )
 
 
@@ -42,7 +42,7 @@ async def _login(request: Request, exc: LoginRequired):
 
 
 def _is_page(request: Request) -> bool:
-    path = request.scope["path"][len(request.scope.get("root_path", "")):]
+    path = request.scope["path"][len(request.scope.get("root_path", "")) :]
     return not path.startswith(("/api/", "/media/", "/openapi", "/docs", "/redoc"))
 
 
@@ -53,10 +53,16 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
     return await http_exception_handler(request, exc)
 
 
-@app.get("/media/{production_id}/{path:path}", tags=["review"], response_class=FileResponse,
-         responses={200: {"description": "the file (supports Range requests)"},
-                    400: {"description": "the path leaves the production's workspace"},
-                    404: {"description": "no such production or file"}})
+@app.get(
+    "/media/{production_id}/{path:path}",
+    tags=["review"],
+    response_class=FileResponse,
+    responses={
+        200: {"description": "the file (supports Range requests)"},
+        400: {"description": "the path leaves the production's workspace"},
+        404: {"description": "no such production or file"},
+    },
+)
 def media(r: ApiUser, production_id: int, path: str):
     """A file of a production's workspace (the `view` media paths of a checkpoint)."""
     return FileResponse(ops.media_path(r, production_id, path))

@@ -28,9 +28,11 @@ REOPEN_RESOURCE = "nicheflow_reopen"
 COOKIE = "_token"  # airflow.api_fastapi.auth.managers.base_auth_manager.COOKIE_NAME_JWT_TOKEN
 
 bearer_scheme = HTTPBearer(
-    auto_error=False, scheme_name="AirflowToken",
+    auto_error=False,
+    scheme_name="AirflowToken",
     description="An Airflow JWT: `POST /auth/token` with {username, password} returns one. In a browser, the "
-                "Airflow UI's login cookie works instead.")
+    "Airflow UI's login cookie works instead.",
+)
 
 
 class Forbidden(HTTPException):
@@ -69,8 +71,14 @@ class Reviewer:
             from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 
             entity = getattr(DagAccessEntity, "HITL_DETAIL", DagAccessEntity.RUN)
-            self._cache[key] = bool(get_auth_manager().is_authorized_dag(
-                method=method, user=self.user, access_entity=entity, details=DagDetails(id=dag_id(channel))))
+            self._cache[key] = bool(
+                get_auth_manager().is_authorized_dag(
+                    method=method,
+                    user=self.user,
+                    access_entity=entity,
+                    details=DagDetails(id=dag_id(channel)),
+                )
+            )
         return self._cache[key]
 
     def can_read(self, channel: str) -> bool:
@@ -90,8 +98,9 @@ class Reviewer:
                 # SimpleAuthManager lets every role see every custom view, so its role decides
                 self._cache["admin"] = str(getattr(self.user, "role", "") or "").lower() == "admin"
             else:
-                self._cache["admin"] = bool(am.is_authorized_custom_view(
-                    method="PUT", resource_name=REOPEN_RESOURCE, user=self.user))
+                self._cache["admin"] = bool(
+                    am.is_authorized_custom_view(method="PUT", resource_name=REOPEN_RESOURCE, user=self.user)
+                )
         return self._cache["admin"]
 
     def can_reopen(self, channel: str) -> bool:
@@ -99,14 +108,18 @@ class Reviewer:
 
     def require_read(self, channel: str) -> None:
         if not self.can_read(channel):
-            raise Forbidden(f"{self.name} may not view channel {channel}: it needs read access to the DAG "
-                            f"{dag_id(channel)}")
+            raise Forbidden(
+                f"{self.name} may not view channel {channel}: it needs read access to the DAG "
+                f"{dag_id(channel)}"
+            )
 
     def require_decide(self, channel: str) -> None:
         self.require_read(channel)
         if not self.can_decide(channel):
-            raise Forbidden(f"{self.name} may view but not decide checkpoints of channel {channel}: deciding "
-                            f"needs edit access to the DAG {dag_id(channel)} (the Airflow role 'user' or higher)")
+            raise Forbidden(
+                f"{self.name} may view but not decide checkpoints of channel {channel}: deciding "
+                f"needs edit access to the DAG {dag_id(channel)} (the Airflow role 'user' or higher)"
+            )
 
     def require_reopen(self, channel: str) -> None:
         self.require_read(channel)
@@ -118,7 +131,9 @@ async def _authenticate(request: Request, bearer: HTTPAuthorizationCredentials |
     from airflow.api_fastapi.core_api.security import get_user
 
     user = await get_user(request, None, bearer)  # 401 without/expired token, 403 for an invalid one
-    token = bearer.credentials if bearer and bearer.scheme.lower() == "bearer" else request.cookies.get(COOKIE)
+    token = (
+        bearer.credentials if bearer and bearer.scheme.lower() == "bearer" else request.cookies.get(COOKIE)
+    )
     return Reviewer(user=user, token=token)
 
 

@@ -73,7 +73,9 @@ def count_edits(edits: dict) -> int:
     return sum(len(v) if isinstance(v, dict) else 1 for v in edits.values())
 
 
-def decision_from_form(stage: str, view: dict, form: Mapping[str, str]) -> tuple[str, str | None, dict | None]:
+def decision_from_form(
+    stage: str, view: dict, form: Mapping[str, str]
+) -> tuple[str, str | None, dict | None]:
     action = form.get("action", "")
     if action not in ACTIONS:
         raise FormError(f"unknown action {action!r}; use one of the buttons")
@@ -81,8 +83,10 @@ def decision_from_form(stage: str, view: dict, form: Mapping[str, str]) -> tuple
     edits = edits_from_form(stage, view, form)
     if action == "approve":
         if edits:
-            raise FormError(f"you changed {count_edits(edits)} field(s): press “Approve with edits” to keep "
-                            "them, or reload the page to discard them")
+            raise FormError(
+                f"you changed {count_edits(edits)} field(s): press “Approve with edits” to keep "
+                "them, or reload the page to discard them"
+            )
         return "approved", notes, None
     if action == "approve_edits":
         return "approved", notes, edits or None

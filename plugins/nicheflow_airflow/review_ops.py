@@ -52,8 +52,9 @@ def _db() -> Iterator:
 
 
 def _production(conn, production_id: int) -> dict:
-    row = conn.execute("SELECT id, channel, topic, status, dag_run_id FROM productions WHERE id = %s",
-                       (production_id,)).fetchone()
+    row = conn.execute(
+        "SELECT id, channel, topic, status, dag_run_id FROM productions WHERE id = %s", (production_id,)
+    ).fetchone()
     if row is None:
         raise ReviewError(404, f"no production with id {production_id}")
     return row
@@ -62,16 +63,28 @@ def _production(conn, production_id: int) -> dict:
 def checkpoint_dict(cp) -> dict:
     """A pipelines.checkpoints.Checkpoint as the API returns it (a list row plus its edits)."""
     end = cp.decided_at or datetime.now(UTC)
-    return {"id": cp.id, "channel": cp.channel, "production_id": cp.production_id, "topic": cp.topic,
-            "stage": cp.stage, "revision": cp.revision, "status": cp.status, "created_at": cp.created_at,
-            "waiting_seconds": (end - cp.created_at).total_seconds(),
-            "stalled": cp.status == "pending" and getattr(cp, "production_status", None) == "stalled",
-            "reminders": getattr(cp, "reminders", 0), "reviewer": cp.reviewer, "decided_at": cp.decided_at,
-            "notes": cp.notes, "edits": getattr(cp, "edits", None)}
+    return {
+        "id": cp.id,
+        "channel": cp.channel,
+        "production_id": cp.production_id,
+        "topic": cp.topic,
+        "stage": cp.stage,
+        "revision": cp.revision,
+        "status": cp.status,
+        "created_at": cp.created_at,
+        "waiting_seconds": (end - cp.created_at).total_seconds(),
+        "stalled": cp.status == "pending" and getattr(cp, "production_status", None) == "stalled",
+        "reminders": getattr(cp, "reminders", 0),
+        "reviewer": cp.reviewer,
+        "decided_at": cp.decided_at,
+        "notes": cp.notes,
+        "edits": getattr(cp, "edits", None),
+    }
 
 
-def list_checkpoints(r: Reviewer, channel: str | None = None, stage: str | None = None,
-                     status: str | None = "pending") -> list[dict]:
+def list_checkpoints(
+    r: Reviewer, channel: str | None = None, stage: str | None = None, status: str | None = "pending"
+) -> list[dict]:
     from pipelines import review
 
     with _db() as conn:
@@ -105,14 +118,22 @@ def detail(r: Reviewer, checkpoint_id: int) -> dict:
     d["latest"] = latest
     d["permissions"] = {
         "decide": cp["status"] == "pending" and r.can_decide(cp["channel"]),
-        "reopen": cp["status"] != "pending" and latest and prod["status"] != "published"
-                  and r.can_reopen(cp["channel"]),
+        "reopen": cp["status"] != "pending"
+        and latest
+        and prod["status"] != "published"
+        and r.can_reopen(cp["channel"]),
     }
     return d
 
 
-def decide(r: Reviewer, checkpoint_id: int, decision: str, notes: str | None = None, edits: dict | None = None,
-           expected_revision: int | None = None) -> dict:
+def decide(
+    r: Reviewer,
+    checkpoint_id: int,
+    decision: str,
+    notes: str | None = None,
+    edits: dict | None = None,
+    expected_revision: int | None = None,
+) -> dict:
     """Record the caller's decision (the reviewer is always the authenticated user)."""
     from pipelines import checkpoints, review
 
@@ -120,11 +141,22 @@ def decide(r: Reviewer, checkpoint_id: int, decision: str, notes: str | None = N
         cp = checkpoints.get(conn, checkpoint_id)
         r.require_decide(cp.channel)
         if expected_revision is not None and expected_revision != cp.revision:
-            raise ReviewError(409, f"this form was for revision {expected_revision}, but checkpoint {cp.id} is "
-                                   f"revision {cp.revision}; reload the page")
+            raise ReviewError(
+                409,
+                f"this form was for revision {expected_revision}, but checkpoint {cp.id} is "
+                f"revision {cp.revision}; reload the page",
+            )
         decided = review.decide(conn, checkpoint_id, decision, r.name, notes=notes, edits=edits or None)
-    log.info("checkpoint %s (%s r%s, channel %s) %s by %s%s", decided.id, decided.stage, decided.revision,
-             decided.channel, decided.status, r.name, " with edits" if edits else "")
+    log.info(
+        "checkpoint %s (%s r%s, channel %s) %s by %s%s",
+        decided.id,
+        decided.stage,
+        decided.revision,
+        decided.channel,
+        decided.status,
+        r.name,
+        " with edits" if edits else "",
+    )
     return checkpoint_dict(decided)
 
 
@@ -138,7 +170,9 @@ def reopen(r: Reviewer, checkpoint_id: int) -> dict:
         r.require_reopen(cp.channel)
         prod = _production(conn, cp.production_id)
         reopened = review.reopen(conn, checkpoint_id, r.name)
-    log.info("checkpoint %s (%s r%s, channel %s) reopened by %s", cp.id, cp.stage, cp.revision, cp.channel, r.name)
+    log.info(
+        "checkpoint %s (%s r%s, channel %s) reopened by %s", cp.id, cp.stage, cp.revision, cp.channel, r.name
+    )
     airflow = clear_review_tasks(r.token, cp.channel, prod["dag_run_id"], cp.stage)
     return {"checkpoint": checkpoint_dict(reopened), "airflow": airflow}
 
@@ -148,16 +182,34 @@ def clear_review_tasks(token: str | None, channel: str, dag_run_id: str, stage: 
     import httpx
     from airflow.configuration import conf
 
-    base = (conf.get("api", "base_url", fallback="") or
-            f"http://127.0.0.1:{conf.get('api', 'port', fallback='8080')}").rstrip("/")
-    result = {"dag_id": dag_id(channel), "dag_run_id": dag_run_id, "task_ids": [], "cleared": False, "error": None}
-    body = {"dag_run_id": dag_run_id, "task_ids": [f"review_{stage}"], "include_downstream": True,
-            "only_failed": False, "reset_dag_runs": True, "dry_run": False}
+    base = (
+        conf.get("api", "base_url", fallback="")
+        or f"http://127.0.0.1:{conf.get('api', 'port', fallback='8080')}"
+    ).rstrip("/")
+    result = {
+        "dag_id": dag_id(channel),
+        "dag_run_id": dag_run_id,
+        "task_ids": [],
+        "cleared": False,
+        "error": None,
+    }
+    body = {
+        "dag_run_id": dag_run_id,
+        "task_ids": [f"review_{stage}"],
+        "include_downstream": True,
+        "only_failed": False,
+        "reset_dag_runs": True,
+        "dry_run": False,
+    }
     try:
         for attempt in range(3):  # a busy scheduler can hold the run's rows for a moment: try again
             try:
-                resp = httpx.post(f"{base}/api/v2/dags/{dag_id(channel)}/clearTaskInstances", json=body, timeout=30,
-                                  headers={"Authorization": f"Bearer {token}"} if token else {})
+                resp = httpx.post(
+                    f"{base}/api/v2/dags/{dag_id(channel)}/clearTaskInstances",
+                    json=body,
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {token}"} if token else {},
+                )
             except httpx.TransportError:
                 if attempt == 2:
                     raise
@@ -165,17 +217,26 @@ def clear_review_tasks(token: str | None, channel: str, dag_run_id: str, stage: 
                 continue
             if resp.status_code < 400 or resp.status_code in (401, 403, 404) or attempt == 2:
                 break
-            log.warning("clearing review_%s answered %s (%s); retrying", stage, resp.status_code, resp.text[:200])
+            log.warning(
+                "clearing review_%s answered %s (%s); retrying", stage, resp.status_code, resp.text[:200]
+            )
             time.sleep(2)
         if resp.status_code >= 400:
             raise RuntimeError(f"Airflow answered {resp.status_code}: {resp.text[:300]}")
         result["task_ids"] = sorted({t["task_id"] for t in resp.json().get("task_instances", [])})
         result["cleared"] = True
     except (httpx.HTTPError, RuntimeError, ValueError) as e:
-        log.error("reopened a checkpoint but could not clear review_%s of %s run %s: %s",
-                  stage, dag_id(channel), dag_run_id, e)
-        result["error"] = (f"the checkpoint is pending again, but clearing review_{stage} in Airflow failed "
-                           f"({e}); clear it (with downstream) in the Airflow UI so the run waits again")
+        log.error(
+            "reopened a checkpoint but could not clear review_%s of %s run %s: %s",
+            stage,
+            dag_id(channel),
+            dag_run_id,
+            e,
+        )
+        result["error"] = (
+            f"the checkpoint is pending again, but clearing review_{stage} in Airflow failed "
+            f"({e}); clear it (with downstream) in the Airflow UI so the run waits again"
+        )
     return result
 
 

@@ -19,9 +19,12 @@ from nicheflow_airflow.review_auth import PageUser, Reviewer
 
 log = logging.getLogger(__name__)
 STAGES = ("script", "audio", "broll", "final")
-DONE = {"approved": "Approved.", "changes_requested": "Changes requested: the stage runs again as a new revision.",
-        "rejected": "Rejected: the production ends; its files are kept.",
-        "reopened": "Reopened: the checkpoint is pending again and the run waits for a new decision."}
+DONE = {
+    "approved": "Approved.",
+    "changes_requested": "Changes requested: the stage runs again as a new revision.",
+    "rejected": "Rejected: the production ends; its files are kept.",
+    "reopened": "Reopened: the checkpoint is pending again and the run waits for a new decision.",
+}
 
 
 def _duration(seconds: float | None) -> str:
@@ -54,8 +57,9 @@ def _clock(seconds: float | None) -> str:
 
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.filters.update(duration=_duration, when=_when, clock=_clock,
-                             label=lambda s: str(s or "").replace("_", " "))
+templates.env.filters.update(
+    duration=_duration, when=_when, clock=_clock, label=lambda s: str(s or "").replace("_", " ")
+)
 templates.env.globals.update(STAGES=STAGES, STATUSES=ops.STATUSES)
 
 router = APIRouter(include_in_schema=False)
@@ -68,8 +72,9 @@ def root(request: Request) -> str:
 def render(request: Request, r: Reviewer | None, name: str, status_code: int = 200, **ctx):
     base = root(request)
     airflow = base.rsplit("/", 1)[0] if base else ""
-    return templates.TemplateResponse(request, name, {"base": base, "airflow": airflow, "me": r, **ctx},
-                                      status_code=status_code)
+    return templates.TemplateResponse(
+        request, name, {"base": base, "airflow": airflow, "me": r, **ctx}, status_code=status_code
+    )
 
 
 def error_page(request: Request, status_code: int, detail: str):
@@ -83,8 +88,15 @@ def index(request: Request, r: PageUser, channel: str = "", stage: str = "", sta
     if status != "all" and status not in ops.STATUSES:
         raise ops.ReviewError(400, f"unknown status {status!r}; use all or {', '.join(ops.STATUSES)}")
     rows = ops.list_checkpoints(r, channel or None, stage or None, None if status == "all" else status)
-    return render(request, r, "index.html", rows=rows, state=ops.channel_state(r), channels=ops.channels(r),
-                  filters={"channel": channel, "stage": stage, "status": status})
+    return render(
+        request,
+        r,
+        "index.html",
+        rows=rows,
+        state=ops.channel_state(r),
+        channels=ops.channels(r),
+        filters={"channel": channel, "stage": stage, "status": status},
+    )
 
 
 def _checkpoint_page(request: Request, r: Reviewer, checkpoint_id: int, status_code: int = 200, **ctx):
@@ -95,14 +107,27 @@ def _checkpoint_page(request: Request, r: Reviewer, checkpoint_id: int, status_c
     def media(path: str) -> str:
         return f"{base}/media/{pid}/{quote(path)}"
 
-    return render(request, r, "checkpoint.html", status_code, d=d, cp=d["checkpoint"], view=d["view"],
-                  prod=d["production"], media=media, editable=d["permissions"]["decide"] and d["latest"],
-                  role_can_decide=r.can_decide(d["checkpoint"]["channel"]), **ctx)
+    return render(
+        request,
+        r,
+        "checkpoint.html",
+        status_code,
+        d=d,
+        cp=d["checkpoint"],
+        view=d["view"],
+        prod=d["production"],
+        media=media,
+        editable=d["permissions"]["decide"] and d["latest"],
+        role_can_decide=r.can_decide(d["checkpoint"]["channel"]),
+        **ctx,
+    )
 
 
 @router.get("/checkpoints/{checkpoint_id}")
 def checkpoint(request: Request, r: PageUser, checkpoint_id: int, done: str = "", airflow: str = ""):
-    return _checkpoint_page(request, r, checkpoint_id, notice=DONE.get(done), clear_failed=airflow == "failed")
+    return _checkpoint_page(
+        request, r, checkpoint_id, notice=DONE.get(done), clear_failed=airflow == "failed"
+    )
 
 
 @router.post("/checkpoints/{checkpoint_id}/decide")
@@ -120,8 +145,11 @@ async def decide(request: Request, r: PageUser, checkpoint_id: int):
         if code not in (400, 403, 409):
             raise
         detail = e.detail if isinstance(e, HTTPException) else str(e)
-        return await run_in_threadpool(lambda: _checkpoint_page(request, r, checkpoint_id, code, error=detail,
-                                                                form=form if code == 400 else None))
+        return await run_in_threadpool(
+            lambda: _checkpoint_page(
+                request, r, checkpoint_id, code, error=detail, form=form if code == 400 else None
+            )
+        )
     return RedirectResponse(f"{root(request)}/checkpoints/{checkpoint_id}?done={decision}", status_code=303)
 
 
@@ -134,4 +162,6 @@ def reopen(request: Request, r: PageUser, checkpoint_id: int):
             raise
         return _checkpoint_page(request, r, checkpoint_id, e.status_code, error=e.detail)
     query = {"done": "reopened"} | ({"airflow": "failed"} if result["airflow"]["error"] else {})
-    return RedirectResponse(f"{root(request)}/checkpoints/{checkpoint_id}?{urlencode(query)}", status_code=303)
+    return RedirectResponse(
+        f"{root(request)}/checkpoints/{checkpoint_id}?{urlencode(query)}", status_code=303
+    )

@@ -19,9 +19,16 @@ from nicheflow_airflow.triggers import CheckpointTrigger
 class CheckpointSensor(BaseSensorOperator):
     template_fields = ("checkpoint_id",)
 
-    def __init__(self, *, checkpoint_id: str | int, stage: str, poll_seconds: float = 15.0,
-                 stall_after: timedelta = timedelta(hours=48), remind_every: timedelta = timedelta(hours=12),
-                 **kwargs):
+    def __init__(
+        self,
+        *,
+        checkpoint_id: str | int,
+        stage: str,
+        poll_seconds: float = 15.0,
+        stall_after: timedelta = timedelta(hours=48),
+        remind_every: timedelta = timedelta(hours=12),
+        **kwargs,
+    ):
         # Waiting long is not a failure: past `stall_after` the production is marked stalled and keeps
         # waiting; the sensor itself only gives up after a year.
         kwargs.setdefault("timeout", timedelta(days=365))
@@ -51,10 +58,17 @@ class CheckpointSensor(BaseSensorOperator):
             status = checkpoints.get(conn, checkpoint_id).status
         if status != "pending":
             return self._decided(checkpoint_id)
-        self.log.info("waiting for a decision on checkpoint %s (%s): `nicheflow pending` lists it",
-                      checkpoint_id, self.stage)
-        trigger = CheckpointTrigger(checkpoint_id, self.poll_seconds, self.stall_after.total_seconds(),
-                                    self.remind_every.total_seconds())
+        self.log.info(
+            "waiting for a decision on checkpoint %s (%s): `nicheflow pending` lists it",
+            checkpoint_id,
+            self.stage,
+        )
+        trigger = CheckpointTrigger(
+            checkpoint_id,
+            self.poll_seconds,
+            self.stall_after.total_seconds(),
+            self.remind_every.total_seconds(),
+        )
         self.defer(trigger=trigger, method_name="execute_complete", timeout=self.timeout)
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
@@ -74,5 +88,7 @@ class CheckpointSensor(BaseSensorOperator):
             self.log.info("checkpoint %s approved", cid)
             return cid
         if outcome == "rejected":
-            raise AirflowSkipException(f"checkpoint {cid} ({self.stage}) rejected: production ended, files kept")
+            raise AirflowSkipException(
+                f"checkpoint {cid} ({self.stage}) rejected: production ended, files kept"
+            )
         return self._wait(cid)  # a new revision is waiting for review

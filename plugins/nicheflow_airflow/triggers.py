@@ -16,8 +16,13 @@ class CheckpointTrigger(BaseTrigger):
     """Fires once the checkpoint is no longer pending. Serialises to plain kwargs (no credentials: the
     database URL is read from the triggerer's environment at run time)."""
 
-    def __init__(self, checkpoint_id: int, poll_seconds: float = 15.0, timeout_seconds: float = 48 * 3600,
-                 reminder_seconds: float = 12 * 3600):
+    def __init__(
+        self,
+        checkpoint_id: int,
+        poll_seconds: float = 15.0,
+        timeout_seconds: float = 48 * 3600,
+        reminder_seconds: float = 12 * 3600,
+    ):
         super().__init__()
         self.checkpoint_id = int(checkpoint_id)
         self.poll_seconds = float(poll_seconds)
@@ -25,12 +30,20 @@ class CheckpointTrigger(BaseTrigger):
         self.reminder_seconds = float(reminder_seconds)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return ("nicheflow_airflow.triggers.CheckpointTrigger",
-                {"checkpoint_id": self.checkpoint_id, "poll_seconds": self.poll_seconds,
-                 "timeout_seconds": self.timeout_seconds, "reminder_seconds": self.reminder_seconds})
+        return (
+            "nicheflow_airflow.triggers.CheckpointTrigger",
+            {
+                "checkpoint_id": self.checkpoint_id,
+                "poll_seconds": self.poll_seconds,
+                "timeout_seconds": self.timeout_seconds,
+                "reminder_seconds": self.reminder_seconds,
+            },
+        )
 
     async def _status(self, conn) -> str | None:
-        cur = await conn.execute("SELECT status FROM nicheflow.checkpoints WHERE id = %s", (self.checkpoint_id,))
+        cur = await conn.execute(
+            "SELECT status FROM nicheflow.checkpoints WHERE id = %s", (self.checkpoint_id,)
+        )
         row = await cur.fetchone()
         if row and row[0] == "pending":
             await self._limits(conn)
@@ -44,17 +57,29 @@ class CheckpointTrigger(BaseTrigger):
                  FROM nicheflow.checkpoints c
                 WHERE c.id = %s AND p.id = c.production_id AND p.status = 'running'
                   AND c.created_at < now() - make_interval(secs => %s) RETURNING p.id""",
-            (self.checkpoint_id, self.timeout_seconds))
+            (self.checkpoint_id, self.timeout_seconds),
+        )
         if await cur.fetchone():
-            log.warning("checkpoint %s waited past its timeout (%.0f s): production marked stalled",
-                        self.checkpoint_id, self.timeout_seconds)
+            log.warning(
+                "checkpoint %s waited past its timeout (%.0f s): production marked stalled",
+                self.checkpoint_id,
+                self.timeout_seconds,
+            )
         cur = await conn.execute(
             """UPDATE nicheflow.checkpoints SET reminders = reminders + 1, last_reminder_at = now()
                 WHERE id = %s AND coalesce(last_reminder_at, created_at) < now() - make_interval(secs => %s)
-            RETURNING reminders, stage, channel""", (self.checkpoint_id, self.reminder_seconds))
+            RETURNING reminders, stage, channel""",
+            (self.checkpoint_id, self.reminder_seconds),
+        )
         if row := await cur.fetchone():
-            log.warning("reminder %s: %s checkpoint %s of channel %s is waiting for a decision "
-                        "(`nicheflow pending`, or the Review page)", row[0], row[1], self.checkpoint_id, row[2])
+            log.warning(
+                "reminder %s: %s checkpoint %s of channel %s is waiting for a decision "
+                "(`nicheflow pending`, or the Review page)",
+                row[0],
+                row[1],
+                self.checkpoint_id,
+                row[2],
+            )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         import psycopg

@@ -36,7 +36,10 @@ def texts() -> list[str]:
 
 def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="nicheflow-bench-audio-"))
-    for name, tts in (("espeak-ng en-us", EspeakTTS("en-us")), ("piper en_US-joe-medium", PiperTTS(None, "en"))):
+    for name, tts in (
+        ("espeak-ng en-us", EspeakTTS("en-us")),
+        ("piper en_US-joe-medium", PiperTTS(None, "en")),
+    ):
         tts.synthesize("Warming up.", out / "warm.wav")  # loads the voice: not part of the timing
         t = time.perf_counter()
         wavs = []
@@ -51,12 +54,16 @@ def main() -> None:
         normalize(joined, out / "narration.wav")
         finish = time.perf_counter() - t
         t = time.perf_counter()
-        run_ffmpeg(["-i", joined, "-ar", "48000", "-c:a", "pcm_s16le", out / "copy.wav"], what="baseline pass")
+        run_ffmpeg(
+            ["-i", joined, "-ar", "48000", "-c:a", "pcm_s16le", out / "copy.wav"], what="baseline pass"
+        )
         baseline = time.perf_counter() - t
         lufs, peak = ebur128(out / "narration.wav")
-        print(f"{name}: {seconds:.0f} s of speech; synthesis {synth / seconds:.3f} s per audio second; "
-              f"finishing {finish / seconds:.3f} s per audio second = {finish / baseline:.0f}x one plain ffmpeg pass; "
-              f"{lufs} LUFS, true peak {peak} dBTP")
+        print(
+            f"{name}: {seconds:.0f} s of speech; synthesis {synth / seconds:.3f} s per audio second; "
+            f"finishing {finish / seconds:.3f} s per audio second = {finish / baseline:.0f}x one plain ffmpeg pass; "
+            f"{lufs} LUFS, true peak {peak} dBTP"
+        )
 
 
 if __name__ == "__main__":

@@ -35,9 +35,11 @@ def texts(channel: str) -> list[str]:
     out = []
     for doc in sorted((REPO / "knowledge" / "sources" / channel).glob("*.md")):
         body = doc.read_text(encoding="utf-8").split("---", 2)[2]
-        sentences = re.split(r"(?<=[.!?])\s+", " ".join(line for line in body.splitlines()
-                                                         if line and not line.startswith("#")))
-        out += [" ".join(sentences[i:i + 2]) for i in range(0, 4, 2)]
+        sentences = re.split(
+            r"(?<=[.!?])\s+",
+            " ".join(line for line in body.splitlines() if line and not line.startswith("#")),
+        )
+        out += [" ".join(sentences[i : i + 2]) for i in range(0, 4, 2)]
     return out[:SEGMENTS]
 
 
@@ -51,9 +53,11 @@ def piper_say(text: str, wav: Path) -> None:
 
 
 def main() -> None:
-    cases = [("espeak en-us", "en", "science_en", EspeakTTS("en-us").synthesize),
-             ("piper joe (en)", "en", "science_en", piper_say),
-             ("espeak pt-br", "pt-BR", "historia_ptbr", EspeakTTS("pt-br").synthesize)]
+    cases = [
+        ("espeak en-us", "en", "science_en", EspeakTTS("en-us").synthesize),
+        ("piper joe (en)", "en", "science_en", piper_say),
+        ("espeak pt-br", "pt-BR", "historia_ptbr", EspeakTTS("pt-br").synthesize),
+    ]
     models = {"tiny.en": asr.resolve_model("auto", "en")[0], "base": asr.resolve_model("auto", "pt-BR")[0]}
     with tempfile.TemporaryDirectory() as tmp:
         for name, language, channel, say in cases:
@@ -68,13 +72,26 @@ def main() -> None:
                 began = time.monotonic()
                 heard = asr.transcribe_spans(wav, spans, models[model], language)
                 seconds = time.monotonic() - began
-                results = [compare(text, "".join(w.text for w in words), language)
-                           for text, words in zip(segments, heard, strict=True)]
+                results = [
+                    compare(text, "".join(w.text for w in words), language)
+                    for text, words in zip(segments, heard, strict=True)
+                ]
                 wers = sorted(r["wer"] for r in results)
-                print(json.dumps({"voice": name, "model": model, "audio_s": round(duration, 1), "load_s": round(load, 2),
-                                  "qa_s": round(seconds, 2), "x_realtime": round(duration / seconds, 1),
-                                  "wer_median": round(statistics.median(wers), 3), "wer_max": wers[-1],
-                                  "wer_p90": wers[int(0.9 * (len(wers) - 1))]}))
+                print(
+                    json.dumps(
+                        {
+                            "voice": name,
+                            "model": model,
+                            "audio_s": round(duration, 1),
+                            "load_s": round(load, 2),
+                            "qa_s": round(seconds, 2),
+                            "x_realtime": round(duration / seconds, 1),
+                            "wer_median": round(statistics.median(wers), 3),
+                            "wer_max": wers[-1],
+                            "wer_p90": wers[int(0.9 * (len(wers) - 1))],
+                        }
+                    )
+                )
                 for i, r in enumerate(results):
                     if r["wer"] > 0.2:
                         print("   ", i, r["wer"], r["diff"])

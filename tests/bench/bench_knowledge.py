@@ -33,21 +33,29 @@ from knowledge.store import ensure_channel_index, open_channel  # noqa: E402
 from pipelines import db, pgembed  # noqa: E402
 
 rng = random.Random(7)
-NOUNS = ("telescope probe rover orbit planet moon star galaxy comet asteroid mission crew engine rocket station "
-         "satellite nebula crater volcano ocean atmosphere magnetic field signal camera spectrometer launch "
-         "landing module antenna solar panel radiation gravity dust ice water carbon helium hydrogen").split()
-NAMES = ("Apollo Voyager Hubble Cassini Juno Kepler Gemini Mercury Vostok Soyuz Curiosity Perseverance Galileo "
-         "Pioneer Rosetta Spitzer Chandra Webb Skylab Mir").split()
+NOUNS = (
+    "telescope probe rover orbit planet moon star galaxy comet asteroid mission crew engine rocket station "
+    "satellite nebula crater volcano ocean atmosphere magnetic field signal camera spectrometer launch "
+    "landing module antenna solar panel radiation gravity dust ice water carbon helium hydrogen"
+).split()
+NAMES = (
+    "Apollo Voyager Hubble Cassini Juno Kepler Gemini Mercury Vostok Soyuz Curiosity Perseverance Galileo "
+    "Pioneer Rosetta Spitzer Chandra Webb Skylab Mir"
+).split()
 
 
 def sentence(i: int) -> str:
     words = rng.sample(NOUNS, 7)
-    return (f"The {rng.choice(NAMES)} {words[0]} {words[1]} reached the {words[2]} of the {words[3]} in "
-            f"{1950 + i % 75} with a {words[4]} and {words[5]} near the {words[6]} ({i}).")
+    return (
+        f"The {rng.choice(NAMES)} {words[0]} {words[1]} reached the {words[2]} of the {words[3]} in "
+        f"{1950 + i % 75} with a {words[4]} and {words[5]} near the {words[6]} ({i})."
+    )
 
 
 def load(conn, channel: str, n: int) -> None:
-    with conn.cursor().copy("COPY facts (channel, language, claim, source_title, confidence) FROM STDIN") as cp:
+    with conn.cursor().copy(
+        "COPY facts (channel, language, claim, source_title, confidence) FROM STDIN"
+    ) as cp:
         for i in range(n):
             cp.write_row((channel, "english", sentence(i), "generated benchmark source", 0.5))
 
@@ -88,9 +96,22 @@ def main() -> None:
             return round(statistics.quantiles(xs, n=100)[q - 1], 2)
 
         for name, xs, n in (("1M facts", big, BIG), ("10k facts (baseline)", small, SMALL)):
-            print(json.dumps({"case": name, "facts": n, "queries": len(xs), "p50_ms": p(xs, 50), "p95_ms": p(xs, 95)}))
-        print(json.dumps({"case": "summary", "load_s": round(load_s, 1), "p95_ratio_1M_over_10k": round(p(big, 95) / p(small, 95), 2),
-                          "goal_p95_ms": 20, "met": p(big, 95) < 20}))
+            print(
+                json.dumps(
+                    {"case": name, "facts": n, "queries": len(xs), "p50_ms": p(xs, 50), "p95_ms": p(xs, 95)}
+                )
+            )
+        print(
+            json.dumps(
+                {
+                    "case": "summary",
+                    "load_s": round(load_s, 1),
+                    "p95_ratio_1M_over_10k": round(p(big, 95) / p(small, 95), 2),
+                    "goal_p95_ms": 20,
+                    "met": p(big, 95) < 20,
+                }
+            )
+        )
     finally:
         pgembed.stop()
 

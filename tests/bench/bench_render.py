@@ -59,14 +59,18 @@ def inputs(folder: Path, seconds: float) -> tuple[Path, list, list[Path]]:
         repeats *= 2
     cues = [c for c in build_cues(words) if c.start < seconds - 0.1]
     gen = GeneratedVisuals()
-    stills = [gen.make(f"Scene {i + 1}: honey", SENTENCE, folder / f"still{i}.png", size=SIZE, seed=i).path
-              for i in range(STILLS)]
+    stills = [
+        gen.make(f"Scene {i + 1}: honey", SENTENCE, folder / f"still{i}.png", size=SIZE, seed=i).path
+        for i in range(STILLS)
+    ]
     return audio, cues, stills
 
 
 def _scenes(stills: list[Path], seconds: float, count: int) -> list[render.Scene]:
-    return [render.Scene(stills[i % len(stills)], seconds * i / count, seconds * (i + 1) / count)
-            for i in range(count)]
+    return [
+        render.Scene(stills[i % len(stills)], seconds * i / count, seconds * (i + 1) / count)
+        for i in range(count)
+    ]
 
 
 def case_render(folder: Path, seconds: float, data, name: str) -> Path:
@@ -74,14 +78,29 @@ def case_render(folder: Path, seconds: float, data, name: str) -> Path:
     scenes = STILLS * max(1, round(seconds / 60))
     subs = write_ass(cues, folder / f"captions{seconds:g}.ass", *SIZE)
     out = folder / f"{name}.mp4"
-    render.render_video(_scenes(stills, seconds, scenes), audio, out, size=SIZE, fps=FPS, subtitles=subs,
-                        duration=seconds, preset=PRESET, crf=CRF)
+    render.render_video(
+        _scenes(stills, seconds, scenes),
+        audio,
+        out,
+        size=SIZE,
+        fps=FPS,
+        subtitles=subs,
+        duration=seconds,
+        preset=PRESET,
+        crf=CRF,
+    )
     return out
 
 
 def case_moviepy(folder: Path, seconds: float, data) -> Path:
-    from moviepy import (AudioFileClip, CompositeVideoClip, ImageClip, TextClip,  # noqa: I001
-                         concatenate_videoclips, vfx)
+    from moviepy import (
+        AudioFileClip,
+        CompositeVideoClip,
+        ImageClip,
+        TextClip,  # noqa: I001
+        concatenate_videoclips,
+        vfx,
+    )
     from moviepy.video.tools.subtitles import SubtitlesClip
 
     audio, cues, stills = data
@@ -97,16 +116,32 @@ def case_moviepy(folder: Path, seconds: float, data) -> Path:
     srt = write_srt(cues, folder / "captions.srt")
 
     def text(t: str):
-        return TextClip(font=str(BOLD), text=t, font_size=65, color="white", stroke_color="black", stroke_width=5,
-                        method="caption", size=(SIZE[0] - 240, None))
+        return TextClip(
+            font=str(BOLD),
+            text=t,
+            font_size=65,
+            color="white",
+            stroke_color="black",
+            stroke_width=5,
+            method="caption",
+            size=(SIZE[0] - 240, None),
+        )
 
     subs = SubtitlesClip(str(srt), make_textclip=text, encoding="utf-8")
     final = CompositeVideoClip([video, subs.with_position(("center", SIZE[1] - 200))], size=SIZE)
     final = final.with_duration(seconds).with_audio(AudioFileClip(str(audio)).subclipped(0, seconds))
     out = folder / "moviepy.mp4"
-    final.write_videofile(str(out), fps=FPS, codec="libx264", audio_codec="aac", preset=PRESET, threads=2,
-                          ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p"], logger=None,
-                          temp_audiofile=str(folder / "moviepy_audio.m4a"))
+    final.write_videofile(
+        str(out),
+        fps=FPS,
+        codec="libx264",
+        audio_codec="aac",
+        preset=PRESET,
+        threads=2,
+        ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p"],
+        logger=None,
+        temp_audiofile=str(folder / "moviepy_audio.m4a"),
+    )
     return out
 
 
@@ -160,8 +195,10 @@ def run_median(cases: list[str], folder: Path, seconds: float, repeat: int) -> d
     for _ in range(repeat):
         for case in cases:
             runs[case].append(run_case(case, folder, seconds))
-    return {c: {**sorted(rs, key=lambda r: r["wall_s"])[len(rs) // 2], "wall_s_runs": [r["wall_s"] for r in rs]}
-            for c, rs in runs.items()}
+    return {
+        c: {**sorted(rs, key=lambda r: r["wall_s"])[len(rs) // 2], "wall_s_runs": [r["wall_s"] for r in rs]}
+        for c, rs in runs.items()
+    }
 
 
 def run_case(case: str, folder: Path, seconds: float) -> dict:
@@ -173,11 +210,19 @@ def run_case(case: str, folder: Path, seconds: float) -> dict:
     wall, cpu, out, children_mb, own_mb = queue.get()
     proc.join()
     info = probe(out)
-    row = {"case": case, "size": f"{SIZE[0]}x{SIZE[1]}", "fps": FPS, "video_s": round(info.duration, 2),
-           "wall_s": round(wall, 2), "realtime_factor": round(wall / info.duration, 3),
-           # CPU seconds (this case's processes) per video second, halved: the factor on 2 idle cores
-           "cpu_s": round(cpu, 1), "cpu_factor_2_cores": round(cpu / 2 / info.duration, 3),
-           "ffmpeg_peak_rss_mb": children_mb, "mbytes": round(Path(out).stat().st_size / 1e6, 2)}
+    row = {
+        "case": case,
+        "size": f"{SIZE[0]}x{SIZE[1]}",
+        "fps": FPS,
+        "video_s": round(info.duration, 2),
+        "wall_s": round(wall, 2),
+        "realtime_factor": round(wall / info.duration, 3),
+        # CPU seconds (this case's processes) per video second, halved: the factor on 2 idle cores
+        "cpu_s": round(cpu, 1),
+        "cpu_factor_2_cores": round(cpu / 2 / info.duration, 3),
+        "ffmpeg_peak_rss_mb": children_mb,
+        "mbytes": round(Path(out).stat().st_size / 1e6, 2),
+    }
     if case == "moviepy":
         row["python_peak_rss_mb"] = own_mb
     print(json.dumps(row), flush=True)
@@ -217,8 +262,10 @@ def main() -> None:
             summary["moviepy_over_render_video_cpu"] = round(rows["moviepy"]["cpu_s"] / ours["cpu_s"], 1)
         if "render_long" in rows:
             long = rows["render_long"]
-            summary["peak_rss_mb"] = {f"{ours['video_s']:g}s": ours["ffmpeg_peak_rss_mb"],
-                                      f"{long['video_s']:g}s": long["ffmpeg_peak_rss_mb"]}
+            summary["peak_rss_mb"] = {
+                f"{ours['video_s']:g}s": ours["ffmpeg_peak_rss_mb"],
+                f"{long['video_s']:g}s": long["ffmpeg_peak_rss_mb"],
+            }
             summary["long_realtime_factor"] = long["realtime_factor"]
         print(json.dumps(summary), flush=True)
 

@@ -24,12 +24,29 @@ def airflow_home(tmp_path, monkeypatch):
 def test_two_dags_per_channel_with_the_reviewed_chain(airflow_home, configs):
     bag = dagbag()
     assert bag.import_errors == {}
-    assert set(bag.dags) == {"longform_science_en", "shorts_science_en", "longform_historia_ptbr",
-                             "shorts_historia_ptbr", "nicheflow_upkeep"}
+    assert set(bag.dags) == {
+        "longform_science_en",
+        "shorts_science_en",
+        "longform_historia_ptbr",
+        "shorts_historia_ptbr",
+        "nicheflow_upkeep",
+    }
     assert set(bag.dags["nicheflow_upkeep"].task_ids) == {"knowledge_science_en", "knowledge_historia_ptbr"}
     lf = bag.dags["longform_science_en"]
-    chain = ["start", "knowledge", "script", "review_script", "audio", "review_audio", "broll", "review_broll",
-             "final", "review_final", "publish", "learnings"]
+    chain = [
+        "start",
+        "knowledge",
+        "script",
+        "review_script",
+        "audio",
+        "review_audio",
+        "broll",
+        "review_broll",
+        "final",
+        "review_final",
+        "publish",
+        "learnings",
+    ]
     for a, b in zip(chain, chain[1:], strict=False):
         assert b in lf.get_task(a).downstream_task_ids, f"{a} -> {b}"
     assert lf.max_active_runs == 1 and not lf.catchup
@@ -38,7 +55,9 @@ def test_two_dags_per_channel_with_the_reviewed_chain(airflow_home, configs):
     outlets = lf.get_task("learnings").outlets
     assert [a.uri for a in outlets] == ["x-nicheflow://science_en/longform"]
     shorts = bag.dags["shorts_science_en"]
-    assert shorts.timetable.asset_condition.uri == "x-nicheflow://science_en/longform"  # each channel's Shorts listen only to their own asset
+    assert (
+        shorts.timetable.asset_condition.uri == "x-nicheflow://science_en/longform"
+    )  # each channel's Shorts listen only to their own asset
 
 
 def test_broken_yaml_is_isolated_and_reported(airflow_home, configs):
@@ -65,5 +84,10 @@ def test_checkpoint_trigger_serialises_to_plain_kwargs():
 
     path, kwargs = CheckpointTrigger(42, 3, 7200, 600).serialize()
     assert path == "nicheflow_airflow.triggers.CheckpointTrigger"
-    assert kwargs == {"checkpoint_id": 42, "poll_seconds": 3.0, "timeout_seconds": 7200.0, "reminder_seconds": 600.0}
+    assert kwargs == {
+        "checkpoint_id": 42,
+        "poll_seconds": 3.0,
+        "timeout_seconds": 7200.0,
+        "reminder_seconds": 600.0,
+    }
     assert CheckpointTrigger(**kwargs).serialize() == (path, kwargs)

@@ -44,8 +44,9 @@ def test_longform_then_shorts(stack):
     client = stack.client
     client.wait_for_dag("longform_science_en")
     client.wait_for_dag("shorts_science_en")
-    run_id = client.trigger("longform_science_en", {"topic": "The International Space Station",
-                                                    "target_seconds": 40})
+    run_id = client.trigger(
+        "longform_science_en", {"topic": "The International Space Station", "target_seconds": 40}
+    )
 
     def decide(cp):
         if cp.stage == "script" and cp.revision == 1:
@@ -61,10 +62,16 @@ def test_longform_then_shorts(stack):
         hist = checkpoints.history(conn, pid)
         facts = store.search_facts(conn, "science_en", "english", "International Space Station")
         status = conn.execute("SELECT status FROM productions WHERE id = %s", (pid,)).fetchone()["status"]
-        coverage = conn.execute("SELECT topic, fact_ids FROM coverage WHERE production_id = %s", (pid,)).fetchone()
+        coverage = conn.execute(
+            "SELECT topic, fact_ids FROM coverage WHERE production_id = %s", (pid,)
+        ).fetchone()
     assert [(c.stage, c.revision, c.status) for c in hist] == [
-        ("script", 1, "changes_requested"), ("script", 2, "approved"), ("audio", 1, "approved"),
-        ("broll", 1, "approved"), ("final", 1, "approved")]
+        ("script", 1, "changes_requested"),
+        ("script", 2, "approved"),
+        ("audio", 1, "approved"),
+        ("broll", 1, "approved"),
+        ("final", 1, "approved"),
+    ]
     assert all(c.reviewer == "e2e-reviewer" and c.decided_at for c in hist)
     assert hist[1].artifacts["addresses_notes"] == "tighten the opening"
     assert status == "published"
@@ -74,7 +81,12 @@ def test_longform_then_shorts(stack):
     # the long-form video in the outbox
     item = outbox_dir("science_en") / f"{pid:05d}-longform"
     video = probe(item / "video.mp4")
-    assert (video.video.width, video.video.height, video.video.fps, video.video.codec) == (1920, 1080, 30.0, "h264")
+    assert (video.video.width, video.video.height, video.video.fps, video.video.codec) == (
+        1920,
+        1080,
+        30.0,
+        "h264",
+    )
     assert video.audio.codec == "aac"
     assert 30 <= video.duration <= 45
     meta = read_json(item / "metadata.json")
@@ -95,7 +107,12 @@ def test_longform_then_shorts(stack):
     assert wait_run(client, stack, "shorts_science_en", runs[0]["dag_run_id"], 600) == "success"
     short_item = outbox_dir("science_en") / f"{pid:05d}-short-1"
     short = probe(short_item / "video.mp4")
-    assert (short.video.width, short.video.height, short.video.codec, short.audio.codec) == (1080, 1920, "h264", "aac")
+    assert (short.video.width, short.video.height, short.video.codec, short.audio.codec) == (
+        1080,
+        1920,
+        "h264",
+        "aac",
+    )
     assert 5 <= short.duration <= 60
     short_meta = read_json(short_item / "metadata.json")
     assert short_meta["kind"] == "short" and short_meta["publish_at"] != meta["publish_at"]

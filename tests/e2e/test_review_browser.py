@@ -17,8 +17,15 @@ from tests.conftest import wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 SHOTS = REPO / "test-artifacts" / "review"
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +55,11 @@ def pending_of(channel: str, run_id: str, stage: str):
         if not prod:
             return None
         with connect() as conn:
-            return next((c for c in checkpoints.pending(conn) if c.production_id == prod["id"] and c.stage == stage),
-                        None)
+            return next(
+                (c for c in checkpoints.pending(conn) if c.production_id == prod["id"] and c.stage == stage),
+                None,
+            )
+
     return wait_for(f"the {stage} checkpoint of {run_id}", find, timeout=600, every=2)
 
 
@@ -62,7 +72,9 @@ def open_checkpoint(page, stack, cp, shot: str):
 def test_reviewer_decides_every_stage_in_the_browser(airflow_stack, browser):
     stack = airflow_stack
     stack.client.wait_for_dag("longform_science_en")
-    run_id = stack.client.trigger("longform_science_en", {"topic": "The Hubble Space Telescope", "target_seconds": 30})
+    run_id = stack.client.trigger(
+        "longform_science_en", {"topic": "The Hubble Space Telescope", "target_seconds": 30}
+    )
     page = login(browser, stack, "reviewer")
 
     script = pending_of("science_en", run_id, "script")
@@ -98,8 +110,10 @@ def test_reviewer_decides_every_stage_in_the_browser(airflow_stack, browser):
     page.screenshot(path=str(SHOTS / "5-final-decided.png"), full_page=True)
 
     # a second submit of an already decided checkpoint is refused on the page, with no second decision
-    response = page.request.post(f"{stack.url}/review/checkpoints/{final.id}/decide",
-                                 form={"checkpoint_id": str(final.id), "revision": "1", "action": "approve"})
+    response = page.request.post(
+        f"{stack.url}/review/checkpoints/{final.id}/decide",
+        form={"checkpoint_id": str(final.id), "revision": "1", "action": "approve"},
+    )
     assert response.status == 409 and "already decided" in response.text()
 
     assert wait_run(stack.client, stack, "longform_science_en", run_id, 900) == "success"
@@ -109,8 +123,11 @@ def test_reviewer_decides_every_stage_in_the_browser(airflow_stack, browser):
     with connect() as conn:
         decided = checkpoints.history(conn, prod["id"])
     assert [(c.stage, c.status, c.reviewer) for c in decided] == [
-        ("script", "approved", "reviewer"), ("audio", "approved", "reviewer"), ("broll", "approved", "reviewer"),
-        ("final", "approved", "reviewer")]
+        ("script", "approved", "reviewer"),
+        ("audio", "approved", "reviewer"),
+        ("broll", "approved", "reviewer"),
+        ("final", "approved", "reviewer"),
+    ]
     assert decided[0].edits == {"sentences": {"0.1": "Here is the story of Hubble, fact by fact."}}
     assert decided[2].edits == {"choices": {"1": 2}}
 
@@ -124,8 +141,9 @@ def test_viewer_sees_but_cannot_decide(airflow_stack, browser):
     open_checkpoint(page, stack, cp, "6-viewer-script.png")
     assert page.locator("#approve").count() == 0  # no decision form for a viewer
     assert page.get_by_role("button", name="Approve").first.is_disabled()
-    response = page.request.post(f"{stack.url}/review/api/checkpoints/{cp.id}/decision",
-                                 data={"decision": "approved"})
+    response = page.request.post(
+        f"{stack.url}/review/api/checkpoints/{cp.id}/decision", data={"decision": "approved"}
+    )
     assert response.status == 403
     with connect() as conn:
         assert checkpoints.get(conn, cp.id).status == "pending"  # nothing changed

@@ -17,12 +17,12 @@ def _facts(*claims: str) -> list[Fact]:
 
 def test_each_question_is_answered_by_the_facts_that_answer_it_in_english():
     facts = _facts(
-        "The Hubble Space Telescope is a space telescope in low Earth orbit.",   # what
-        "Hubble was launched on April 24, 1990.",                              # when
-        "The telescope is named after the astronomer Edwin Hubble.",           # who (not the topic's own name)
-        "It was carried into orbit by the Space Shuttle Discovery.",           # how (carried, by)
+        "The Hubble Space Telescope is a space telescope in low Earth orbit.",  # what
+        "Hubble was launched on April 24, 1990.",  # when
+        "The telescope is named after the astronomer Edwin Hubble.",  # who (not the topic's own name)
+        "It was carried into orbit by the Space Shuttle Discovery.",  # how (carried, by)
         "Hubble made the first precise measurement of the universe's expansion.",  # why (first)
-        "Hubble is still in operation today.",                                 # after
+        "Hubble is still in operation today.",  # after
     )
     scored = {q.key: q for q in score_questions("The Hubble Space Telescope", "english", facts)}
     assert list(scored) == ["what", "when", "who", "how", "why", "after"]
@@ -37,8 +37,10 @@ def test_each_question_is_answered_by_the_facts_that_answer_it_in_english():
 
 
 def test_questions_are_asked_in_portuguese_for_a_portuguese_channel():
-    facts = _facts("A Independência do Brasil foi proclamada por D. Pedro em 7 de setembro de 1822.",
-                   "Portugal só reconheceu a independência brasileira em 1825.")
+    facts = _facts(
+        "A Independência do Brasil foi proclamada por D. Pedro em 7 de setembro de 1822.",
+        "Portugal só reconheceu a independência brasileira em 1825.",
+    )
     scored = {q.key: q for q in score_questions("Independência do Brasil", "portuguese", facts)}
     assert scored["what"].question == "O que é Independência do Brasil?" and scored["what"].fact_ids == [1]
     assert scored["when"].fact_ids == [1, 2] and scored["when"].score == 1.0
@@ -48,8 +50,15 @@ def test_questions_are_asked_in_portuguese_for_a_portuguese_channel():
 
 def test_entities_are_names_and_years_not_sentence_openers():
     assert entities("Neil Armstrong walked on the Moon in 1969.") == ["Neil Armstrong", "Moon", "1969"]
-    assert entities("The Apollo 11 crew landed in the Sea of Tranquility.") == ["Apollo 11", "Sea of Tranquility"]
-    assert entities("Em 1500, Pedro Álvares Cabral chegou ao Brasil.") == ["Pedro Álvares Cabral", "Brasil", "1500"]
+    assert entities("The Apollo 11 crew landed in the Sea of Tranquility.") == [
+        "Apollo 11",
+        "Sea of Tranquility",
+    ]
+    assert entities("Em 1500, Pedro Álvares Cabral chegou ao Brasil.") == [
+        "Pedro Álvares Cabral",
+        "Brasil",
+        "1500",
+    ]
     assert entities("Júlio César cruzou o Rubicão em 49 a.C.") == ["Júlio César", "Rubicão"]
 
 
@@ -57,7 +66,9 @@ def test_open_questions_go_to_research_once_per_channel(database, data_dir, conf
     from tests.pipelines.fake_research_servers import FakeWikipedia
 
     cfg = configs / "historia_ptbr.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + "research:\n  providers: [local, wikipedia]\n", encoding="utf-8")
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8") + "research:\n  providers: [local, wikipedia]\n", encoding="utf-8"
+    )
     with FakeWikipedia() as wiki:
         monkeypatch.setenv("WIKIPEDIA_BASE_URL", wiki.base_url("pt-BR"))
         first = stages.start("historia_ptbr", "Júlio César", "run1", target_seconds=30)
@@ -68,7 +79,9 @@ def test_open_questions_go_to_research_once_per_channel(database, data_dir, conf
         searched_after = [r.query["srsearch"] for r in wiki.requests if r.query.get("list") == "search"]
     with connect() as conn:
         usage = {r["production_id"]: r for r in conn.execute("SELECT * FROM knowledge_usage")}
-        log = conn.execute("SELECT provider, query, question, new_facts FROM research_log ORDER BY id").fetchall()
+        log = conn.execute(
+            "SELECT provider, query, question, new_facts FROM research_log ORDER BY id"
+        ).fetchall()
         stored = store.search_facts(conn, "historia_ptbr", "portuguese", "Júlio César")
     # the topic first, then the first question the stored facts still don't answer, with its research words
     assert searched_first[0] == "Júlio César"
@@ -85,20 +98,27 @@ def test_open_questions_go_to_research_once_per_channel(database, data_dir, conf
         from pipelines import review
 
         view = review.checkpoint_detail(conn, stages.run_stage("script", first))["view"]
-    assert [q["question"] for q in view["questions"]][:2] == ["O que é Júlio César?", "Quando aconteceu, e em que ordem?"]
+    assert [q["question"] for q in view["questions"]][:2] == [
+        "O que é Júlio César?",
+        "Quando aconteceu, e em que ordem?",
+    ]
     # no query is sent twice for this channel: the second production reuses the facts and asks only
     # a question nobody asked yet
-    assert searched_after[:len(searched_first)] == searched_first
+    assert searched_after[: len(searched_first)] == searched_first
     assert len(set(searched_after)) == len(searched_after)
-    assert usage[again]["external_calls"] < usage[first]["external_calls"] and usage[again]["facts_reused"] > 0
+    assert (
+        usage[again]["external_calls"] < usage[first]["external_calls"] and usage[again]["facts_reused"] > 0
+    )
 
 
 def test_no_external_calls_beyond_the_channel_budget(database, data_dir, configs, monkeypatch):
     from tests.pipelines.fake_research_servers import FakeWikipedia
 
     cfg = configs / "historia_ptbr.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") +
-                   "research:\n  providers: [wikipedia]\n  max_external_calls: 0\n", encoding="utf-8")
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8") + "research:\n  providers: [wikipedia]\n  max_external_calls: 0\n",
+        encoding="utf-8",
+    )
     with FakeWikipedia() as wiki:
         monkeypatch.setenv("WIKIPEDIA_BASE_URL", wiki.base_url("pt-BR"))
         pid = stages.start("historia_ptbr", "Júlio César", "run1", target_seconds=30)
@@ -107,13 +127,19 @@ def test_no_external_calls_beyond_the_channel_budget(database, data_dir, configs
 
 
 def test_a_channel_gets_its_own_search_index_when_it_is_first_opened(database, data_dir, configs):
-    for channel, lang, claim in (("science_en", "english", "The Moon is about 384,400 km from Earth."),
-                                 ("historia_ptbr", "portuguese", "Roma foi fundada, diz a lenda, em 753 a.C.")):
+    for channel, lang, claim in (
+        ("science_en", "english", "The Moon is about 384,400 km from Earth."),
+        ("historia_ptbr", "portuguese", "Roma foi fundada, diz a lenda, em 753 a.C."),
+    ):
         with stages.channel_db(channel) as conn:
             store.add_facts(conn, channel, lang, [{"claim": claim, "source_title": "t"}])
     with connect() as conn:
-        indexes = {r["indexname"]: r["indexdef"] for r in conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'facts' AND indexname LIKE 'facts_search_%'")}
+        indexes = {
+            r["indexname"]: r["indexdef"]
+            for r in conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'facts' AND indexname LIKE 'facts_search_%'"
+            )
+        }
         found = store.search_facts(conn, "historia_ptbr", "portuguese", "Roma")
     assert "WHERE (channel = 'science_en'::text)" in indexes["facts_search_science_en"]
     assert "facts_search_historia_ptbr" in indexes

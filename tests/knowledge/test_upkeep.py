@@ -5,8 +5,18 @@ from pipelines.db import connect
 
 def test_upkeep_consolidates_near_duplicates_and_expires_old_facts(database, data_dir, configs):
     with connect() as conn:
-        a = store.add_facts(conn, "science_en", "english", [
-            {"claim": "Voyager 1 was launched by NASA in September 1977.", "source_title": "A", "confidence": 0.6}])
+        a = store.add_facts(
+            conn,
+            "science_en",
+            "english",
+            [
+                {
+                    "claim": "Voyager 1 was launched by NASA in September 1977.",
+                    "source_title": "A",
+                    "confidence": 0.6,
+                }
+            ],
+        )
         # a near-duplicate that slipped in before the similarity check existed (direct insert)
         b = conn.execute("""INSERT INTO facts (channel, language, claim, source_title, confidence)
                             VALUES ('science_en', 'english', 'Voyager 1 was launched by NASA in September, 1977',
@@ -14,8 +24,12 @@ def test_upkeep_consolidates_near_duplicates_and_expires_old_facts(database, dat
         old = conn.execute("""INSERT INTO facts (channel, language, claim, source_title, confidence, retrieved_at)
                               VALUES ('science_en', 'english', 'The Mars rover Curiosity landed in Gale crater in 2012.',
                                       'C', 0.9, now() - interval '400 days') RETURNING id""").fetchone()["id"]
-        pt = store.add_facts(conn, "historia_ptbr", "portuguese", [
-            {"claim": "Voyager 1 was launched by NASA in September 1977.", "source_title": "D"}])
+        pt = store.add_facts(
+            conn,
+            "historia_ptbr",
+            "portuguese",
+            [{"claim": "Voyager 1 was launched by NASA in September 1977.", "source_title": "D"}],
+        )
         p = production.create(conn, "science_en", "Voyager", "r1")
         store.record_coverage(conn, "science_en", "Voyager", p.id, [a.new_ids[0]])
     with stages.channel_db("science_en") as conn:  # as the upkeep DAG runs it: inside the channel

@@ -70,8 +70,9 @@ class FakeAzureSpeech:
 
     async def _main(self) -> None:
         self._stop = self._loop.create_future()
-        async with serve(self._handle, "127.0.0.1", 0, subprotocols=["USP"],
-                         process_request=self._check_key) as server:
+        async with serve(
+            self._handle, "127.0.0.1", 0, subprotocols=["USP"], process_request=self._check_key
+        ) as server:
             self.port = server.sockets[0].getsockname()[1]
             self._ready.set()
             await self._stop
@@ -102,24 +103,39 @@ class FakeAzureSpeech:
 
     async def _speak(self, ws: ServerConnection, request_id: str, text: str, rate: int) -> None:
         json_type = "application/json; charset=utf-8"
-        await ws.send(_frame_headers(request_id, "turn.start", json_type) + '\r\n{"context":{"serviceTag":"fake"}}')
+        await ws.send(
+            _frame_headers(request_id, "turn.start", json_type) + '\r\n{"context":{"serviceTag":"fake"}}'
+        )
         pcm = bytearray()
         t = 0.05
         pcm += bytes(2 * round(t * rate))
         for token in TOKEN.findall(text):
             punct = not token[0].isalnum()
             seconds = PUNCT_SECONDS if punct else WORD_SECONDS
-            box = {"Type": "WordBoundary", "Data": {
-                "Offset": round(t * TICKS), "Duration": round(seconds * TICKS),
-                "text": {"Text": token, "Length": len(token), "BoundaryType": "PunctuationBoundary" if punct else "WordBoundary"}}}
-            await ws.send(_frame_headers(request_id, "audio.metadata", json_type) + "\r\n"
-                          + json.dumps({"Metadata": [box]}))
+            box = {
+                "Type": "WordBoundary",
+                "Data": {
+                    "Offset": round(t * TICKS),
+                    "Duration": round(seconds * TICKS),
+                    "text": {
+                        "Text": token,
+                        "Length": len(token),
+                        "BoundaryType": "PunctuationBoundary" if punct else "WordBoundary",
+                    },
+                },
+            }
+            await ws.send(
+                _frame_headers(request_id, "audio.metadata", json_type)
+                + "\r\n"
+                + json.dumps({"Metadata": [box]})
+            )
             n = round(seconds * rate)
             if punct:
                 pcm += bytes(2 * n)
             else:
-                pcm += b"".join(struct.pack("<h", round(8000 * math.sin(2 * math.pi * 220 * i / rate)))
-                                for i in range(n))
+                pcm += b"".join(
+                    struct.pack("<h", round(8000 * math.sin(2 * math.pi * 220 * i / rate))) for i in range(n)
+                )
             pcm += bytes(2 * round(GAP_SECONDS * rate))
             t += seconds + GAP_SECONDS
         header = _frame_headers(request_id, "audio", "audio/x-wav").encode()

@@ -57,8 +57,9 @@ class FakeGroq:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     # -- life cycle ---------------------------------------------------------------------------------
     @property
@@ -79,31 +80,65 @@ class FakeGroq:
         self.replies.append((status, headers or {}, body))
         return self
 
-    def add_completion(self, content: str, *, prompt_tokens: int = 1200, completion_tokens: int = 400,
-                       finish_reason: str = "stop") -> FakeGroq:
+    def add_completion(
+        self,
+        content: str,
+        *,
+        prompt_tokens: int = 1200,
+        completion_tokens: int = 400,
+        finish_reason: str = "stop",
+    ) -> FakeGroq:
         """A 200 chat.completion whose message content is `content` (e.g. a JSON script, or not)."""
-        return self.add(200, self.completion(content, prompt_tokens=prompt_tokens,
-                                             completion_tokens=completion_tokens, finish_reason=finish_reason))
+        return self.add(
+            200,
+            self.completion(
+                content,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                finish_reason=finish_reason,
+            ),
+        )
 
-    def add_error(self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
-                  headers: dict[str, str] | None = None, **extra) -> FakeGroq:
+    def add_error(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra,
+    ) -> FakeGroq:
         """An error in Groq's shape: {"error": {"message", "type", "code"?, ...}}."""
         err = {"message": message, "type": type, **({"code": code} if code else {}), **extra}
         return self.add(status, {"error": err}, headers)
 
-    def completion(self, content: str, *, prompt_tokens: int, completion_tokens: int,
-                   finish_reason: str = "stop") -> dict:
+    def completion(
+        self, content: str, *, prompt_tokens: int, completion_tokens: int, finish_reason: str = "stop"
+    ) -> dict:
         n = next(self._ids)
         return {
             "id": f"chatcmpl-fake-{n:04d}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": self.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "logprobs": None, "finish_reason": finish_reason}],
-            "usage": {"queue_time": 0.01, "prompt_tokens": prompt_tokens, "prompt_time": 0.02,
-                      "completion_tokens": completion_tokens, "completion_time": 0.3,
-                      "total_tokens": prompt_tokens + completion_tokens, "total_time": 0.32},
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "logprobs": None,
+                    "finish_reason": finish_reason,
+                }
+            ],
+            "usage": {
+                "queue_time": 0.01,
+                "prompt_tokens": prompt_tokens,
+                "prompt_time": 0.02,
+                "completion_tokens": completion_tokens,
+                "completion_time": 0.3,
+                "total_tokens": prompt_tokens + completion_tokens,
+                "total_time": 0.32,
+            },
             "system_fingerprint": "fp_fake",
             "x_groq": {"id": f"req_fake_{n:04d}"},
         }
@@ -116,18 +151,34 @@ class FakeGroq:
         except ValueError:
             body = None
         with self._lock:
-            self.requests.append(Request(time.monotonic(), h.path, {k.lower(): v for k, v in h.headers.items()},
-                                         body))
+            self.requests.append(
+                Request(time.monotonic(), h.path, {k.lower(): v for k, v in h.headers.items()}, body)
+            )
             if h.command != "POST" or h.path != PATH:
-                status, headers, out = 404, {}, {"error": {"message": f"Unknown request URL: {h.command} {h.path}",
-                                                           "type": "invalid_request_error",
-                                                           "code": "unknown_url"}}
+                status, headers, out = (
+                    404,
+                    {},
+                    {
+                        "error": {
+                            "message": f"Unknown request URL: {h.command} {h.path}",
+                            "type": "invalid_request_error",
+                            "code": "unknown_url",
+                        }
+                    },
+                )
             elif self.replies:
                 status, headers, out = self.replies.popleft()
             else:
-                status, headers, out = 418, {}, {"error": {"message": "fake_groq: no scripted reply left",
-                                                           "type": "fake_error"}}
-        data = out if isinstance(out, bytes) else (out.encode() if isinstance(out, str) else json.dumps(out).encode())
+                status, headers, out = (
+                    418,
+                    {},
+                    {"error": {"message": "fake_groq: no scripted reply left", "type": "fake_error"}},
+                )
+        data = (
+            out
+            if isinstance(out, bytes)
+            else (out.encode() if isinstance(out, str) else json.dumps(out).encode())
+        )
         h.send_response(status)
         h.send_header("content-type", "application/json")
         h.send_header("content-length", str(len(data)))

@@ -23,10 +23,10 @@ from tests.pipelines.fake_research_servers import FakeServer, Recorded, _words
 @dataclass(frozen=True)
 class Item:
     id: int
-    kind: str          # photo | video
-    words: str         # tags / alt text
-    file: str          # name under /files/
-    width: int         # the original's size as the API reports it
+    kind: str  # photo | video
+    words: str  # tags / alt text
+    file: str  # name under /files/
+    width: int  # the original's size as the API reports it
     height: int
     author: str
     duration: int = 0
@@ -41,18 +41,46 @@ def make_media(folder: Path) -> dict[str, Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
-    for i, (name, size) in enumerate([("p1.jpg", (1920, 1080)), ("p2.jpg", (1920, 1080)), ("p3.jpg", (1920, 1080)),
-                                      ("p4.jpg", (1920, 1080)), ("p5.jpg", (1920, 1080)), ("x1.jpg", (1280, 720)),
-                                      ("x2.jpg", (1280, 720)), ("x3.jpg", (1280, 720)), ("tall.jpg", (720, 1280)),
-                                      ("same-a.jpg", (1280, 720))]):
+    for i, (name, size) in enumerate(
+        [
+            ("p1.jpg", (1920, 1080)),
+            ("p2.jpg", (1920, 1080)),
+            ("p3.jpg", (1920, 1080)),
+            ("p4.jpg", (1920, 1080)),
+            ("p5.jpg", (1920, 1080)),
+            ("x1.jpg", (1280, 720)),
+            ("x2.jpg", (1280, 720)),
+            ("x3.jpg", (1280, 720)),
+            ("tall.jpg", (720, 1280)),
+            ("same-a.jpg", (1280, 720)),
+        ]
+    ):
         Image.new("RGB", size, (40 * i % 256, 90, 200 - 15 * i)).save(folder / name, "JPEG", quality=70)
         files[name] = folder / name
     (folder / "same-b.jpg").write_bytes((folder / "same-a.jpg").read_bytes())
     files["same-b.jpg"] = folder / "same-b.jpg"
-    for name, size, colour in [("v1.mp4", "1280x720", "navy"), ("v2.mp4", "1280x720", "teal"),
-                               ("xv1.mp4", "1280x720", "maroon"), ("tall.mp4", "720x1280", "olive")]:
-        run_ffmpeg(["-f", "lavfi", "-i", f"color=c={colour}:s={size}:r=24:d=3", "-c:v", "libx264", "-preset",
-                    "ultrafast", "-pix_fmt", "yuv420p", folder / name], what=f"making test clip {name}")
+    for name, size, colour in [
+        ("v1.mp4", "1280x720", "navy"),
+        ("v2.mp4", "1280x720", "teal"),
+        ("xv1.mp4", "1280x720", "maroon"),
+        ("tall.mp4", "720x1280", "olive"),
+    ]:
+        run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                f"color=c={colour}:s={size}:r=24:d=3",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                folder / name,
+            ],
+            what=f"making test clip {name}",
+        )
         files[name] = folder / name
     return files
 
@@ -83,14 +111,18 @@ class _StockServer(FakeServer):
         if not parts.path.startswith("/files/"):
             return super()._handle(h)
         name = parts.path.removeprefix("/files/")
-        rec = Recorded(h.command, parts.path, {}, {k.lower(): v for k, v in h.headers.items()}, at=time.monotonic())
+        rec = Recorded(
+            h.command, parts.path, {}, {k.lower(): v for k, v in h.headers.items()}, at=time.monotonic()
+        )
         path = self.media.get(name)
         rec.status = 200 if path else 404
         with self._lock:
             self.requests.append(rec)
         raw = path.read_bytes() if path else b"not found"
         h.send_response(rec.status)
-        h.send_header("Content-Type", {".jpg": "image/jpeg", ".mp4": "video/mp4"}.get(Path(name).suffix, "text/plain"))
+        h.send_header(
+            "Content-Type", {".jpg": "image/jpeg", ".mp4": "video/mp4"}.get(Path(name).suffix, "text/plain")
+        )
         h.send_header("Content-Length", str(len(raw)))
         h.end_headers()
         h.wfile.write(raw)
@@ -102,12 +134,14 @@ class FakePexels(_StockServer):
         Item(102, "photo", "Saturn V rocket on the launch pad", "p2.jpg", 5472, 3078, "Bo Chen"),
         Item(103, "photo", "Telescope dome under the stars", "p3.jpg", 4000, 2250, "Cy Dube"),
         Item(104, "photo", "Rocket engine close up", "p4.jpg", 4000, 2250, "Dee Eze"),
-        Item(105, "photo", "Rocket on a phone wallpaper", "tall.jpg", 2250, 4000, "Eli Fox"),    # portrait: never used
-        Item(106, "photo", "Moon surface craters", "p5.jpg", 900, 500, "Fay Gil"),                # too small
+        Item(
+            105, "photo", "Rocket on a phone wallpaper", "tall.jpg", 2250, 4000, "Eli Fox"
+        ),  # portrait: never used
+        Item(106, "photo", "Moon surface craters", "p5.jpg", 900, 500, "Fay Gil"),  # too small
         Item(107, "photo", "Moon rising over the sea", "same-a.jpg", 4000, 2250, "Gus Hu"),
         Item(201, "video", "rocket launch countdown", "v1.mp4", 1920, 1080, "Hal Ito", 3),
         Item(202, "video", "moon phases timelapse", "v2.mp4", 1920, 1080, "Ivy Jo", 3),
-        Item(203, "video", "rocket vertical story", "tall.mp4", 1080, 1920, "Jon Ka", 3),        # portrait
+        Item(203, "video", "rocket vertical story", "tall.mp4", 1080, 1920, "Jon Ka", 3),  # portrait
     ]
 
     def __init__(self, media: dict[str, Path], valid_key: str = "pexels-key-valid"):
@@ -125,35 +159,89 @@ class FakePexels(_StockServer):
             return 200, {}, {"page": 1, "per_page": per_page, "photos": photos, "total_results": len(photos)}
         if path == "/videos/search":
             videos = [self._video(i) for i in self.hits("video", query.get("query", ""))][:per_page]
-            return 200, {}, {"page": 1, "per_page": per_page, "videos": videos, "total_results": len(videos),
-                             "url": f"https://www.pexels.com/search/videos/{query.get('query', '')}/"}
+            return (
+                200,
+                {},
+                {
+                    "page": 1,
+                    "per_page": per_page,
+                    "videos": videos,
+                    "total_results": len(videos),
+                    "url": f"https://www.pexels.com/search/videos/{query.get('query', '')}/",
+                },
+            )
         return 404, {}, {"status": 404, "code": "Not Found"}
 
     def _photo(self, i: Item) -> dict:
         url = self.file_url(i.file)
-        return {"id": i.id, "width": i.width, "height": i.height,
-                "url": f"https://www.pexels.com/photo/{'-'.join(i.words.lower().split())}-{i.id}/",
-                "photographer": i.author, "photographer_url": f"https://www.pexels.com/@{i.author.split()[0].lower()}",
-                "photographer_id": i.id * 7, "avg_color": "#7A8B9C", "liked": False, "alt": i.words,
-                "src": {"original": url, "large2x": url, "large": url + "?h=650", "medium": url + "?h=350",
-                        "small": url + "?h=130", "portrait": url + "?h=1200&w=800",
-                        "landscape": url + "?h=627&w=1200", "tiny": url + "?h=200&w=280"}}
+        return {
+            "id": i.id,
+            "width": i.width,
+            "height": i.height,
+            "url": f"https://www.pexels.com/photo/{'-'.join(i.words.lower().split())}-{i.id}/",
+            "photographer": i.author,
+            "photographer_url": f"https://www.pexels.com/@{i.author.split()[0].lower()}",
+            "photographer_id": i.id * 7,
+            "avg_color": "#7A8B9C",
+            "liked": False,
+            "alt": i.words,
+            "src": {
+                "original": url,
+                "large2x": url,
+                "large": url + "?h=650",
+                "medium": url + "?h=350",
+                "small": url + "?h=130",
+                "portrait": url + "?h=1200&w=800",
+                "landscape": url + "?h=627&w=1200",
+                "tiny": url + "?h=200&w=280",
+            },
+        }
 
     def _video(self, i: Item) -> dict:
         url = self.file_url(i.file)
         small = (i.width // 3, i.height // 3)
-        return {"id": i.id, "width": i.width, "height": i.height, "duration": i.duration, "full_res": None,
-                "tags": [], "url": f"https://www.pexels.com/video/{'-'.join(i.words.lower().split())}-{i.id}/",
-                "image": f"https://images.pexels.com/videos/{i.id}/free-video-{i.id}.jpg",
-                "avg_color": None, "user": {"id": i.id * 3, "name": i.author, "url": "https://www.pexels.com/@x"},
-                "video_files": [
-                    {"id": i.id * 10, "quality": "sd", "file_type": "video/mp4", "width": small[0],
-                     "height": small[1], "fps": 24.0, "link": url + "?sd"},
-                    {"id": i.id * 10 + 1, "quality": "hd", "file_type": "video/mp4", "width": i.width * 2 // 3,
-                     "height": i.height * 2 // 3, "fps": 24.0, "link": url},
-                    {"id": i.id * 10 + 2, "quality": "hd", "file_type": "video/mp4", "width": i.width,
-                     "height": i.height, "fps": 24.0, "link": url + "?hd"}],
-                "video_pictures": [{"id": i.id, "nr": 0, "picture": "https://images.pexels.com/x.jpg"}]}
+        return {
+            "id": i.id,
+            "width": i.width,
+            "height": i.height,
+            "duration": i.duration,
+            "full_res": None,
+            "tags": [],
+            "url": f"https://www.pexels.com/video/{'-'.join(i.words.lower().split())}-{i.id}/",
+            "image": f"https://images.pexels.com/videos/{i.id}/free-video-{i.id}.jpg",
+            "avg_color": None,
+            "user": {"id": i.id * 3, "name": i.author, "url": "https://www.pexels.com/@x"},
+            "video_files": [
+                {
+                    "id": i.id * 10,
+                    "quality": "sd",
+                    "file_type": "video/mp4",
+                    "width": small[0],
+                    "height": small[1],
+                    "fps": 24.0,
+                    "link": url + "?sd",
+                },
+                {
+                    "id": i.id * 10 + 1,
+                    "quality": "hd",
+                    "file_type": "video/mp4",
+                    "width": i.width * 2 // 3,
+                    "height": i.height * 2 // 3,
+                    "fps": 24.0,
+                    "link": url,
+                },
+                {
+                    "id": i.id * 10 + 2,
+                    "quality": "hd",
+                    "file_type": "video/mp4",
+                    "width": i.width,
+                    "height": i.height,
+                    "fps": 24.0,
+                    "link": url + "?hd",
+                },
+            ],
+            "video_pictures": [{"id": i.id, "nr": 0, "picture": "https://images.pexels.com/x.jpg"}],
+        }
 
 
 class FakePixabay(_StockServer):
@@ -187,21 +275,54 @@ class FakePixabay(_StockServer):
 
     def _photo(self, i: Item) -> dict:
         url = self.file_url(i.file)
-        return {"id": i.id, "pageURL": f"https://pixabay.com/photos/{i.words.split(',')[0]}-{i.id}/", "type": "photo",
-                "tags": i.words, "previewURL": url + "?150", "previewWidth": 150, "previewHeight": 84,
-                "webformatURL": url + "?640", "webformatWidth": 640, "webformatHeight": 360, "largeImageURL": url,
-                "imageWidth": i.width, "imageHeight": i.height, "imageSize": 2_000_000, "views": 10,
-                "downloads": 5, "collections": 1, "likes": 2, "comments": 0, "user_id": i.id * 5, "user": i.author,
-                "userImageURL": "https://cdn.pixabay.com/user/x_250x250.jpg"}
+        return {
+            "id": i.id,
+            "pageURL": f"https://pixabay.com/photos/{i.words.split(',')[0]}-{i.id}/",
+            "type": "photo",
+            "tags": i.words,
+            "previewURL": url + "?150",
+            "previewWidth": 150,
+            "previewHeight": 84,
+            "webformatURL": url + "?640",
+            "webformatWidth": 640,
+            "webformatHeight": 360,
+            "largeImageURL": url,
+            "imageWidth": i.width,
+            "imageHeight": i.height,
+            "imageSize": 2_000_000,
+            "views": 10,
+            "downloads": 5,
+            "collections": 1,
+            "likes": 2,
+            "comments": 0,
+            "user_id": i.id * 5,
+            "user": i.author,
+            "userImageURL": "https://cdn.pixabay.com/user/x_250x250.jpg",
+        }
 
     def _video(self, i: Item) -> dict:
         url = self.file_url(i.file)
 
         def rendition(w: int, h: int, link: str) -> dict:
             return {"url": link, "width": w, "height": h, "size": 1_000_000, "thumbnail": link + ".jpg"}
-        return {"id": i.id, "pageURL": f"https://pixabay.com/videos/id-{i.id}/", "type": "film", "tags": i.words,
-                "duration": i.duration,
-                "videos": {"large": rendition(0, 0, ""), "medium": rendition(1920, 1080, url + "?medium"),
-                           "small": rendition(1280, 720, url), "tiny": rendition(960, 540, url + "?tiny")},
-                "views": 10, "downloads": 5, "likes": 2, "comments": 0, "user_id": i.id * 5, "user": i.author,
-                "userImageURL": "https://cdn.pixabay.com/user/x_250x250.jpg"}
+
+        return {
+            "id": i.id,
+            "pageURL": f"https://pixabay.com/videos/id-{i.id}/",
+            "type": "film",
+            "tags": i.words,
+            "duration": i.duration,
+            "videos": {
+                "large": rendition(0, 0, ""),
+                "medium": rendition(1920, 1080, url + "?medium"),
+                "small": rendition(1280, 720, url),
+                "tiny": rendition(960, 540, url + "?tiny"),
+            },
+            "views": 10,
+            "downloads": 5,
+            "likes": 2,
+            "comments": 0,
+            "user_id": i.id * 5,
+            "user": i.author,
+            "userImageURL": "https://cdn.pixabay.com/user/x_250x250.jpg",
+        }

@@ -29,7 +29,11 @@ from pipelines.providers.tts import EspeakTTS
 if TYPE_CHECKING:
     import numpy as np
 
-TEXTS = ["The octopus has three hearts.", "Its blood is blue, because of copper.", "It can taste with its arms!"]
+TEXTS = [
+    "The octopus has three hearts.",
+    "Its blood is blue, because of copper.",
+    "It can taste with its arms!",
+]
 
 
 def samples(path: Path) -> np.ndarray:
@@ -54,7 +58,9 @@ def padded_speech(tmp_path: Path, lead: float = 0.6, tail: float = 0.9):
         raw = tmp_path / f"raw-{i}.wav"
         words = EspeakTTS("en-us").synthesize(text, raw)
         wav = tmp_path / f"seg-{i}.wav"
-        run_ffmpeg(["-i", raw, "-af", f"adelay={round(lead * 1000)}:all=1,apad=pad_dur={tail}", wav], what="pad")
+        run_ffmpeg(
+            ["-i", raw, "-af", f"adelay={round(lead * 1000)}:all=1,apad=pad_dur={tail}", wav], what="pad"
+        )
         wavs.append(wav)
         timings.append([type(w)(w.text, w.start + lead, w.end + lead) for w in words])
     return wavs, timings
@@ -149,8 +155,19 @@ def test_silence_cannot_be_normalised(tmp_path: Path) -> None:
 def tone(path: Path, freq: int, seconds: float, gate: str | None = None) -> Path:
     """A sine; with `gate` (an ffmpeg expression of t) it sounds only where the gate is true."""
     af = ["-af", f"volume='if({gate},1,0)':eval=frame"] if gate else []
-    run_ffmpeg(["-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate=48000:duration={seconds}", *af,
-                "-ac", "1", path], what="tone")
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={freq}:sample_rate=48000:duration={seconds}",
+            *af,
+            "-ac",
+            "1",
+            path,
+        ],
+        what="tone",
+    )
     return path
 
 
@@ -186,11 +203,20 @@ def test_music_bed_is_looped_ducked_under_the_voice_and_faded_out(tmp_path: Path
     assert band_db(x, 300, 15.6, 15.95) < in_pauses - 15  # faded out at the end
 
 
-SCRIPT = {"title": "Octopuses", "segments": [
-    {"heading": "Hearts", "sentences": [{"text": "The octopus has three hearts."}, {"text": "Two pump blood to the gills."}]},
-    {"heading": "Blood", "sentences": [{"text": "Its blood is blue, because of copper."}]},
-    {"heading": "Arms", "sentences": [{"text": "It can taste with its arms!"}]},
-]}
+SCRIPT = {
+    "title": "Octopuses",
+    "segments": [
+        {
+            "heading": "Hearts",
+            "sentences": [
+                {"text": "The octopus has three hearts."},
+                {"text": "Two pump blood to the gills."},
+            ],
+        },
+        {"heading": "Blood", "sentences": [{"text": "Its blood is blue, because of copper."}]},
+        {"heading": "Arms", "sentences": [{"text": "It can taste with its arms!"}]},
+    ],
+}
 
 
 def narrate_sample(configs: Path, tmp_path: Path, **sections: dict) -> tuple[Production, dict]:
@@ -205,8 +231,12 @@ def narrate_sample(configs: Path, tmp_path: Path, **sections: dict) -> tuple[Pro
 
 def test_narration_stage_with_a_music_bed(configs: Path, tmp_path: Path) -> None:
     music = tone(tmp_path / "bed.wav", 300, 2.5)
-    p, art = narrate_sample(configs, tmp_path, voice={"provider": "espeak", "rate_wpm": 165},
-                            audio={"music": str(music), "music_db": -18})
+    p, art = narrate_sample(
+        configs,
+        tmp_path,
+        voice={"provider": "espeak", "rate_wpm": 165},
+        audio={"music": str(music), "music_db": -18},
+    )
 
     assert {"narration", "timings", "duration", "voice", "rate_wpm", "mix"} <= set(art)
     narration, mix = p.abs(art["narration"]), p.abs(art["mix"])
@@ -220,27 +250,44 @@ def test_narration_stage_with_a_music_bed(configs: Path, tmp_path: Path) -> None
     # the narration stays voice only: no 300 Hz bed in it, while the mix has it in the pauses
     x, m = samples(narration), samples(mix)
     first, second = timings["segments"][:2]
-    assert band_db(m, 300, first["end"] + 0.1, second["start"] - 0.1) > band_db(x, 300, first["end"] + 0.1,
-                                                                               second["start"] - 0.1) + 30
+    assert (
+        band_db(m, 300, first["end"] + 0.1, second["start"] - 0.1)
+        > band_db(x, 300, first["end"] + 0.1, second["start"] - 0.1) + 30
+    )
     # segments back to back with the same pause, words inside their segment and on speech
     assert [round(b["start"] - a["end"], 2) for a, b in pairwise(timings["segments"])] == [0.45] * 2
     for w in timings["words"]:
         seg = timings["segments"][w["segment"]]
         assert seg["start"] <= w["start"] < w["end"] <= seg["end"]
     assert " ".join(w["text"] for w in timings["words"]) == " ".join(
-        s["text"] for seg in SCRIPT["segments"] for s in seg["sentences"])
+        s["text"] for seg in SCRIPT["segments"] for s in seg["sentences"]
+    )
 
 
-@pytest.mark.parametrize(("language", "section", "message"), [
-    ("pt-BR", "voice:\n  provider: piper\n", "voice.provider piper has no pt-BR voice installed.*use voice.provider: "
-                                               "espeak or azure"),
-    ("en", "audio:\n  music: music/none.mp3\n", "audio.music: .*'music/none.mp3' is not a file .*relative to the repo"),
-    ("en", "audio:\n  music_db: 6\n", "audio.music_db: .*less than or equal to 0"),
-])
-def test_voice_and_audio_config_errors_say_what_to_fix(tmp_path: Path, language: str, section: str,
-                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("language", "section", "message"),
+    [
+        (
+            "pt-BR",
+            "voice:\n  provider: piper\n",
+            "voice.provider piper has no pt-BR voice installed.*use voice.provider: espeak or azure",
+        ),
+        (
+            "en",
+            "audio:\n  music: music/none.mp3\n",
+            "audio.music: .*'music/none.mp3' is not a file .*relative to the repo",
+        ),
+        ("en", "audio:\n  music_db: 6\n", "audio.music_db: .*less than or equal to 0"),
+    ],
+)
+def test_voice_and_audio_config_errors_say_what_to_fix(
+    tmp_path: Path, language: str, section: str, message: str
+) -> None:
     path = tmp_path / "demo.yaml"
-    path.write_text(f"channel: demo\ntitle: Demo\nlanguage: {language}\nsources_dir: knowledge/sources/science_en\n"
-                    + section, encoding="utf-8")
+    path.write_text(
+        f"channel: demo\ntitle: Demo\nlanguage: {language}\nsources_dir: knowledge/sources/science_en\n"
+        + section,
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match=message):
         load_config(path)

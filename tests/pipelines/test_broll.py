@@ -21,22 +21,49 @@ from pipelines.publish import description
 from tests.pipelines.fake_research_servers import Failure, status
 from tests.pipelines.fake_stock_servers import FakePexels, FakePixabay, make_media
 
-ITEM_KEYS = {"segment", "kind", "path", "source", "licence", "attribution", "url", "description", "width", "height",
-             "duration", "id"}
+ITEM_KEYS = {
+    "segment",
+    "kind",
+    "path",
+    "source",
+    "licence",
+    "attribution",
+    "url",
+    "description",
+    "width",
+    "height",
+    "duration",
+    "id",
+}
 TOPIC = "Rockets and the Moon"
 
 
 def segment(heading: str, cue: str, text: str, on_screen: str = "") -> dict:
-    return {"heading": heading, "visual_cue": cue, "on_screen_text": on_screen,
-            "sentences": [{"text": text, "fact_ids": []}]}
+    return {
+        "heading": heading,
+        "visual_cue": cue,
+        "on_screen_text": on_screen,
+        "sentences": [{"text": text, "fact_ids": []}],
+    }
 
 
-SCRIPT = {"title": TOPIC, "language": "en", "disclosure": "Script by a test.", "description": "", "sources": [],
-          "segments": [segment("Liftoff", "rocket launch", "The rocket left the pad at dawn.", "3, 2, 1… liftoff"),
-                       segment("Watching", "telescope dome", "Astronomers watched from the dome."),
-                       segment("Elsewhere", "quantum zebra", "Zebras have stripes.")]}
-TIMINGS = {"duration": 12.0, "words": [], "segments": [{"segment": i, "start": 4.0 * i, "end": 4.0 * i + 3.8}
-                                                        for i in range(3)]}
+SCRIPT = {
+    "title": TOPIC,
+    "language": "en",
+    "disclosure": "Script by a test.",
+    "description": "",
+    "sources": [],
+    "segments": [
+        segment("Liftoff", "rocket launch", "The rocket left the pad at dawn.", "3, 2, 1… liftoff"),
+        segment("Watching", "telescope dome", "Astronomers watched from the dome."),
+        segment("Elsewhere", "quantum zebra", "Zebras have stripes."),
+    ],
+}
+TIMINGS = {
+    "duration": 12.0,
+    "words": [],
+    "segments": [{"segment": i, "start": 4.0 * i, "end": 4.0 * i + 3.8} for i in range(3)],
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +81,9 @@ def stock(media, monkeypatch, database, data_dir, configs):
         yield pexels, pixabay
 
 
-def make_production(channel: str = "science_en", script: dict = SCRIPT, topic: str = TOPIC,
-                    run: str = "1") -> production.Production:
+def make_production(
+    channel: str = "science_en", script: dict = SCRIPT, topic: str = TOPIC, run: str = "1"
+) -> production.Production:
     with connect() as conn:
         p = production.create(conn, channel, topic, f"test-{channel}-{run}")
     write_json(p.workspace / "script" / "r1" / "script.json", script)
@@ -83,27 +111,51 @@ def test_stock_options_fit_the_segment_with_licence_and_attribution(stock):
     for opts in m["options"]:
         for o in opts:
             assert set(o) == ITEM_KEYS and (p.workspace / o["path"]).is_file()
-            assert o["width"] >= 1280 and o["width"] > o["height"]  # landscape, wide enough: no portrait, no 900 px
+            assert (
+                o["width"] >= 1280 and o["width"] > o["height"]
+            )  # landscape, wide enough: no portrait, no 900 px
     # "rocket launch": the matching clip first (videos preferred), then the photos that match both words
     first = m["options"][0]
     assert [(o["source"], o["id"], o["kind"]) for o in first] == [
-        ("pexels", "201", "video"), ("pexels", "101", "image"), ("pexels", "102", "image")]
+        ("pexels", "201", "video"),
+        ("pexels", "101", "image"),
+        ("pexels", "102", "image"),
+    ]
     assert first[0] | {"path": ""} == {
-        "segment": 0, "kind": "video", "path": "", "source": "pexels", "licence": "Pexels License",
-        "attribution": "Hal Ito / Pexels", "url": "https://www.pexels.com/video/rocket-launch-countdown-201/",
-        "description": "rocket launch countdown", "width": 1280, "height": 720, "duration": 3.0, "id": "201"}
+        "segment": 0,
+        "kind": "video",
+        "path": "",
+        "source": "pexels",
+        "licence": "Pexels License",
+        "attribution": "Hal Ito / Pexels",
+        "url": "https://www.pexels.com/video/rocket-launch-countdown-201/",
+        "description": "rocket launch countdown",
+        "width": 1280,
+        "height": 720,
+        "duration": 3.0,
+        "id": "201",
+    }
     # each segment's terms, broader only while options are missing; Pixabay only when Pexels had too few
     assert [(r.path, r.query["query"]) for r in pexels.searches()] == [
-        (path, q) for q in ("rocket launch", "telescope dome", "quantum zebra", "Rockets Moon")
-        for path in ("/videos/search", "/v1/search")]
-    assert [r.query["q"] for r in pixabay.searches()] == [q for q in ("telescope dome", "quantum zebra",
-                                                                      "Rockets Moon") for _ in range(2)]
-    assert [(o["source"], o["id"]) for o in m["options"][1]] == [("pexels", "103"), ("pixabay", "4001"),
-                                                                ("pixabay", "3001")]
+        (path, q)
+        for q in ("rocket launch", "telescope dome", "quantum zebra", "Rockets Moon")
+        for path in ("/videos/search", "/v1/search")
+    ]
+    assert [r.query["q"] for r in pixabay.searches()] == [
+        q for q in ("telescope dome", "quantum zebra", "Rockets Moon") for _ in range(2)
+    ]
+    assert [(o["source"], o["id"]) for o in m["options"][1]] == [
+        ("pexels", "103"),
+        ("pixabay", "4001"),
+        ("pixabay", "3001"),
+    ]
     assert m["options"][1][2]["licence"] == "Pixabay Content License"
     # nothing for "quantum zebra": the topic's words found moon footage instead
-    assert [(o["source"], o["id"]) for o in m["options"][2]] == [("pexels", "202"), ("pexels", "107"),
-                                                                ("pixabay", "3004")]
+    assert [(o["source"], o["id"]) for o in m["options"][2]] == [
+        ("pexels", "202"),
+        ("pexels", "107"),
+        ("pixabay", "3004"),
+    ]
     # keys go only where each API wants them, never to the file downloads
     assert all(r.headers.get("authorization") == pexels.valid_key for r in pexels.searches())
     assert all(r.query["key"] == pixabay.valid_key for r in pixabay.searches())
@@ -118,8 +170,13 @@ def test_stock_options_fit_the_segment_with_licence_and_attribution(stock):
 
 def test_nothing_found_tries_broader_terms_then_generates(stock):
     pexels, _ = stock
-    script = {**SCRIPT, "segments": [segment("Stripes", "zebra stripes pattern", "Zebras graze.", "Why stripes?"),
-                                     segment("Grass", "savanna grass", "Grass grows.")]}
+    script = {
+        **SCRIPT,
+        "segments": [
+            segment("Stripes", "zebra stripes pattern", "Zebras graze.", "Why stripes?"),
+            segment("Grass", "savanna grass", "Grass grows."),
+        ],
+    }
     p = make_production(script=script, topic="Quiet gardens")
     m = gather(p)
     queries = [r.query["query"] for r in pexels.searches() if r.path == "/v1/search"]
@@ -128,7 +185,9 @@ def test_nothing_found_tries_broader_terms_then_generates(stock):
     assert [o["source"] for o in (card, motion, card2)] == ["generated"] * 3
     assert (card["kind"], motion["kind"], card2["kind"]) == ("image", "video", "image")
     assert "Why stripes?" in card["description"] and card["licence"].startswith("CC0")
-    assert m["options"][1][0]["description"].startswith("Generated abstract illustration with the text: Grass")
+    assert m["options"][1][0]["description"].startswith(
+        "Generated abstract illustration with the text: Grass"
+    )
     info = probe(p.workspace / motion["path"])
     assert abs(info.duration - 4.0) <= 1 / 24 + 1e-6 and abs(motion["duration"] - 4.0) <= 1 / 24 + 1e-6
     assert m["provider"] == "generated"
@@ -149,8 +208,10 @@ def test_a_bad_key_or_a_dead_provider_falls_through_to_the_next(stock, monkeypat
     with caplog.at_level(logging.WARNING):
         m = gather(make_production())
     assert len(pexels.searches()) == 1  # refused at once, and not asked again in this stage
-    assert "the pexels key was rejected: set a valid key in the Airflow connection 'pexels_default' or " \
-           "PEXELS_API_KEY" in caplog.text
+    assert (
+        "the pexels key was rejected: set a valid key in the Airflow connection 'pexels_default' or "
+        "PEXELS_API_KEY" in caplog.text
+    )
     assert "wrong-key-1234" not in caplog.text
     assert {o["source"] for opts in m["options"] for o in opts} <= {"pixabay", "generated"}
     assert m["options"][0][0]["source"] == "pixabay"  # Pixabay's rocket photo
@@ -167,8 +228,25 @@ def test_a_bad_key_or_a_dead_provider_falls_through_to_the_next(stock, monkeypat
 
 def test_an_answer_of_the_wrong_shape_falls_through_too(stock, caplog):
     pexels, _ = stock
-    pexels.fail(Failure(status=200, body={"videos": [{"video_files": [  # a video without its id
-        {"file_type": "video/mp4", "width": 1920, "height": 1080, "link": pexels.file_url("v1.mp4")}]}]}))
+    pexels.fail(
+        Failure(
+            status=200,
+            body={
+                "videos": [
+                    {
+                        "video_files": [  # a video without its id
+                            {
+                                "file_type": "video/mp4",
+                                "width": 1920,
+                                "height": 1080,
+                                "link": pexels.file_url("v1.mp4"),
+                            }
+                        ]
+                    }
+                ]
+            },
+        )
+    )
     with caplog.at_level(logging.WARNING):
         m = gather(make_production())
     assert "unexpected answer to a video search (KeyError" in caplog.text
@@ -184,13 +262,16 @@ def test_pixabay_bad_key_message_says_what_to_fix(stock):
     assert "not-a-key" not in str(e.value) and len(pixabay.requests) == 1
 
 
-def test_without_keys_every_visual_is_generated_and_the_log_says_why(database, data_dir, configs, monkeypatch,
-                                                                     caplog):
+def test_without_keys_every_visual_is_generated_and_the_log_says_why(
+    database, data_dir, configs, monkeypatch, caplog
+):
     for var in ("PEXELS_API_KEY", "PIXABAY_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     with caplog.at_level(logging.WARNING):
         m = gather(make_production())
-    assert "pexels skipped: no key (set PEXELS_API_KEY or the Airflow connection pexels_default)" in caplog.text
+    assert (
+        "pexels skipped: no key (set PEXELS_API_KEY or the Airflow connection pexels_default)" in caplog.text
+    )
     assert "pixabay skipped: no key" in caplog.text
     assert {o["source"] for opts in m["options"] for o in opts} == {"generated"}
 
@@ -260,8 +341,9 @@ def test_local_library_needs_a_licence_and_is_credited(stock, tmp_path, configs,
     lib = tmp_path / "library"
     lib.mkdir()
     Image.new("RGB", (1920, 1080), (200, 80, 20)).save(lib / "rocket-at-dawn.jpg")
-    (lib / "rocket-at-dawn.yaml").write_text("licence: CC BY 4.0\nauthor: Jane Roe\nurl: https://example.org/r\n"
-                                             "tags: [rocket, launch]\n")
+    (lib / "rocket-at-dawn.yaml").write_text(
+        "licence: CC BY 4.0\nauthor: Jane Roe\nurl: https://example.org/r\ntags: [rocket, launch]\n"
+    )
     Image.new("RGB", (1920, 1080), (20, 80, 200)).save(lib / "rocket-unlicensed.jpg")
     Image.new("RGB", (800, 450), (20, 200, 80)).save(lib / "rocket-small.jpg")
     (lib / "rocket-small.yaml").write_text("licence: CC0\n")
@@ -272,8 +354,14 @@ def test_local_library_needs_a_licence_and_is_credited(stock, tmp_path, configs,
     assert "rocket-unlicensed.jpg has no licence" in caplog.text
     assert "rocket-small.jpg is 800x450" in caplog.text
     local = [o for o in m["options"][0] if o["source"] == "local"]
-    assert len(local) == 1 and local[0]["licence"] == "CC BY 4.0" and local[0]["attribution"] == "Jane Roe / own library"
-    assert "local" not in {o["source"] for o in m["options"][2]}  # it matches the topic too, but once per video
+    assert (
+        len(local) == 1
+        and local[0]["licence"] == "CC BY 4.0"
+        and local[0]["attribution"] == "Jane Roe / own library"
+    )
+    assert "local" not in {
+        o["source"] for o in m["options"][2]
+    }  # it matches the topic too, but once per video
     text = description(SCRIPT, {"chapters": []}, "espeak-ng", m["options"][0])
     assert "B-roll: Jane Roe / own library https://example.org/r" in text
 
@@ -290,6 +378,9 @@ def test_config_local_needs_a_library(configs):
 
 def test_search_terms_come_from_the_visual_cue_then_broaden():
     seg = segment("Heading", "Saturn V rocket on the launch pad", "The narration talks about engines.")
-    assert broll.search_terms(seg, "The Apollo program") == ["Saturn rocket launch", "Saturn rocket",
-                                                             "Apollo program"]
+    assert broll.search_terms(seg, "The Apollo program") == [
+        "Saturn rocket launch",
+        "Saturn rocket",
+        "Apollo program",
+    ]
     assert broll.search_terms({**seg, "visual_cue": ""}, "Apollo")[0] == "narration talks engines"

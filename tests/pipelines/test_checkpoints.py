@@ -26,7 +26,10 @@ def test_second_decision_is_refused_and_changes_nothing(prod):
     with connect() as conn:
         cp = checkpoints.open_checkpoint(conn, prod.id, prod.channel, "audio", 1, {})
         checkpoints.decide(conn, cp.id, "rejected", "ana", "voice too fast")
-    with connect() as conn, pytest.raises(checkpoints.CheckpointError, match="already decided: rejected by ana"):
+    with (
+        connect() as conn,
+        pytest.raises(checkpoints.CheckpointError, match="already decided: rejected by ana"),
+    ):
         checkpoints.decide(conn, cp.id, "approved", "bob")
     with connect() as conn:
         assert checkpoints.get(conn, cp.id).reviewer == "ana"

@@ -35,13 +35,16 @@ def test_defaults_fill_in(tmp_path):
     assert cfg.asset_uri == "x-nicheflow://demo_en/longform"
 
 
-@pytest.mark.parametrize("extra, field, words", [
-    ("colour: blue\n", "colour", "unknown field; allowed: channel, title"),
-    ("voice:\n  rate_wpm: 5\n", "voice.rate_wpm", "greater than or equal to 80"),
-    ("voice:\n  speed: 2\n", "voice.speed", "allowed: provider, name, rate_wpm"),
-    ("schedule: every day\n", "schedule", "not a cron expression"),
-    ("timezone: Mars/Olympus\n", "timezone", "unknown time zone"),
-])
+@pytest.mark.parametrize(
+    "extra, field, words",
+    [
+        ("colour: blue\n", "colour", "unknown field; allowed: channel, title"),
+        ("voice:\n  rate_wpm: 5\n", "voice.rate_wpm", "greater than or equal to 80"),
+        ("voice:\n  speed: 2\n", "voice.speed", "allowed: provider, name, rate_wpm"),
+        ("schedule: every day\n", "schedule", "not a cron expression"),
+        ("timezone: Mars/Olympus\n", "timezone", "unknown time zone"),
+    ],
+)
 def test_invalid_field_is_named_with_the_file(tmp_path, extra, field, words):
     path = write(tmp_path, "demo_en.yaml", VALID + extra)
     with pytest.raises(ConfigError) as e:
@@ -51,14 +54,17 @@ def test_invalid_field_is_named_with_the_file(tmp_path, extra, field, words):
 
 
 def test_wrong_language_and_missing_field(tmp_path):
-    path = write(tmp_path, "demo_en.yaml", VALID.replace("language: en", "language: fr").replace("title: Demo\n", ""))
+    path = write(
+        tmp_path, "demo_en.yaml", VALID.replace("language: en", "language: fr").replace("title: Demo\n", "")
+    )
     msg = str(pytest.raises(ConfigError, load_config, path).value)
     assert "language:" in msg and "'en' or 'pt-BR'" in msg and "title: Field required" in msg
 
 
 def test_channel_must_match_file_name_and_sources_exist(tmp_path):
-    assert "must match the file name" in str(pytest.raises(ConfigError, load_config,
-                                                          write(tmp_path, "other.yaml", VALID)).value)
+    assert "must match the file name" in str(
+        pytest.raises(ConfigError, load_config, write(tmp_path, "other.yaml", VALID)).value
+    )
     bad = write(tmp_path, "demo_en.yaml", VALID.replace("science_en", "nowhere"))
     assert "sources_dir" in str(pytest.raises(ConfigError, load_config, bad).value)
 

@@ -26,36 +26,87 @@ from tests.pipelines.fake_groq import FakeGroq
 KEY = "gsk_test_SECRET_0123456789"
 
 FACTS_EN = [
-    Fact(1, "On July 20, 1969, Neil Armstrong became the first person to walk on the Moon.",
-         "Apollo 11", "https://en.wikipedia.org/wiki/Apollo_11", "knowledge/sources/science_en/apollo.md", 0),
-    Fact(2, "The Apollo 11 crew launched from Kennedy Space Center on July 16, 1969, aboard a Saturn V rocket.",
-         "Apollo 11", "https://en.wikipedia.org/wiki/Apollo_11", "knowledge/sources/science_en/apollo.md", 1),
-    Fact(3, "Armstrong and Buzz Aldrin spent about 21 hours on the lunar surface.",
-         "Apollo 11", "https://en.wikipedia.org/wiki/Apollo_11", "knowledge/sources/science_en/apollo.md", 2),
+    Fact(
+        1,
+        "On July 20, 1969, Neil Armstrong became the first person to walk on the Moon.",
+        "Apollo 11",
+        "https://en.wikipedia.org/wiki/Apollo_11",
+        "knowledge/sources/science_en/apollo.md",
+        0,
+    ),
+    Fact(
+        2,
+        "The Apollo 11 crew launched from Kennedy Space Center on July 16, 1969, aboard a Saturn V rocket.",
+        "Apollo 11",
+        "https://en.wikipedia.org/wiki/Apollo_11",
+        "knowledge/sources/science_en/apollo.md",
+        1,
+    ),
+    Fact(
+        3,
+        "Armstrong and Buzz Aldrin spent about 21 hours on the lunar surface.",
+        "Apollo 11",
+        "https://en.wikipedia.org/wiki/Apollo_11",
+        "knowledge/sources/science_en/apollo.md",
+        2,
+    ),
 ]
 FACTS_PT = [
-    Fact(10, "A Independência do Brasil foi proclamada por Dom Pedro I em 7 de setembro de 1822, às margens do "
-             "riacho Ipiranga.", "Independência do Brasil", None, "knowledge/sources/historia_ptbr/indep.md", 0),
-    Fact(11, "Dom Pedro I foi coroado imperador do Brasil em 1º de dezembro de 1822.",
-         "Independência do Brasil", None, "knowledge/sources/historia_ptbr/indep.md", 1),
-    Fact(12, "A Constituição de 1824 foi a primeira do Brasil independente.",
-         "Primeiro Reinado", None, "knowledge/sources/historia_ptbr/reinado.md", 0),
+    Fact(
+        10,
+        "A Independência do Brasil foi proclamada por Dom Pedro I em 7 de setembro de 1822, às margens do "
+        "riacho Ipiranga.",
+        "Independência do Brasil",
+        None,
+        "knowledge/sources/historia_ptbr/indep.md",
+        0,
+    ),
+    Fact(
+        11,
+        "Dom Pedro I foi coroado imperador do Brasil em 1º de dezembro de 1822.",
+        "Independência do Brasil",
+        None,
+        "knowledge/sources/historia_ptbr/indep.md",
+        1,
+    ),
+    Fact(
+        12,
+        "A Constituição de 1824 foi a primeira do Brasil independente.",
+        "Primeiro Reinado",
+        None,
+        "knowledge/sources/historia_ptbr/reinado.md",
+        0,
+    ),
 ]
 
 SCRIPT_EN = {
     "title": "Apollo 11: the first steps on the Moon",
     "hook": "What did it take to put people on another world?",
     "segments": [
-        {"heading": "The launch", "visual_cue": "A Saturn V rocket lifting off", "on_screen_text": "Launch",
-         "sentences": [
-             {"text": "The Apollo 11 crew launched from Kennedy Space Center on July 16, 1969, aboard a "
-                      "Saturn V rocket.", "fact_ids": [2]}]},
-        {"heading": "First steps", "visual_cue": "Footprints in grey lunar dust",
-         "sentences": [
-             {"text": "On July 20, 1969, Neil Armstrong became the first person to walk on the Moon.",
-              "fact_ids": [1]},
-             {"text": "Armstrong and Aldrin spent about 21 hours on the lunar surface.", "fact_ids": [3]},
-             {"text": "Then it was time to come home.", "fact_ids": []}]},
+        {
+            "heading": "The launch",
+            "visual_cue": "A Saturn V rocket lifting off",
+            "on_screen_text": "Launch",
+            "sentences": [
+                {
+                    "text": "The Apollo 11 crew launched from Kennedy Space Center on July 16, 1969, aboard a "
+                    "Saturn V rocket.",
+                    "fact_ids": [2],
+                }
+            ],
+        },
+        {
+            "heading": "First steps",
+            "visual_cue": "Footprints in grey lunar dust",
+            "sentences": [
+                {
+                    "text": "On July 20, 1969, Neil Armstrong became the first person to walk on the Moon.",
+                    "fact_ids": [1],
+                },
+                {"text": "Armstrong and Aldrin spent about 21 hours on the lunar surface.", "fact_ids": [3]},
+                {"text": "Then it was time to come home.", "fact_ids": []},
+            ],
+        },
     ],
     "description": "How Apollo 11 reached the Moon. Sources: Apollo 11 (Wikipedia).",
     "tags": ["apollo 11", "moon landing", "nasa"],
@@ -65,15 +116,30 @@ SCRIPT_PT = {
     "title": "Independência do Brasil: o grito do Ipiranga",
     "hook": "Como o Brasil deixou de ser colônia?",
     "segments": [
-        {"heading": "O grito", "visual_cue": "Pintura do riacho Ipiranga",
-         "sentences": [
-             {"text": "Dom Pedro I proclamou a Independência do Brasil em 7 de setembro de 1822, às margens "
-                      "do riacho Ipiranga.", "fact_ids": [10]},
-             {"text": "Mas a história não parou ali.", "fact_ids": []}]},
-        {"heading": "O império", "visual_cue": "Coroa imperial sobre fundo escuro", "on_screen_text": "1822",
-         "sentences": [
-             {"text": "Em 1º de dezembro de 1822, Dom Pedro I foi coroado imperador do Brasil.", "fact_ids": [11]},
-             {"text": "A Constituição de 1824 foi a primeira do Brasil independente.", "fact_ids": [12]}]},
+        {
+            "heading": "O grito",
+            "visual_cue": "Pintura do riacho Ipiranga",
+            "sentences": [
+                {
+                    "text": "Dom Pedro I proclamou a Independência do Brasil em 7 de setembro de 1822, às margens "
+                    "do riacho Ipiranga.",
+                    "fact_ids": [10],
+                },
+                {"text": "Mas a história não parou ali.", "fact_ids": []},
+            ],
+        },
+        {
+            "heading": "O império",
+            "visual_cue": "Coroa imperial sobre fundo escuro",
+            "on_screen_text": "1822",
+            "sentences": [
+                {
+                    "text": "Em 1º de dezembro de 1822, Dom Pedro I foi coroado imperador do Brasil.",
+                    "fact_ids": [11],
+                },
+                {"text": "A Constituição de 1824 foi a primeira do Brasil independente.", "fact_ids": [12]},
+            ],
+        },
     ],
     "description": "Da proclamação à primeira Constituição. Fontes: Independência do Brasil; Primeiro Reinado.",
     "tags": ["independência", "brasil império"],
@@ -94,24 +160,38 @@ def writer(fake: FakeGroq, **kw) -> GroqWriter:
 
 
 def write_en(w: GroqWriter, **kw):
-    return w.write(topic="Apollo 11", language="en", facts=FACTS_EN, target_words=kw.pop("target_words", WORDS_EN),
-                   **kw)
+    return w.write(
+        topic="Apollo 11", language="en", facts=FACTS_EN, target_words=kw.pop("target_words", WORDS_EN), **kw
+    )
 
 
 # -- the happy path ----------------------------------------------------------------------------------
 
+
 def test_valid_portuguese_script_on_the_first_call(fake: FakeGroq) -> None:
     fake.add_completion(json.dumps(SCRIPT_PT, ensure_ascii=False), prompt_tokens=1500, completion_tokens=500)
-    result = writer(fake).write(topic="Independência do Brasil", language="pt-BR", facts=FACTS_PT,
-                                target_words=WORDS_PT, tone="didático", audience="estudantes",
-                                learnings=["Frases curtas funcionam melhor."], notes="mais curto")
+    result = writer(fake).write(
+        topic="Independência do Brasil",
+        language="pt-BR",
+        facts=FACTS_PT,
+        target_words=WORDS_PT,
+        tone="didático",
+        audience="estudantes",
+        learnings=["Frases curtas funcionam melhor."],
+        notes="mais curto",
+    )
 
     assert result.script.title == SCRIPT_PT["title"]
     assert cited_ids(result.script) == {10, 11, 12}
     assert result.flags == []
-    assert result.usage == {"prompt_tokens": 1500, "completion_tokens": 500, "total_tokens": 2000,
-                            "cost_usd": cost_usd("llama-3.3-70b-versatile", 1500, 500), "calls": 1,
-                            "model": "llama-3.3-70b-versatile"}
+    assert result.usage == {
+        "prompt_tokens": 1500,
+        "completion_tokens": 500,
+        "total_tokens": 2000,
+        "cost_usd": cost_usd("llama-3.3-70b-versatile", 1500, 500),
+        "calls": 1,
+        "model": "llama-3.3-70b-versatile",
+    }
 
     [req] = fake.requests
     assert req.path == "/openai/v1/chat/completions"
@@ -134,10 +214,16 @@ def test_valid_portuguese_script_on_the_first_call(fake: FakeGroq) -> None:
 
 # -- transport errors: the SDK's retries ----------------------------------------------------------------
 
+
 def test_429_waits_retry_after_then_succeeds(fake: FakeGroq, caplog) -> None:
     caplog.set_level(logging.DEBUG)
-    fake.add_error(429, "Rate limit reached for model llama-3.3-70b-versatile", type="tokens",
-                   code="rate_limit_exceeded", headers={"retry-after": "0.8"})
+    fake.add_error(
+        429,
+        "Rate limit reached for model llama-3.3-70b-versatile",
+        type="tokens",
+        code="rate_limit_exceeded",
+        headers={"retry-after": "0.8"},
+    )
     fake.add_completion(json.dumps(SCRIPT_EN))
     result = write_en(writer(fake))
 
@@ -154,8 +240,13 @@ def test_429_waits_retry_after_then_succeeds(fake: FakeGroq, caplog) -> None:
 
 def test_429_beyond_60s_retry_after_is_ignored_and_then_reported(fake: FakeGroq) -> None:
     for _ in range(2):
-        fake.add_error(429, "Rate limit reached: tokens per day", type="tokens", code="rate_limit_exceeded",
-                       headers={"retry-after": "120"})
+        fake.add_error(
+            429,
+            "Rate limit reached: tokens per day",
+            type="tokens",
+            code="rate_limit_exceeded",
+            headers={"retry-after": "120"},
+        )
     with pytest.raises(LLMError, match=r"HTTP 429: Rate limit reached.*retry-after was 120") as e:
         write_en(writer(fake, max_retries=1))
     assert not isinstance(e.value, LLMAuthError | LLMOutputError)
@@ -198,14 +289,16 @@ def test_unreachable_server_is_an_llm_error() -> None:
 
 
 def test_other_status_is_an_llm_error_with_status_and_message(fake: FakeGroq) -> None:
-    fake.add_error(404, "The model `llama-9` does not exist or you do not have access to it.",
-                   code="model_not_found")
+    fake.add_error(
+        404, "The model `llama-9` does not exist or you do not have access to it.", code="model_not_found"
+    )
     with pytest.raises(LLMError, match=r"HTTP 404: The model `llama-9` does not exist.*model_not_found"):
         write_en(writer(fake, model="llama-9"))
     assert len(fake.requests) == 1
 
 
 # -- output validation and the one repair round ----------------------------------------------------------
+
 
 def test_malformed_json_is_repaired_and_usage_sums_both_calls(fake: FakeGroq) -> None:
     broken = '{"title": "Apollo 11", "hook": "What did it take?", "segments": [{"heading": '
@@ -215,8 +308,11 @@ def test_malformed_json_is_repaired_and_usage_sums_both_calls(fake: FakeGroq) ->
 
     assert result.script.title == SCRIPT_EN["title"]
     assert result.usage["calls"] == 2
-    assert (result.usage["prompt_tokens"], result.usage["completion_tokens"], result.usage["total_tokens"]) == \
-        (2100, 450, 2550)
+    assert (
+        result.usage["prompt_tokens"],
+        result.usage["completion_tokens"],
+        result.usage["total_tokens"],
+    ) == (2100, 450, 2550)
     assert result.usage["cost_usd"] == pytest.approx((2100 * 0.59 + 450 * 0.79) / 1e6)
 
     first, second = fake.requests
@@ -228,9 +324,13 @@ def test_malformed_json_is_repaired_and_usage_sums_both_calls(fake: FakeGroq) ->
 
 
 def test_groq_json_validate_failed_goes_to_the_repair_round(fake: FakeGroq) -> None:
-    failed = "Here is your script: {\"title\": \"Apollo 11\""
-    fake.add_error(400, "Failed to generate JSON. Please adjust your prompt. See 'failed_generation' for more "
-                        "details.", code="json_validate_failed", failed_generation=failed)
+    failed = 'Here is your script: {"title": "Apollo 11"'
+    fake.add_error(
+        400,
+        "Failed to generate JSON. Please adjust your prompt. See 'failed_generation' for more details.",
+        code="json_validate_failed",
+        failed_generation=failed,
+    )
     fake.add_completion(json.dumps(SCRIPT_EN))
     result = write_en(writer(fake))
     assert result.usage["calls"] == 2
@@ -292,14 +392,17 @@ def test_groq_from_env(monkeypatch) -> None:
 
 # -- schema and grounding (no network) ---------------------------------------------------------------------
 
+
 def test_schema_limits() -> None:
     s = Script.model_validate(SCRIPT_EN)
     assert words(s) == WORDS_EN and cited_ids(s) == {1, 2, 3}
-    for mutate in (lambda d: d["segments"].pop(),                               # one segment
-                   lambda d: d["segments"][0]["sentences"].clear(),             # empty segment
-                   lambda d: d["segments"][0]["sentences"][0].update(text=" "),  # empty sentence
-                   lambda d: d.update(tags=[f"t{i}" for i in range(16)]),       # 16 tags
-                   lambda d: d["chapters"].append({"segment": 5, "title": "?"})):  # no such segment
+    for mutate in (
+        lambda d: d["segments"].pop(),  # one segment
+        lambda d: d["segments"][0]["sentences"].clear(),  # empty segment
+        lambda d: d["segments"][0]["sentences"][0].update(text=" "),  # empty sentence
+        lambda d: d.update(tags=[f"t{i}" for i in range(16)]),  # 16 tags
+        lambda d: d["chapters"].append({"segment": 5, "title": "?"}),
+    ):  # no such segment
         bad = copy.deepcopy(SCRIPT_EN)
         mutate(bad)
         with pytest.raises(ValueError):
@@ -307,12 +410,26 @@ def test_schema_limits() -> None:
 
 
 def _one_segment(*sentences: tuple[str, list[int]]) -> Script:
-    return Script.model_validate({
-        "title": "t", "hook": "Uma pergunta?", "description": "", "tags": [],
-        "segments": [{"heading": "h", "visual_cue": "v",
-                      "sentences": [{"text": t, "fact_ids": ids} for t, ids in sentences]},
-                     {"heading": "fim", "visual_cue": "v", "sentences": [{"text": "Até a próxima.", "fact_ids": []}]}],
-    })
+    return Script.model_validate(
+        {
+            "title": "t",
+            "hook": "Uma pergunta?",
+            "description": "",
+            "tags": [],
+            "segments": [
+                {
+                    "heading": "h",
+                    "visual_cue": "v",
+                    "sentences": [{"text": t, "fact_ids": ids} for t, ids in sentences],
+                },
+                {
+                    "heading": "fim",
+                    "visual_cue": "v",
+                    "sentences": [{"text": "Até a próxima.", "fact_ids": []}],
+                },
+            ],
+        }
+    )
 
 
 def test_grounding_passes_supported_sentences() -> None:
@@ -329,8 +446,8 @@ def test_grounding_flags_unsupported_number_and_uncited_claim() -> None:
     facts = {f.id: f for f in FACTS_PT}
     script = _one_segment(
         ("Dom Pedro I proclamou a Independência do Brasil em 7 de setembro de 1821.", [10]),  # wrong year
-        ("O Brasil tinha 4 milhões de habitantes.", []),                                  # number, no citation
-        ("A Constituição de 1824 foi a primeira do Brasil independente.", [12]),          # fine
+        ("O Brasil tinha 4 milhões de habitantes.", []),  # number, no citation
+        ("A Constituição de 1824 foi a primeira do Brasil independente.", [12]),  # fine
     )
     flags = grounding.check(script, facts)
     assert [(f["segment"], f["sentence"]) for f in flags] == [(0, 0), (0, 1)]
@@ -341,8 +458,9 @@ def test_grounding_flags_unsupported_number_and_uncited_claim() -> None:
 
 def test_grounding_flags_unknown_id_and_unrelated_citation() -> None:
     facts = {f.id: f for f in FACTS_EN}
-    script = _one_segment(("Saturn's rings are made mostly of water ice.", [1]),
-                          ("Armstrong walked on the Moon.", [1, 7]))
+    script = _one_segment(
+        ("Saturn's rings are made mostly of water ice.", [1]), ("Armstrong walked on the Moon.", [1, 7])
+    )
     flags = grounding.check(script, facts)
     problems = [(f["sentence"], f["problem"]) for f in flags]
     assert (0, "shares only 0 of its 6 content words with its cited facts (1)") in problems

@@ -165,11 +165,21 @@ def test_burned_captions_change_when_the_words_are_spoken(words: list[WordTiming
     audio = tmp_path / "audio.wav"
     EspeakTTS("en-us").synthesize(TEXT, audio)
     out = tmp_path / "captions.mp4"
-    render_video([Scene(_grey_still(tmp_path / "g.png", size), 0, 60)], audio, out, size=size, fps=fps,
-                 subtitles=ass, crossfade=0)
+    render_video(
+        [Scene(_grey_still(tmp_path / "g.png", size), 0, 60)],
+        audio,
+        out,
+        size=size,
+        fps=fps,
+        subtitles=ass,
+        crossfade=0,
+    )
     band = _caption_band(out, size, tmp_path)
-    changes = [f for f in range(1, len(band))
-               if sum(abs(a - b) for a, b in zip(band[f], band[f - 1], strict=True)) / len(band[f]) > 0.5]
+    changes = [
+        f
+        for f in range(1, len(band))
+        if sum(abs(a - b) for a, b in zip(band[f], band[f - 1], strict=True)) / len(band[f]) > 0.5
+    ]
     assert changes
     for cue in cues[1:]:  # the first cue is on screen from the first frame
         nearest = min(changes, key=lambda f: abs(f / fps - cue.start))
@@ -187,7 +197,9 @@ def _render_cue(text: str, folder: Path, size: tuple[int, int] = (320, 180), sty
     black = folder / "black.png"
     Image.new("RGB", size).save(black)
     audio = folder / "silence.wav"
-    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "1", str(audio)], what="making silence")
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "1", str(audio)], what="making silence"
+    )
     ass = write_ass([Cue(0.0, 1.0, text)], folder / "cue.ass", *size, style)
     video = folder / "cue.mp4"
     render_video([Scene(black, 0, 1)], audio, video, size=size, subtitles=ass, crossfade=0)

@@ -215,13 +215,20 @@ def _diff(a: bytes, b: bytes) -> float:
 
 def test_crossfade_mixes_both_neighbours(inputs: Inputs, tmp_path: Path) -> None:
     size = (320, 180)
-    red, green = _still(tmp_path / "r.png", (220, 30, 30), size), _still(tmp_path / "g.png", (30, 200, 30), size)
+    red, green = (
+        _still(tmp_path / "r.png", (220, 30, 30), size),
+        _still(tmp_path / "g.png", (30, 200, 30), size),
+    )
     out = tmp_path / "fade.mp4"
-    render_video([Scene(red, 0, 2), Scene(green, 2, 4)], inputs.audio, out, size=size, duration=4.0, crossfade=0.5)
+    render_video(
+        [Scene(red, 0, 2), Scene(green, 2, 4)], inputs.audio, out, size=size, duration=4.0, crossfade=0.5
+    )
     frames = _frames(out, size, tmp_path)
     assert len(frames) == 120
     reds = [_centre(f, size)[0] for f in frames]
-    assert all(r > 210 for r in reds[:53]) and all(r < 40 for r in reds[68:])  # red before the fade, green after
+    assert all(r > 210 for r in reds[:53]) and all(
+        r < 40 for r in reds[68:]
+    )  # red before the fade, green after
     assert reds[60] == pytest.approx(125, abs=8)  # half of each at the cut itself: the fade is centred on it
     assert all(a >= b - 2 for a, b in zip(reds[50:70], reds[51:71], strict=True))  # and it never goes back
     assert _diff(frames[60], frames[40]) > 30 and _diff(frames[60], frames[80]) > 30
@@ -233,8 +240,14 @@ def test_crossfades_leave_no_trace(inputs: Inputs, tmp_path: Path) -> None:
     size = (64, 36)
     greys = [_still(tmp_path / f"g{i}.png", (200, 200, 200)) for i in range(4)]
     out = tmp_path / "greys.mp4"
-    render_video([Scene(g, i * 0.75, (i + 1) * 0.75) for i, g in enumerate(greys)], inputs.audio, out, size=size,
-                 duration=3.0, crossfade=0.5)
+    render_video(
+        [Scene(g, i * 0.75, (i + 1) * 0.75) for i, g in enumerate(greys)],
+        inputs.audio,
+        out,
+        size=size,
+        duration=3.0,
+        crossfade=0.5,
+    )
     reds = [_centre(f, size)[0] for f in _frames(out, size, tmp_path)]
     assert len(reds) == 90 and max(reds) - min(reds) <= 2, reds
 
@@ -258,7 +271,9 @@ def test_output_is_what_youtube_recommends(inputs: Inputs, tmp_path: Path) -> No
 
     out = tmp_path / "yt.mp4"
     render_video(inputs.scenes, inputs.audio, out, size=(320, 180), duration=2.0)
-    said = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(out)], capture_output=True, text=True).stderr
+    said = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(out)], capture_output=True, text=True
+    ).stderr
     assert "Video: h264 (High)" in said and "yuv420p" in said
     assert "Audio: aac (LC)" in said and "48000 Hz, stereo" in said
     atoms = _atoms(out)
@@ -271,8 +286,10 @@ def _clip(path: Path, seconds: float, colour: str | None = None, tone: bool = Fa
     args = ["-f", "lavfi", "-i", source]
     if tone:
         args += ["-f", "lavfi", "-i", f"sine=f=1000:d={seconds}:sample_rate=48000", "-c:a", "aac"]
-    run_ffmpeg([*args, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-t", str(seconds), str(path)],
-               what="making a test clip")
+    run_ffmpeg(
+        [*args, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-t", str(seconds), str(path)],
+        what="making a test clip",
+    )
     return path
 
 
@@ -282,8 +299,14 @@ def test_clips_fill_their_scene_and_keep_moving(inputs: Inputs, tmp_path: Path, 
     blue = _still(tmp_path / "b.png", (30, 30, 220))
     out = tmp_path / "clips.mp4"
     size = (64, 36)
-    render_video([Scene(clip, 0, 1, "video"), Scene(blue, 1, 1.5)], inputs.audio, out, size=size,
-                 duration=1.5, crossfade=0)
+    render_video(
+        [Scene(clip, 0, 1, "video"), Scene(blue, 1, 1.5)],
+        inputs.audio,
+        out,
+        size=size,
+        duration=1.5,
+        crossfade=0,
+    )
     frames = _frames(out, size, tmp_path)
     assert len(frames) == 45
     scene = frames[:30]
@@ -296,8 +319,22 @@ def test_clips_fill_their_scene_and_keep_moving(inputs: Inputs, tmp_path: Path, 
 
 def _ramp_clip(path: Path, seconds: float) -> Path:
     """A grey clip that brightens 4 levels a frame: its brightness tells which of its frames is shown."""
-    run_ffmpeg(["-f", "lavfi", "-i", f"nullsrc=s=64x36:r=30:d={seconds},geq=lum='16+4*N':cb=128:cr=128",
-                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-qp", "0", str(path)], what="making a ramp clip")
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"nullsrc=s=64x36:r=30:d={seconds},geq=lum='16+4*N':cb=128:cr=128",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-qp",
+            "0",
+            str(path),
+        ],
+        what="making a ramp clip",
+    )
     return path
 
 
@@ -307,8 +344,14 @@ def test_clips_play_on_through_crossfades(inputs: Inputs, tmp_path: Path) -> Non
     ramp, blue = _ramp_clip(tmp_path / "ramp.mp4", 2.0), _still(tmp_path / "b.png", (30, 30, 220))
     out = tmp_path / "clipfades.mp4"
     size = (64, 36)
-    render_video([Scene(ramp, 0, 1, "video"), Scene(blue, 1, 2), Scene(ramp, 2, 3, "video")], inputs.audio, out,
-                 size=size, duration=3.0, crossfade=0.5)
+    render_video(
+        [Scene(ramp, 0, 1, "video"), Scene(blue, 1, 2), Scene(ramp, 2, 3, "video")],
+        inputs.audio,
+        out,
+        size=size,
+        duration=3.0,
+        crossfade=0.5,
+    )
     frames = _frames(out, size, tmp_path)
     assert len(frames) == 90
 
@@ -320,7 +363,9 @@ def test_clips_play_on_through_crossfades(inputs: Inputs, tmp_path: Path) -> Non
 
     for n in range(0, 22):  # the first clip alone: its frame n
         assert red(n) == pytest.approx(grey(n), abs=6), n
-    for n in range(23, 37):  # the fade around the cut at frame 30: still the clip's frame n, under or over blue
+    for n in range(
+        23, 37
+    ):  # the fade around the cut at frame 30: still the clip's frame n, under or over blue
         u = (n - 23 + 0.5) / 15  # blue's share
         assert red(n) == pytest.approx((1 - u) * grey(n) + u * 30, abs=8), n
     for n in range(67, 90):  # the second clip came in at frame 53 (7 frames before its cut): its frame n - 53
@@ -354,7 +399,9 @@ def test_intro_and_outro_keep_sound_and_picture_in_sync(tmp_path: Path) -> None:
     assert _centre(frames[60], (64, 36))[1] > 160  # then the narration's scene
     assert _centre(frames[-1], (64, 36))[2] > 180  # the outro last
     assert _loud_from(out, 0.0, tmp_path) < 0.05  # the intro's own sound plays with it
-    assert _loud_from(out, 1.1, tmp_path) == pytest.approx(1.5, abs=0.03)  # the voice starts 1 s later, in sync
+    assert _loud_from(out, 1.1, tmp_path) == pytest.approx(
+        1.5, abs=0.03
+    )  # the voice starts 1 s later, in sync
 
 
 def test_progress_is_logged(inputs: Inputs, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -388,16 +435,22 @@ def test_ken_burns_moves_smoothly_one_way(tmp_path: Path) -> None:
     ImageDraw.Draw(img).ellipse((70, 40, 86, 56), fill=(255, 255, 255))  # a dot away from the centre
     img.save(still)
     audio = tmp_path / "silence.wav"
-    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "3", str(audio)], what="making silence")
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "3", str(audio)], what="making silence"
+    )
     out = tmp_path / "moves.mp4"
-    render_video([Scene(still, 0, 1), Scene(still, 1, 2), Scene(still, 2, 3)], audio, out, size=size, crossfade=0)
+    render_video(
+        [Scene(still, 0, 1), Scene(still, 1, 2), Scene(still, 2, 3)], audio, out, size=size, crossfade=0
+    )
     track = _dot_track(out, size, tmp_path)
     assert len(track) == 90
     for first in (0, 30, 60):  # one scene each: zoom in, pan, zoom out (render.MOVES)
         scene = track[first + 1 : first + 30]
         for axis in (0, 1):
             steps = [b[axis] - a[axis] for a, b in zip(scene, scene[1:], strict=False)]
-            assert all(s <= 0.15 for s in steps) or all(s >= -0.15 for s in steps), f"scene at {first}: {steps}"
+            assert all(s <= 0.15 for s in steps) or all(s >= -0.15 for s in steps), (
+                f"scene at {first}: {steps}"
+            )
         travel = abs(scene[-1][0] - scene[0][0])
         assert travel > 5  # and it does move
 
@@ -422,11 +475,20 @@ def test_moves_keep_labels_inset_7_percent_in_view(tmp_path: Path) -> None:
     draw = ImageDraw.Draw(img)
     for x, y in ((0.07, 0.07), (0.93, 0.07), (0.07, 0.93), (0.93, 0.93)):  # the markers' outer corners
         cx, cy = round(x * w), round(y * h)
-        draw.rectangle((min(cx, cx + (-6 if x > 0.5 else 6)), min(cy, cy + (-6 if y > 0.5 else 6)),
-                        max(cx, cx + (-6 if x > 0.5 else 6)), max(cy, cy + (-6 if y > 0.5 else 6))), fill="white")
+        draw.rectangle(
+            (
+                min(cx, cx + (-6 if x > 0.5 else 6)),
+                min(cy, cy + (-6 if y > 0.5 else 6)),
+                max(cx, cx + (-6 if x > 0.5 else 6)),
+                max(cy, cy + (-6 if y > 0.5 else 6)),
+            ),
+            fill="white",
+        )
     img.save(still)
     audio = tmp_path / "silence.wav"
-    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "4", str(audio)], what="making silence")
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "4", str(audio)], what="making silence"
+    )
     out = tmp_path / "moves.mp4"
     render_video([Scene(still, i, i + 1) for i in range(4)], audio, out, size=size, crossfade=0)  # every move
     for frame in _frames(out, size, tmp_path):

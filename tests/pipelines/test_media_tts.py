@@ -64,8 +64,10 @@ def test_factory_and_errors(tmp_path: Path) -> None:
         EspeakTTS("en-us").synthesize("   ", tmp_path / "x.wav")
 
 
-PIPER_TEXT = ('In 1969, Apollo 11 landed on the Moon. Neil Armstrong\'s first words were "That\'s one small step" '
-              "— for man! The crew of three returned to Earth after eight days in space.")
+PIPER_TEXT = (
+    "In 1969, Apollo 11 landed on the Moon. Neil Armstrong's first words were \"That's one small step\" "
+    "— for man! The crew of three returned to Earth after eight days in space."
+)
 
 
 def test_piper_speaks_english_with_word_timings(tmp_path: Path) -> None:
@@ -83,7 +85,9 @@ def test_piper_speaks_english_with_word_timings(tmp_path: Path) -> None:
     assert all(0 <= w.start < w.end <= duration for w in words)
     assert all(a.end <= b.start for a, b in pairwise(words))  # monotonic, no overlap
     assert words[-1].end > duration - 0.5  # the last word ends where the speech ends
-    assert words[1].end - words[1].start > 4 * (words[0].end - words[0].start)  # "nineteen sixty-nine" vs "in"
+    assert words[1].end - words[1].start > 4 * (
+        words[0].end - words[0].start
+    )  # "nineteen sixty-nine" vs "in"
     gaps = {a.text: b.start - a.end for a, b in pairwise(words)}
     typical = statistics.median(gaps.values())  # Piper's timing varies a little from run to run
     assert gaps["Moon."] > 1.5 * typical and gaps["man!"] > 1.5 * typical  # a sentence end is a pause
@@ -112,7 +116,9 @@ def test_piper_rate_and_errors(tmp_path: Path) -> None:
     slow = PiperTTS(None, "en", rate_wpm=120).synthesize(text, tmp_path / "slow.wav")
     fast = PiperTTS(None, "en", rate_wpm=240).synthesize(text, tmp_path / "fast.wav")
     assert fast[-1].end < slow[-1].end * 0.7
-    with pytest.raises(ValueError, match="no Piper voice for language 'pt-BR'.*use voice.provider: espeak or azure"):
+    with pytest.raises(
+        ValueError, match="no Piper voice for language 'pt-BR'.*use voice.provider: espeak or azure"
+    ):
         get_tts("piper", None, "pt-BR", 160)
     with pytest.raises(ValueError, match="unknown Piper voice 'en_GB-nobody'; installed: en_US-joe-medium"):
         PiperTTS("en_GB-nobody", "en")

@@ -37,7 +37,9 @@ def test_card_carries_its_text_and_the_generated_label(tmp_path: Path) -> None:
     with Image.open(card.path) as im:
         drawn = ImageChops.difference(im.convert("RGB"), background((1280, 720), 9)).convert("L")
     inset = round(1280 * LABEL_INSET)
-    label = drawn.crop((1280 - inset - 250, round(720 * LABEL_INSET), 1280 - inset, round(720 * LABEL_INSET) + 20))
+    label = drawn.crop(
+        (1280 - inset - 250, round(720 * LABEL_INSET), 1280 - inset, round(720 * LABEL_INSET) + 20)
+    )
     middle = drawn.crop((0, 250, 1280, 470))
     assert label.getbbox() is not None and sum(label.histogram()[100:]) > 100  # "Generated illustration"
     assert sum(middle.histogram()[100:]) > 5_000  # the card's text, large, in the middle
@@ -57,10 +59,14 @@ def test_motion_background_is_a_labelled_video_of_the_asked_length(tmp_path: Pat
     assert clip.source == "generated" and clip.description.startswith("Generated motion background")
     frames = []
     for t in (0.2, 2.2):
-        run_ffmpeg(["-ss", t, "-i", clip.path, "-frames:v", 1, tmp_path / f"{t}.png"], what="grabbing a frame")
+        run_ffmpeg(
+            ["-ss", t, "-i", clip.path, "-frames:v", 1, tmp_path / f"{t}.png"], what="grabbing a frame"
+        )
         frames.append(Image.open(tmp_path / f"{t}.png").convert("L"))
     inset = round(1280 * LABEL_INSET)
-    label = frames[0].crop((1280 - inset - 250, round(720 * LABEL_INSET), 1280 - inset, round(720 * LABEL_INSET) + 20))
+    label = frames[0].crop(
+        (1280 - inset - 250, round(720 * LABEL_INSET), 1280 - inset, round(720 * LABEL_INSET) + 20)
+    )
     assert sum(label.histogram()[230:]) > 100  # white label text on a dark gradient
     assert ImageStat.Stat(ImageChops.difference(frames[0], frames[1])).mean[0] > 0.5  # it moves
 

@@ -45,11 +45,14 @@ def websearch(server: FakeBraveSearch, key: str = KEY, **kw) -> WebSearch:
 
 # -- sentence splitting ---------------------------------------------------------------------------------
 
+
 def test_sentences_keep_abbreviations_together_in_english():
-    text = ("The idea came from Dr. Lyman Spitzer, who wrote about it in 1946. It flew on the U.S. Space "
-            "Shuttle Discovery in April 1990. President John F. Kennedy set the goal of a Moon landing. "
-            "The record is listed as No. 5 in the official NASA catalogue. Mr. Armstrong stepped onto the "
-            "surface first. Then the crew went home.")
+    text = (
+        "The idea came from Dr. Lyman Spitzer, who wrote about it in 1946. It flew on the U.S. Space "
+        "Shuttle Discovery in April 1990. President John F. Kennedy set the goal of a Moon landing. "
+        "The record is listed as No. 5 in the official NASA catalogue. Mr. Armstrong stepped onto the "
+        "surface first. Then the crew went home."
+    )
     assert sentences.split(text, "en") == [
         "The idea came from Dr. Lyman Spitzer, who wrote about it in 1946.",
         "It flew on the U.S. Space Shuttle Discovery in April 1990.",
@@ -61,10 +64,12 @@ def test_sentences_keep_abbreviations_together_in_english():
 
 
 def test_sentences_keep_abbreviations_together_in_portuguese():
-    text = ("Em 49 a.C. César atravessou o rio Rubicão com uma legião. O Sr. Silva visitou o museu em 2019 com "
-            "a família. O Mal. Deodoro da Fonseca proclamou a República em 1889. A obra foi escrita no séc. XIX "
-            "por um autor carioca. Ele reinou depois de D. Pedro I. Em seguida veio a Regência. O calendário "
-            "juliano entrou em vigor em 45 a.C. e durou muitos séculos.")
+    text = (
+        "Em 49 a.C. César atravessou o rio Rubicão com uma legião. O Sr. Silva visitou o museu em 2019 com "
+        "a família. O Mal. Deodoro da Fonseca proclamou a República em 1889. A obra foi escrita no séc. XIX "
+        "por um autor carioca. Ele reinou depois de D. Pedro I. Em seguida veio a Regência. O calendário "
+        "juliano entrou em vigor em 45 a.C. e durou muitos séculos."
+    )
     assert sentences.split(text, "pt-BR") == [
         "Em 49 a.C. César atravessou o rio Rubicão com uma legião.",
         "O Sr. Silva visitou o museu em 2019 com a família.",
@@ -78,15 +83,18 @@ def test_sentences_keep_abbreviations_together_in_portuguese():
 
 def test_claims_are_complete_sentences_of_6_to_60_words():
     long = "The telescope " + "really " * 60 + "works."
-    text = (f"Hubble orbits Earth. {long} The mirror was ground to the wrong shape in 1990. Since then the "
-            "telescope has made more than ... \nA list item without a full stop at all here\n"
-            "... and it was launched in April 1990 by the crew.")
+    text = (
+        f"Hubble orbits Earth. {long} The mirror was ground to the wrong shape in 1990. Since then the "
+        "telescope has made more than ... \nA list item without a full stop at all here\n"
+        "... and it was launched in April 1990 by the crew."
+    )
     assert sentences.claim_sentences(text, "en") == ["The mirror was ground to the wrong shape in 1990."]
     with pytest.raises(ValueError, match="pt-BR"):
         sentences.split("x", "fr")
 
 
 # -- retry helpers --------------------------------------------------------------------------------------
+
 
 def test_retry_after_accepts_seconds_and_http_dates():
     now = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -96,28 +104,42 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after("soon", now) is None and parse_retry_after(None) is None
     policy = RetryPolicy(backoff=1, backoff_max=4)
     delays = [policy.backoff_delay(a) for a in (1, 2, 3, 4, 5)]
-    assert 0.5 <= delays[0] <= 1 and 1 <= delays[1] <= 2 and 2 <= delays[2] <= 4 and all(d <= 4 for d in delays)
+    assert (
+        0.5 <= delays[0] <= 1 and 1 <= delays[1] <= 2 and 2 <= delays[2] <= 4 and all(d <= 4 for d in delays)
+    )
     assert _fair_shares([30, 4, 10], 12) == [4, 4, 4] and _fair_shares([30, 2], 12) == [10, 2]
 
 
 # -- Wikipedia ------------------------------------------------------------------------------------------
+
 
 def test_wikipedia_english_facts_from_the_page_with_its_url(wiki):
     facts = wikipedia(wiki).research("Hubble Space Telescope")
     claims = [f["claim"] for f in facts]
     assert facts and all(set(f) == FACT_KEYS for f in facts)
     assert {(f["source_title"], f["source_url"]) for f in facts} == {
-        ("Hubble Space Telescope", "https://en.wikipedia.org/wiki/Hubble_Space_Telescope")}
+        ("Hubble Space Telescope", "https://en.wikipedia.org/wiki/Hubble_Space_Telescope")
+    }
     assert all(f["confidence"] == 0.8 and f["source_path"] is None for f in facts)
     assert [f["position"] for f in facts] == list(range(len(facts)))
-    assert claims[0] == ("The Hubble Space Telescope is a space telescope that was launched into low Earth "
-                         "orbit in 1990 and remains in operation.")
-    assert "It was carried into orbit aboard the U.S. Space Shuttle Discovery on the STS-31 mission in April 1990." in claims
+    assert claims[0] == (
+        "The Hubble Space Telescope is a space telescope that was launched into low Earth "
+        "orbit in 1990 and remains in operation."
+    )
+    assert (
+        "It was carried into orbit aboard the U.S. Space Shuttle Discovery on the STS-31 mission in April 1990."
+        in claims
+    )
     assert any(c.startswith("The astrophysicist Dr. Lyman Spitzer proposed") for c in claims)
-    assert "Astronauts visited the telescope five times between 1993 and 2009 to repair it and install new instruments." in claims
-    assert not any("==" in c or "History" == c or "Servicing missions" in c for c in claims)  # headings dropped
-    assert "Hubble orbits Earth." not in claims                                               # under 6 words
-    assert not any(c.startswith("List of space telescopes") for c in claims)                  # "See also" skipped
+    assert (
+        "Astronauts visited the telescope five times between 1993 and 2009 to repair it and install new instruments."
+        in claims
+    )
+    assert not any(
+        "==" in c or "History" == c or "Servicing missions" in c for c in claims
+    )  # headings dropped
+    assert "Hubble orbits Earth." not in claims  # under 6 words
+    assert not any(c.startswith("List of space telescopes") for c in claims)  # "See also" skipped
 
     search, extract = wiki.requests[0], wiki.requests[1:]
     assert search.path == "/en/w/api.php"
@@ -128,7 +150,9 @@ def test_wikipedia_english_facts_from_the_page_with_its_url(wiki):
     for r in extract:
         assert r.query["prop"] == "extracts|info|pageprops" and r.query["explaintext"] == "1"
         assert r.query["inprop"] == "url" and "exintro" not in r.query  # exintro=0 would mean "intro only"
-    assert all(r.headers["user-agent"] == "nicheflow/0.1 (research; contact: operator)" for r in wiki.requests)
+    assert all(
+        r.headers["user-agent"] == "nicheflow/0.1 (research; contact: operator)" for r in wiki.requests
+    )
 
 
 def test_wikipedia_portuguese_facts_keep_abbreviations(wiki):
@@ -137,18 +161,27 @@ def test_wikipedia_portuguese_facts_keep_abbreviations(wiki):
     claims = [f["claim"] for f in facts]
     assert {f["source_url"] for f in facts} == {"https://pt.wikipedia.org/wiki/Independ%C3%AAncia_do_Brasil"}
     assert {f["source_title"] for f in facts} == {"Independência do Brasil"}
-    assert ("O príncipe regente D. Pedro proclamou a independência em 7 de setembro de 1822, às margens do "
-            "riacho Ipiranga, em São Paulo.") in claims
-    assert "Em 9 de janeiro de 1822, D. Pedro decidiu permanecer no Brasil, episódio conhecido como Dia do Fico." in claims
+    assert (
+        "O príncipe regente D. Pedro proclamou a independência em 7 de setembro de 1822, às margens do "
+        "riacho Ipiranga, em São Paulo."
+    ) in claims
+    assert (
+        "Em 9 de janeiro de 1822, D. Pedro decidiu permanecer no Brasil, episódio conhecido como Dia do Fico."
+        in claims
+    )
     assert not any("Antecedentes" in c or "==" in c for c in claims)
     assert wiki.requests[0].path == "/pt/w/api.php"
 
     facts = w.research("Júlio César Rubicão", max_pages=1)
     claims = [f["claim"] for f in facts]
     assert facts[0]["source_url"] == "https://pt.wikipedia.org/wiki/J%C3%BAlio_C%C3%A9sar"
-    assert ("Ele nasceu em Roma em julho de 100 a.C. e pertencia à gente Júlia, uma família patrícia.") in claims
-    assert ("Em 49 a.C. César atravessou o rio Rubicão com uma legião, dando início a uma guerra civil contra "
-            "Pompeu e o Senado.") in claims
+    assert (
+        "Ele nasceu em Roma em julho de 100 a.C. e pertencia à gente Júlia, uma família patrícia."
+    ) in claims
+    assert (
+        "Em 49 a.C. César atravessou o rio Rubicão com uma legião, dando início a uma guerra civil contra "
+        "Pompeu e o Senado."
+    ) in claims
     assert any(c.startswith("César foi assassinado nos Idos de Março de 44 a.C. por") for c in claims)
 
 
@@ -217,7 +250,9 @@ def test_wikipedia_too_long_retry_after_fails_at_once(wiki):
 
 
 def test_wikipedia_api_error_in_a_200_is_an_error(wiki):
-    wiki.fail(Failure(status=200, body={"error": {"code": "internal_api_error_DBQueryError", "info": "boom"}}))
+    wiki.fail(
+        Failure(status=200, body={"error": {"code": "internal_api_error_DBQueryError", "info": "boom"}})
+    )
     with pytest.raises(ProviderError, match="internal_api_error_DBQueryError"):
         wikipedia(wiki).research("Apollo 11")
 
@@ -232,6 +267,7 @@ def test_wikipedia_sends_the_user_agent_and_explains_a_refusal(wiki):
 
 
 # -- web search (Brave) ---------------------------------------------------------------------------------
+
 
 def test_websearch_facts_from_snippets_with_the_key_in_the_header(brave):
     facts = websearch(brave).research("Hubble Space Telescope", max_results=5)
@@ -249,7 +285,8 @@ def test_websearch_facts_from_snippets_with_the_key_in_the_header(brave):
         ("Hubble Space Telescope - NASA Science", "https://science.nasa.gov/mission/hubble/", 0),
         ("Hubble Space Telescope - NASA Science", "https://science.nasa.gov/mission/hubble/", 1),
         ("Hubble Space Telescope - NASA Science", "https://science.nasa.gov/mission/hubble/", 2),
-        ("Hubble Space Telescope | Britannica", "https://www.britannica.com/topic/Hubble-Space-Telescope", 0)]
+        ("Hubble Space Telescope | Britannica", "https://www.britannica.com/topic/Hubble-Space-Telescope", 0),
+    ]
     [req] = brave.requests
     assert req.path == "/res/v1/web/search"
     assert req.headers["x-subscription-token"] == KEY and req.headers["accept"] == "application/json"
@@ -259,7 +296,10 @@ def test_websearch_facts_from_snippets_with_the_key_in_the_header(brave):
 
 def test_websearch_portuguese(brave):
     facts = websearch(brave, language="pt-BR").research("Independência do Brasil")
-    assert facts[0]["claim"] == "A Independência do Brasil foi proclamada por D. Pedro em 7 de setembro de 1822, em São Paulo."
+    assert (
+        facts[0]["claim"]
+        == "A Independência do Brasil foi proclamada por D. Pedro em 7 de setembro de 1822, em São Paulo."
+    )
     assert brave.requests[0].query["search_lang"] == "pt-br" and brave.requests[0].query["country"] == "BR"
 
 
@@ -315,6 +355,7 @@ def test_websearch_monthly_quota_used_up_fails_at_once(brave):
 
 # -- the knowledge layer stores them --------------------------------------------------------------------
 
+
 def test_online_facts_are_stored_by_the_knowledge_layer(database, wiki, brave):
     wiki_facts = wikipedia(wiki, "pt-BR").research("Independência do Brasil")
     web_facts = websearch(brave, language="pt-BR").research("Independência do Brasil")
@@ -323,8 +364,10 @@ def test_online_facts_are_stored_by_the_knowledge_layer(database, wiki, brave):
         found = store.search_facts(conn, "historia_ptbr", "portuguese", "Dia do Fico")
         assert found[0].source_url == "https://pt.wikipedia.org/wiki/Independ%C3%AAncia_do_Brasil"
         assert found[0].source_path is None
-        rows = conn.execute("SELECT confidence, count(*) AS n FROM facts WHERE channel = 'historia_ptbr' "
-                            "GROUP BY confidence ORDER BY confidence").fetchall()
+        rows = conn.execute(
+            "SELECT confidence, count(*) AS n FROM facts WHERE channel = 'historia_ptbr' "
+            "GROUP BY confidence ORDER BY confidence"
+        ).fetchall()
     # every encyclopedia sentence is stored; a web snippet that repeats one (nearly) may be kept out
     assert [float(r["confidence"]) for r in rows] == [0.5, 0.8]
     assert rows[1]["n"] == len(wiki_facts) and 1 <= rows[0]["n"] <= len(web_facts)

@@ -38,7 +38,9 @@ def test_concurrent_approvals_with_edits_make_one_decision(script_checkpoint):
     def approve(i: int):
         try:
             with connect() as conn:
-                review.decide(conn, script_checkpoint, "approved", f"r{i}", edits={"sentences": {"0.1": f"Take {i}."}})
+                review.decide(
+                    conn, script_checkpoint, "approved", f"r{i}", edits={"sentences": {"0.1": f"Take {i}."}}
+                )
             results.append(i)
         except checkpoints.AlreadyDecided:
             results.append(None)
@@ -55,8 +57,11 @@ def test_concurrent_approvals_with_edits_make_one_decision(script_checkpoint):
         view = review.checkpoint_detail(conn, script_checkpoint)["view"]
         events = checkpoints.events(conn, script_checkpoint)
     assert cp.reviewer == f"r{winners[0]}" and cp.edits == {"sentences": {"0.1": f"Take {winners[0]}."}}
-    assert view["segments"][0]["sentences"][1] == {**view["segments"][0]["sentences"][1],
-                                                   "text": f"Take {winners[0]}.", "edited": True}
+    assert view["segments"][0]["sentences"][1] == {
+        **view["segments"][0]["sentences"][1],
+        "text": f"Take {winners[0]}.",
+        "edited": True,
+    }
     assert [e["action"] for e in events] == ["approved"]
 
 
@@ -100,7 +105,9 @@ def test_trigger_marks_stalled_counts_reminders_and_decision_resumes(script_chec
     sys.path.insert(0, str(REPO / "plugins"))
     from nicheflow_airflow.triggers import CheckpointTrigger
 
-    trigger = CheckpointTrigger(script_checkpoint, poll_seconds=0.2, timeout_seconds=0.5, reminder_seconds=0.3)
+    trigger = CheckpointTrigger(
+        script_checkpoint, poll_seconds=0.2, timeout_seconds=0.5, reminder_seconds=0.3
+    )
 
     async def wait_for_event():
         gen = trigger.run()
@@ -122,14 +129,19 @@ def test_trigger_marks_stalled_counts_reminders_and_decision_resumes(script_chec
     t.join()
     assert event.payload == {"checkpoint_id": script_checkpoint, "status": "approved"}
     with connect() as conn:
-        status = conn.execute("SELECT p.status FROM productions p JOIN checkpoints c ON c.production_id = p.id "
-                              "WHERE c.id = %s", (script_checkpoint,)).fetchone()["status"]
+        status = conn.execute(
+            "SELECT p.status FROM productions p JOIN checkpoints c ON c.production_id = p.id WHERE c.id = %s",
+            (script_checkpoint,),
+        ).fetchone()["status"]
     assert status == "running"  # deciding a stalled checkpoint resumes the production
 
 
 def test_audio_flags():
-    timings = {"duration": 20.0, "segments": [{"segment": 0, "start": 0, "end": 10}, {"segment": 1, "start": 10, "end": 20}],
-               "words": [{"segment": 0}] * 25}
+    timings = {
+        "duration": 20.0,
+        "segments": [{"segment": 0, "start": 0, "end": 10}, {"segment": 1, "start": 10, "end": 20}],
+        "words": [{"segment": 0}] * 25,
+    }
     flags = review.audio_flags(timings, target_seconds=60)
     assert "segment 2: no speech detected" in flags  # numbered from 1, as on the page
     assert any("more than 25% off the 60 s target" in f for f in flags)
@@ -139,7 +151,9 @@ def test_audio_flags():
 def test_offline_providers_understand_plain_notes(script_checkpoint):
     from pipelines import notes
 
-    assert notes.read("Please make it SHORTER and slower") == notes.Adjustments(0.75, 0.85, ("shorter", "slower"))
+    assert notes.read("Please make it SHORTER and slower") == notes.Adjustments(
+        0.75, 0.85, ("shorter", "slower")
+    )
     assert notes.read("mais curto, por favor").length == 0.75 and notes.read("nice").understood == ()
     with connect() as conn:
         checkpoints.decide(conn, script_checkpoint, "changes_requested", "ana", "shorter, please")
@@ -168,4 +182,6 @@ def test_offline_writer_follows_what_to_open_with_and_what_to_leave_out(script_c
     assert not any("twin" in t for t in after)
     with connect() as conn:
         assert checkpoints.get(conn, rev2).artifacts["notes_understood"] == [
-            "Start with the Golden Record", "Drop the part about the twin"]
+            "Start with the Golden Record",
+            "Drop the part about the twin",
+        ]

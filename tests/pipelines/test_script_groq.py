@@ -14,24 +14,42 @@ from tests.pipelines.fake_groq import FakeGroq
 
 def use_groq(configs):
     cfg = configs / "science_en.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + "llm:\n  provider: groq\n  tone: curious\n", encoding="utf-8")
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8") + "llm:\n  provider: groq\n  tone: curious\n", encoding="utf-8"
+    )
 
 
 def groq_script(facts) -> tuple[dict, int]:
     """A script the model could have written: two facts quoted, one claim the facts do not support."""
     a, b = facts[0], facts[1]
     script = {
-        "title": "Hubble, up close", "hook": "What did one telescope change?",
+        "title": "Hubble, up close",
+        "hook": "What did one telescope change?",
         "segments": [
-            {"heading": "Launch", "visual_cue": "a shuttle launch", "on_screen_text": "1990",
-             "sentences": [{"text": a.claim, "fact_ids": [a.id]}, {"text": b.claim, "fact_ids": [b.id]}]},
-            {"heading": "Cost", "visual_cue": "coins", "on_screen_text": "",
-             "sentences": [{"text": "The telescope cost exactly 99 trillion dollars to build.", "fact_ids": [a.id]},
-                           {"text": "Thanks for watching.", "fact_ids": []}]}],
-        "description": "How Hubble came to be.", "tags": ["hubble"],
-        "chapters": [{"segment": 0, "title": "Launch"}, {"segment": 1, "title": "Cost"}]}
-    words = sum(len(t.split()) for t in [script["hook"]] + [s["text"] for g in script["segments"]
-                                                             for s in g["sentences"]])
+            {
+                "heading": "Launch",
+                "visual_cue": "a shuttle launch",
+                "on_screen_text": "1990",
+                "sentences": [{"text": a.claim, "fact_ids": [a.id]}, {"text": b.claim, "fact_ids": [b.id]}],
+            },
+            {
+                "heading": "Cost",
+                "visual_cue": "coins",
+                "on_screen_text": "",
+                "sentences": [
+                    {"text": "The telescope cost exactly 99 trillion dollars to build.", "fact_ids": [a.id]},
+                    {"text": "Thanks for watching.", "fact_ids": []},
+                ],
+            },
+        ],
+        "description": "How Hubble came to be.",
+        "tags": ["hubble"],
+        "chapters": [{"segment": 0, "title": "Launch"}, {"segment": 1, "title": "Cost"}],
+    }
+    words = sum(
+        len(t.split())
+        for t in [script["hook"]] + [s["text"] for g in script["segments"] for s in g["sentences"]]
+    )
     return script, words
 
 
@@ -41,10 +59,15 @@ def test_groq_writes_the_script_and_the_flags_reach_the_review(database, data_di
     stages.knowledge_and_research(pid)
     with connect() as conn:
         facts = store.search_facts(conn, "science_en", "english", "Hubble Space Telescope launched")
-        store.add_learning(conn, "science_en", pid, "review:script", "changes_requested: open with a question")
+        store.add_learning(
+            conn, "science_en", pid, "review:script", "changes_requested: open with a question"
+        )
         script, words = groq_script(facts)
         # a target the script's length meets (the writer checks ±10%)
-        conn.execute("UPDATE productions SET target_seconds = %s WHERE id = %s", (max(20, round(words * 60 / 165)), pid))
+        conn.execute(
+            "UPDATE productions SET target_seconds = %s WHERE id = %s",
+            (max(20, round(words * 60 / 165)), pid),
+        )
     with FakeGroq() as fake:
         fake.add_completion(json.dumps(script), prompt_tokens=1500, completion_tokens=300)
         monkeypatch.setenv("GROQ_API_KEY", "gsk_test_key")

@@ -49,7 +49,9 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
         with pytest.raises(checkpoints.CheckpointError, match="not a '<segment>.<sentence>'"):
             review.decide(conn, cid2, "approved", "tester", edits={"sentences": {"9.9": "x"}})
     with connect() as conn:
-        review.decide(conn, cid2, "approved", "editor", edits={"sentences": {"0.1": "Here is the Hubble story."}})
+        review.decide(
+            conn, cid2, "approved", "editor", edits={"sentences": {"0.1": "Here is the Hubble story."}}
+        )
     assert stages.after_decision(cid2) == ("approved", cid2)
 
     # narration: word timings inside the audio, segments back to back
@@ -64,7 +66,9 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     assert starts == sorted(starts) and timings["words"][-1]["end"] <= timings["duration"]
     assert [w["text"] for w in timings["words"]][4:9] == ["Here", "is", "the", "Hubble", "story."]
     spans = timings["segments"]
-    assert spans[0]["start"] == 0 and all(a["end"] <= b["start"] for a, b in zip(spans, spans[1:], strict=False))
+    assert spans[0]["start"] == 0 and all(
+        a["end"] <= b["start"] for a, b in zip(spans, spans[1:], strict=False)
+    )
 
     # b-roll: one visual per script segment, each with source and licence; the reviewer swaps one
     bid = stages.run_stage("broll", pid)
@@ -82,8 +86,13 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     with connect() as conn:
         proposed = review.checkpoint_detail(conn, fid)["view"]
         assert proposed["title"] == "The Hubble Space Telescope" and len(proposed["thumbnails"]) == 3
-        review.decide(conn, fid, "approved", "editor", edits={"title": "Hubble, fact by fact", "thumbnail": 2,
-                                                               "description": "My own words."})
+        review.decide(
+            conn,
+            fid,
+            "approved",
+            "editor",
+            edits={"title": "Hubble, fact by fact", "thumbnail": 2, "description": "My own words."},
+        )
     final = artifacts(pid, "final")
     video = probe(p.abs(final["video"]))
     assert (video.video.width, video.video.height, video.video.fps) == (1920, 1080, 30.0)
@@ -102,28 +111,41 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     assert stages.publish(pid) == receipt
     item = outbox_dir("science_en") / f"{pid:05d}-longform"
     meta = read_json(item / "metadata.json")
-    assert {f.name for f in item.iterdir()} == {"video.mp4", "thumbnail.jpg", "captions.srt", "metadata.json",
-                                                 "receipt.json"}
+    assert {f.name for f in item.iterdir()} == {
+        "video.mp4",
+        "thumbnail.jpg",
+        "captions.srt",
+        "metadata.json",
+        "receipt.json",
+    }
     assert datetime.fromisoformat(meta["publish_at"]) > datetime.now(ZoneInfo("UTC"))
     assert datetime.fromisoformat(meta["publish_at"]).strftime("%H:%M") == "17:00"
     assert meta["title"] == "Hubble, fact by fact"  # the reviewer's edits won...
-    assert meta["description"].startswith("My own words.\n\nHow this video was made:")  # ...but not the disclosure
+    assert meta["description"].startswith(
+        "My own words.\n\nHow this video was made:"
+    )  # ...but not the disclosure
     assert (item / "thumbnail.jpg").read_bytes() == p.abs(final["thumbnails"][2]).read_bytes()
     assert "offline template writer" in meta["description"] and meta["contains_synthetic_media"] is True
-    assert "Hubble Space Telescope: https://en.wikipedia.org/wiki/Hubble_Space_Telescope" in proposed["description"]
+    assert (
+        "Hubble Space Telescope: https://en.wikipedia.org/wiki/Hubble_Space_Telescope"
+        in proposed["description"]
+    )
 
     # learnings: coverage recorded, so the backlog moves on; the review note is kept as a lesson
     extra = stages.store_learnings(pid)
     assert extra == {"production_id": pid, "channel": "science_en", "topic": "The Hubble Space Telescope"}
     with connect() as conn:
-        covered = conn.execute("SELECT topic, subtopics FROM coverage WHERE production_id = %s", (pid,)).fetchone()
+        covered = conn.execute(
+            "SELECT topic, subtopics FROM coverage WHERE production_id = %s", (pid,)
+        ).fetchone()
         assert covered["topic"] == "The Hubble Space Telescope"
         # sub-topics: the headings of the segments that state facts (not the opening or the closing)
         script = production.load(conn, pid).abs(checkpoints.approved(conn, pid, "script").artifacts["script"])
         headings = [seg["heading"] for seg in read_json(script)["segments"]]
         assert covered["subtopics"] == headings[1:-1]
-        lessons = [r["lesson"] for r in conn.execute("SELECT lesson FROM learnings WHERE production_id = %s",
-                                                     (pid,))]
+        lessons = [
+            r["lesson"] for r in conn.execute("SELECT lesson FROM learnings WHERE production_id = %s", (pid,))
+        ]
         assert production.load(conn, pid).status == "published"
     assert lessons == ["changes_requested at revision 1: start with the launch date"]
 
@@ -157,7 +179,9 @@ def test_publish_slots_are_in_the_channel_zone_and_never_shared():
     now = datetime(2026, 3, 1, 19, 0, tzinfo=zone)
     first = next_slot("America/Sao_Paulo", time(18, 0), set(), after=now)
     assert first == datetime(2026, 3, 2, 18, 0, tzinfo=zone)
-    assert next_slot("America/Sao_Paulo", time(18, 0), {first}, after=now) == datetime(2026, 3, 3, 18, 0, tzinfo=zone)
+    assert next_slot("America/Sao_Paulo", time(18, 0), {first}, after=now) == datetime(
+        2026, 3, 3, 18, 0, tzinfo=zone
+    )
 
 
 def test_outbox_never_answers_with_another_runs_upload(data_dir, tmp_path):

@@ -29,7 +29,9 @@ def test_defaults_have_no_intro_or_outro(tmp_path: Path) -> None:
 
 
 def test_a_style_is_read(tmp_path: Path) -> None:
-    style = _load(tmp_path, "style:\n  caption_colour: '#ffcc00'\n  caption_position: top\n  caption_box: true\n").style
+    style = _load(
+        tmp_path, "style:\n  caption_colour: '#ffcc00'\n  caption_position: top\n  caption_box: true\n"
+    ).style
     assert (style.caption_colour, style.caption_position, style.caption_box) == ("#FFCC00", "top", True)
 
 

@@ -30,11 +30,18 @@ def azure():
 
 
 def voice(azure: FakeAzureSpeech, key: str = "right-key", **kw) -> AzureTTS:
-    return AzureTTS(kw.pop("name", "en-US-JennyNeural"), kw.pop("style", "narration-relaxed"),
-                    kw.pop("rate_wpm", 165), key, endpoint=azure.endpoint)
+    return AzureTTS(
+        kw.pop("name", "en-US-JennyNeural"),
+        kw.pop("style", "narration-relaxed"),
+        kw.pop("rate_wpm", 165),
+        key,
+        endpoint=azure.endpoint,
+    )
 
 
-def test_speaks_escaped_ssml_and_word_boundaries_become_word_timings(azure: FakeAzureSpeech, tmp_path: Path) -> None:
+def test_speaks_escaped_ssml_and_word_boundaries_become_word_timings(
+    azure: FakeAzureSpeech, tmp_path: Path
+) -> None:
     out = tmp_path / "azure.wav"
     words = voice(azure).synthesize(TEXT, out)
 
@@ -48,7 +55,7 @@ def test_speaks_escaped_ssml_and_word_boundaries_become_word_timings(azure: Fake
     assert prosody.get("rate") == "+10%" and prosody.text == TEXT  # 165 wpm against the voice's ~150
 
     # every written word once, in order; punctuation boundaries ("&", "<", quotes, "—", ".") ignored
-    assert [w.text for w in words] == ["Tom &", "Jerry", "<said>", '"it\'s', '1969",', "then —", "left."]
+    assert [w.text for w in words] == ["Tom &", "Jerry", "<said>", "\"it's", '1969",', "then —", "left."]
     step = WORD_SECONDS + GAP_SECONDS
     assert words[0].start == pytest.approx(0.05) and words[0].end == pytest.approx(0.05 + WORD_SECONDS)
     # "Jerry" comes after "Tom" and the "&" boundary: offsets are ticks of 100 ns, durations timedeltas
@@ -72,10 +79,14 @@ def test_an_unreachable_service_is_a_fallback_case(tmp_path: Path) -> None:
     endpoint = server.endpoint
     server.close()  # nothing listens there any more
     with pytest.raises(TTSUnavailable, match="Azure Speech failed"):
-        AzureTTS("en-US-JennyNeural", None, 165, "k", endpoint=endpoint).synthesize("Hello.", tmp_path / "x.wav")
+        AzureTTS("en-US-JennyNeural", None, 165, "k", endpoint=endpoint).synthesize(
+            "Hello.", tmp_path / "x.wav"
+        )
 
 
-def test_credentials_decide_the_voice(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_credentials_decide_the_voice(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     for var in ("AZURE_SPEECH_KEY", "AZURE_SPEECH_REGION", "AZURE_SPEECH_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)
     with caplog.at_level(logging.WARNING):
@@ -104,10 +115,15 @@ def test_key_and_region_come_from_the_airflow_connection(monkeypatch: pytest.Mon
     for var in ("AZURE_SPEECH_KEY", "AZURE_SPEECH_REGION"):
         monkeypatch.setenv(var, "")  # recorded, so whatever export_credentials sets is undone afterwards
         monkeypatch.delenv(var)
-    monkeypatch.setenv("AIRFLOW_CONN_AZURE_SPEECH_DEFAULT",
-                       '{"conn_type": "generic", "password": "key-from-airflow", "host": "westeurope"}')
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AZURE_SPEECH_DEFAULT",
+        '{"conn_type": "generic", "password": "key-from-airflow", "host": "westeurope"}',
+    )
     assert "azure_speech_default" in export_credentials()
-    assert (os.environ["AZURE_SPEECH_KEY"], os.environ["AZURE_SPEECH_REGION"]) == ("key-from-airflow", "westeurope")
+    assert (os.environ["AZURE_SPEECH_KEY"], os.environ["AZURE_SPEECH_REGION"]) == (
+        "key-from-airflow",
+        "westeurope",
+    )
 
 
 def azure_channel(monkeypatch: pytest.MonkeyPatch, endpoint: str, key: str = "right-key") -> dict:
@@ -123,12 +139,14 @@ def test_narration_stage_speaks_with_azure(azure, configs, tmp_path, monkeypatch
     timings = read_json(p.abs(art["timings"]))
     assert timings["voice"] == art["voice"]
     assert " ".join(w["text"] for w in timings["words"]) == " ".join(
-        s["text"] for seg in SCRIPT["segments"] for s in seg["sentences"])
+        s["text"] for seg in SCRIPT["segments"] for s in seg["sentences"]
+    )
     assert timings["loudness"]["integrated_lufs"] == pytest.approx(-14, abs=1)
 
 
-def test_narration_stage_falls_back_to_the_offline_voice_when_azure_fails(configs, tmp_path, monkeypatch,
-                                                                        caplog) -> None:
+def test_narration_stage_falls_back_to_the_offline_voice_when_azure_fails(
+    configs, tmp_path, monkeypatch, caplog
+) -> None:
     server = FakeAzureSpeech()
     endpoint = server.endpoint
     server.close()
@@ -144,8 +162,10 @@ def test_narration_stage_stops_on_a_refused_key(azure, configs, tmp_path, monkey
         narrate_sample(configs, tmp_path, voice=azure_channel(monkeypatch, azure.endpoint, key="stale-key"))
 
 
-@pytest.mark.skipif(not os.environ.get("AZURE_SPEECH_KEY") or not os.environ.get("AZURE_SPEECH_REGION"),
-                    reason="live Azure test: set AZURE_SPEECH_KEY and AZURE_SPEECH_REGION to run it")
+@pytest.mark.skipif(
+    not os.environ.get("AZURE_SPEECH_KEY") or not os.environ.get("AZURE_SPEECH_REGION"),
+    reason="live Azure test: set AZURE_SPEECH_KEY and AZURE_SPEECH_REGION to run it",
+)
 def test_live_azure_speech(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AZURE_SPEECH_ENDPOINT", raising=False)
     out = tmp_path / "live.wav"

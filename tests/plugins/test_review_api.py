@@ -20,20 +20,34 @@ from nicheflow_airflow import review_forms as forms  # noqa: E402
 CHANNEL, TOPIC = "science_en", "The Hubble Space Telescope"
 WALK_CHANNEL, WALK_TOPIC = "historia_ptbr", "Santos Dumont e o voo do 14-bis"
 
-SCRIPT_VIEW = {"segments": [{"index": 0, "heading": "Intro", "sentences": [
-    {"index": 0, "text": "Hubble was launched in 1990."}, {"index": 1, "text": "It orbits Earth."}]}]}
+SCRIPT_VIEW = {
+    "segments": [
+        {
+            "index": 0,
+            "heading": "Intro",
+            "sentences": [
+                {"index": 0, "text": "Hubble was launched in 1990."},
+                {"index": 1, "text": "It orbits Earth."},
+            ],
+        }
+    ]
+}
 
 
 def test_form_sends_only_what_changed():
     form = {"sentence.0.0": "  Hubble was launched\r\n in 1990. ", "sentence.0.1": "It orbits the Earth."}
-    assert forms.edits_from_form("script", SCRIPT_VIEW, form) == {"sentences": {"0.1": "It orbits the Earth."}}
+    assert forms.edits_from_form("script", SCRIPT_VIEW, form) == {
+        "sentences": {"0.1": "It orbits the Earth."}
+    }
     broll = {"segments": [{"index": 0, "chosen": 0}, {"index": 1, "chosen": 1}]}
     assert forms.edits_from_form("broll", broll, {"choice.0": "0", "choice.1": "0"}) == {"choices": {"1": 0}}
     final = {"thumbnail": 0, "title": "Hubble", "description": "Line 1\nLine 2", "tags": ["space", "nasa"]}
     same = {"thumbnail": "0", "title": "Hubble ", "description": "Line 1\r\nLine 2", "tags": "space, nasa"}
     assert forms.edits_from_form("final", final, same) == {}
     assert forms.edits_from_form("final", final, {**same, "thumbnail": "2", "tags": "space"}) == {
-        "thumbnail": 2, "tags": ["space"]}
+        "thumbnail": 2,
+        "tags": ["space"],
+    }
 
 
 def test_plain_approve_refuses_to_drop_edits():
@@ -41,9 +55,13 @@ def test_plain_approve_refuses_to_drop_edits():
     with pytest.raises(forms.FormError, match="Approve with edits"):
         forms.decision_from_form("script", SCRIPT_VIEW, form)
     assert forms.decision_from_form("script", SCRIPT_VIEW, {**form, "action": "approve_edits"}) == (
-        "approved", None, {"sentences": {"0.1": "Changed."}})
-    assert forms.decision_from_form("script", SCRIPT_VIEW, {**form, "action": "rejected", "notes": " off "}) == (
-        "rejected", "off", None)
+        "approved",
+        None,
+        {"sentences": {"0.1": "Changed."}},
+    )
+    assert forms.decision_from_form(
+        "script", SCRIPT_VIEW, {**form, "action": "rejected", "notes": " off "}
+    ) == ("rejected", "off", None)
 
 
 # --- on the real stack -------------------------------------------------------------------------------------
@@ -51,14 +69,19 @@ def test_plain_approve_refuses_to_drop_edits():
 
 @pytest.fixture(scope="module")
 def stack_config_edits():
-    return {WALK_CHANNEL: "timeout_hours: 0.001\n  reminder_hours: 0.0005"}  # stall after 3.6 s, remind every 1.8 s
+    return {
+        WALK_CHANNEL: "timeout_hours: 0.001\n  reminder_hours: 0.0005"
+    }  # stall after 3.6 s, remind every 1.8 s
 
 
 @pytest.fixture(scope="module")
 def stack(airflow_stack):
     airflow_stack.tokens = {
         u: httpx.post(f"{airflow_stack.url}/auth/token", json={"username": u, "password": p}, timeout=30)
-        .raise_for_status().json()["access_token"] for u, p in airflow_stack.passwords().items()}
+        .raise_for_status()
+        .json()["access_token"]
+        for u, p in airflow_stack.passwords().items()
+    }
     return airflow_stack
 
 
@@ -67,9 +90,14 @@ class Api:
 
     def __init__(self, stack, user: str | None):
         token = stack.tokens[user] if user else None
-        self.http = httpx.Client(base_url=f"{stack.url}/review", timeout=60,
-                                 headers={"Authorization": f"Bearer {token}"} if token else {})
-        self.page = httpx.Client(base_url=f"{stack.url}/review", timeout=60, cookies={"_token": token} if token else {})
+        self.http = httpx.Client(
+            base_url=f"{stack.url}/review",
+            timeout=60,
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+        )
+        self.page = httpx.Client(
+            base_url=f"{stack.url}/review", timeout=60, cookies={"_token": token} if token else {}
+        )
 
     def checkpoints(self, **params) -> list[dict]:
         return self.http.get("/api/checkpoints", params=params).raise_for_status().json()
@@ -78,8 +106,10 @@ class Api:
         return self.http.get(f"/api/checkpoints/{cid}").raise_for_status().json()
 
     def decide(self, cid: int, decision: str, notes: str | None = None, edits: dict | None = None, **extra):
-        return self.http.post(f"/api/checkpoints/{cid}/decision",
-                              json={"decision": decision, "notes": notes, "edits": edits, **extra})
+        return self.http.post(
+            f"/api/checkpoints/{cid}/decision",
+            json={"decision": decision, "notes": notes, "edits": edits, **extra},
+        )
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +123,10 @@ def runs(stack):
     reopened by most tests; the second one is walked through every stage by the last test."""
     for channel in (CHANNEL, WALK_CHANNEL):
         stack.client.wait_for_dag(f"longform_{channel}")
-    return {channel: stack.client.trigger(f"longform_{channel}", {"topic": topic, "target_seconds": 30})
-            for channel, topic in ((CHANNEL, TOPIC), (WALK_CHANNEL, WALK_TOPIC))}
+    return {
+        channel: stack.client.trigger(f"longform_{channel}", {"topic": topic, "target_seconds": 30})
+        for channel, topic in ((CHANNEL, TOPIC), (WALK_CHANNEL, WALK_TOPIC))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +136,9 @@ def production(stack, users, runs):
 
     def waiting():
         stack.check_alive()
-        return [c for c in users["reviewer"].checkpoints(channel=CHANNEL, stage="script") if c["topic"] == TOPIC]
+        return [
+            c for c in users["reviewer"].checkpoints(channel=CHANNEL, stage="script") if c["topic"] == TOPIC
+        ]
 
     cp = wait_for("the script checkpoint", waiting, timeout=240, every=2)[0]
     return {"run_id": run_id, "id": cp["production_id"], "r1": cp["id"]}
@@ -113,8 +147,12 @@ def production(stack, users, runs):
 @pytest.mark.slow
 def test_every_route_needs_a_login(stack, users, production):
     anon, cid = users["anonymous"], production["r1"]
-    for path in ("/api/checkpoints", f"/api/checkpoints/{cid}", "/api/channels/state",
-                 f"/media/{production['id']}/knowledge/query.json"):
+    for path in (
+        "/api/checkpoints",
+        f"/api/checkpoints/{cid}",
+        "/api/channels/state",
+        f"/media/{production['id']}/knowledge/query.json",
+    ):
         assert anon.http.get(path).status_code == 401, path
     assert anon.decide(cid, "approved").status_code == 401
     assert anon.http.post(f"/api/checkpoints/{cid}/reopen").status_code == 401
@@ -156,7 +194,11 @@ def test_pages_list_and_show_the_checkpoint(users, production):
     assert TOPIC not in reviewer.page.get("/", params={"channel": "historia_ptbr"}).text
     assert TOPIC not in reviewer.page.get("/", params={"stage": "audio"}).text
     page = reviewer.page.get(f"/checkpoints/{cid}")
-    assert page.status_code == 200 and 'name="sentence.0.0"' in page.text and 'value="approve_edits"' in page.text
+    assert (
+        page.status_code == 200
+        and 'name="sentence.0.0"' in page.text
+        and 'value="approve_edits"' in page.text
+    )
     view = reviewer.detail(cid)["view"]
     fact = next(s["fact"] for seg in view["segments"] for s in seg["sentences"] if s["fact"])
     assert fact["source_title"] in page.text and fact["claim"][:40] in page.text
@@ -192,7 +234,9 @@ def test_request_changes_makes_a_second_revision(users, production):
 def test_concurrent_decisions_one_wins_with_its_edits(users, production):
     reviewer, r2 = users["reviewer"], production["r2"]
     view = reviewer.detail(r2)["view"]
-    key = next(f"{seg['index']}.{s['index']}" for seg in view["segments"] for s in seg["sentences"] if s["fact"])
+    key = next(
+        f"{seg['index']}.{s['index']}" for seg in view["segments"] for s in seg["sentences"] if s["fact"]
+    )
     edits = [{"sentences": {key: f"Edited by reviewer, attempt {i}."}} for i in range(8)]
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda e: reviewer.decide(r2, "approved", edits=e), edits))
@@ -222,8 +266,11 @@ def test_media_is_served_inside_the_workspace_only(users, production):
     part = reviewer.http.get(f"/media/{pid}/{script}", headers={"Range": "bytes=0-9"})
     assert part.status_code == 206 and part.content == whole.content[:10]
     assert reviewer.http.get(f"/media/{pid}/no/such/file.json").status_code == 404
-    for escape in ("..%2F..%2F..%2Fairflow%2Fpasswords.json", "script%2F..%2F..%2F..%2Fairflow%2Fjwt_secret",
-                   "%2Fetc%2Fpasswd"):
+    for escape in (
+        "..%2F..%2F..%2Fairflow%2Fpasswords.json",
+        "script%2F..%2F..%2F..%2Fairflow%2Fjwt_secret",
+        "%2Fetc%2Fpasswd",
+    ):
         r = reviewer.http.get(httpx.URL(f"{str(reviewer.http.base_url).rstrip('/')}/media/{pid}/{escape}"))
         assert r.status_code == 400, (escape, r.status_code, r.text[:200])
 
@@ -231,20 +278,29 @@ def test_media_is_served_inside_the_workspace_only(users, production):
 @pytest.mark.slow
 def test_openapi_lists_the_api(stack):
     schema = httpx.get(f"{stack.url}/review/openapi.json").raise_for_status().json()
-    assert {"/api/checkpoints", "/api/checkpoints/{checkpoint_id}", "/api/checkpoints/{checkpoint_id}/decision",
-            "/api/checkpoints/{checkpoint_id}/reopen", "/api/channels/state",
-            "/media/{production_id}/{path}"} <= set(schema["paths"])
+    assert {
+        "/api/checkpoints",
+        "/api/checkpoints/{checkpoint_id}",
+        "/api/checkpoints/{checkpoint_id}/decision",
+        "/api/checkpoints/{checkpoint_id}/reopen",
+        "/api/channels/state",
+        "/media/{production_id}/{path}",
+    } <= set(schema["paths"])
     body = schema["paths"]["/api/checkpoints/{checkpoint_id}/decision"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"]["$ref"].endswith("/DecisionIn")
     assert {"Checkpoint", "CheckpointDetail", "DecisionIn", "Reopened", "ChannelState"} <= set(
-        schema["components"]["schemas"])
+        schema["components"]["schemas"]
+    )
 
 
 @pytest.mark.slow
 def test_admin_reopens_and_the_run_waits_again(stack, users, production):
     r2, dag_id, run_id = production["r2"], f"longform_{CHANNEL}", production["run_id"]
-    wait_for("review_script to finish",
-             lambda: stack.client.task_states(dag_id, run_id).get("review_script") == "success", timeout=60)
+    wait_for(
+        "review_script to finish",
+        lambda: stack.client.task_states(dag_id, run_id).get("review_script") == "success",
+        timeout=60,
+    )
     assert f'action="/review/checkpoints/{r2}/reopen"' in users["admin"].page.get(f"/checkpoints/{r2}").text
     assert "/reopen" not in users["reviewer"].page.get(f"/checkpoints/{r2}").text
     denied = users["reviewer"].http.post(f"/api/checkpoints/{r2}/reopen")
@@ -254,10 +310,15 @@ def test_admin_reopens_and_the_run_waits_again(stack, users, production):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["checkpoint"]["status"] == "pending" and body["checkpoint"]["edits"] is None
-    assert body["airflow"]["cleared"] and "review_script" in body["airflow"]["task_ids"], body["airflow"]["error"]
+    assert body["airflow"]["cleared"] and "review_script" in body["airflow"]["task_ids"], body["airflow"][
+        "error"
+    ]
     assert users["admin"].http.post(f"/api/checkpoints/{r2}/reopen").status_code == 409  # already pending
-    wait_for("review_script to wait again",
-             lambda: stack.client.task_states(dag_id, run_id).get("review_script") == "deferred", timeout=90)
+    wait_for(
+        "review_script to wait again",
+        lambda: stack.client.task_states(dag_id, run_id).get("review_script") == "deferred",
+        timeout=90,
+    )
 
     # the page's form decides the reopened checkpoint; the same form posted again changes nothing
     form = {"checkpoint_id": str(r2), "revision": "2", "action": "rejected", "notes": "off-topic after all"}
@@ -267,16 +328,29 @@ def test_admin_reopens_and_the_run_waits_again(stack, users, production):
     assert second.status_code == 409 and "already decided" in second.text
     events = users["admin"].detail(r2)["events"]
     assert [(e["action"], e["actor"]) for e in events] == [
-        ("approved", "reviewer"), ("reopened", "admin"), ("rejected", "reviewer")]
-    wait_for("the run to end", lambda: stack.client.run_state(dag_id, run_id) in ("success", "failed"),
-             timeout=120, every=2)
+        ("approved", "reviewer"),
+        ("reopened", "admin"),
+        ("rejected", "reviewer"),
+    ]
+    wait_for(
+        "the run to end",
+        lambda: stack.client.run_state(dag_id, run_id) in ("success", "failed"),
+        timeout=120,
+        every=2,
+    )
     states = stack.client.task_states(dag_id, run_id)
     assert states["review_script"] == "skipped" and states["publish"] == "skipped"
 
 
 def page_form(cp: dict, action: str, fields: dict[str, str]) -> dict[str, str]:
     """What the browser posts from the checkpoint page."""
-    return {"checkpoint_id": str(cp["id"]), "revision": str(cp["revision"]), "notes": "", "action": action, **fields}
+    return {
+        "checkpoint_id": str(cp["id"]),
+        "revision": str(cp["revision"]),
+        "notes": "",
+        "action": action,
+        **fields,
+    }
 
 
 @pytest.mark.slow
@@ -284,24 +358,43 @@ def test_walk_through_every_stage(stack, users, runs):
     reviewer, viewer = users["reviewer"], users["viewer"]
 
     def waiting(stage: str) -> dict:
-        return wait_for(f"the {stage} checkpoint", lambda: [
-            c for c in reviewer.checkpoints(channel=WALK_CHANNEL, stage=stage) if c["topic"] == WALK_TOPIC],
-            timeout=240, every=1)[0]
+        return wait_for(
+            f"the {stage} checkpoint",
+            lambda: [
+                c for c in reviewer.checkpoints(channel=WALK_CHANNEL, stage=stage) if c["topic"] == WALK_TOPIC
+            ],
+            timeout=240,
+            every=1,
+        )[0]
 
     # a checkpoint waiting past its channel's timeout is stalled, and its reminders are counted
     cp = waiting("script")
-    cp = wait_for("a stalled, reminded checkpoint", lambda: [
-        c for c in reviewer.checkpoints(channel=WALK_CHANNEL) if c["id"] == cp["id"] and c["stalled"]
-        and c["reminders"] >= 1], timeout=60)[0]
+    cp = wait_for(
+        "a stalled, reminded checkpoint",
+        lambda: [
+            c
+            for c in reviewer.checkpoints(channel=WALK_CHANNEL)
+            if c["id"] == cp["id"] and c["stalled"] and c["reminders"] >= 1
+        ],
+        timeout=60,
+    )[0]
     index = reviewer.page.get("/", params={"channel": WALK_CHANNEL}).text
-    assert WALK_TOPIC in index and '<span class="badge stalled">stalled</span>' in index and "reminder" in index
+    assert (
+        WALK_TOPIC in index and '<span class="badge stalled">stalled</span>' in index and "reminder" in index
+    )
     state = next(s for s in reviewer.http.get("/api/channels/state").json() if s["channel"] == WALK_CHANNEL)
     assert state["stalled"] == 1 and state["in_flight"]["script"] == 1
 
     # script: the page's form sends only the sentence that really changed (not a whitespace-only one)
     pid, view = cp["production_id"], reviewer.detail(cp["id"])["view"]
-    fields = {f"sentence.{seg['index']}.{s['index']}": s["text"] for seg in view["segments"] for s in seg["sentences"]}
-    key = next(f"{seg['index']}.{s['index']}" for seg in view["segments"] for s in seg["sentences"] if s["fact"])
+    fields = {
+        f"sentence.{seg['index']}.{s['index']}": s["text"]
+        for seg in view["segments"]
+        for s in seg["sentences"]
+    }
+    key = next(
+        f"{seg['index']}.{s['index']}" for seg in view["segments"] for s in seg["sentences"] if s["fact"]
+    )
     other = next(k for k in fields if k != f"sentence.{key}")
     fields[other] = "  " + fields[other].replace(" ", "\r\n  ", 1) + " "
     fields[f"sentence.{key}"] = "Santos Dumont voou com o 14-bis em Paris, em 1906."
@@ -316,7 +409,11 @@ def test_walk_through_every_stage(stack, users, runs):
     page = reviewer.page.get(f"/checkpoints/{cp['id']}").text
     assert page.count("<audio") == 1 + len(view["segments"]) and f"/review/media/{pid}/" in page
     part = viewer.http.get(f"/media/{pid}/{view['narration']}", headers={"Range": "bytes=0-99"})
-    assert part.status_code == 206 and part.headers["content-type"].startswith("audio/") and len(part.content) == 100
+    assert (
+        part.status_code == 206
+        and part.headers["content-type"].startswith("audio/")
+        and len(part.content) == 100
+    )
     assert reviewer.decide(cp["id"], "approved", edits={"sentences": {"0.0": "x"}}).status_code == 400
     assert reviewer.decide(cp["id"], "approved").status_code == 200
 
@@ -334,7 +431,8 @@ def test_walk_through_every_stage(stack, users, runs):
     r = reviewer.page.post(f"/checkpoints/{cp['id']}/decide", data=page_form(cp, "approve_edits", fields))
     assert r.status_code == 303
     assert reviewer.detail(cp["id"])["checkpoint"]["edits"] == {
-        "choices": {str(seg["index"]): (seg["chosen"] + 1) % len(seg["options"])}}
+        "choices": {str(seg["index"]): (seg["chosen"] + 1) % len(seg["options"])}
+    }
 
     # final: the video, three thumbnails and the metadata; the edits reach the published item
     cp = waiting("final")
@@ -348,8 +446,12 @@ def test_walk_through_every_stage(stack, users, runs):
     assert r.status_code == 200, r.text
 
     dag_id = f"longform_{WALK_CHANNEL}"
-    wait_for("the run to end", lambda: stack.client.run_state(dag_id, runs[WALK_CHANNEL]) in ("success", "failed"),
-             timeout=120, every=2)
+    wait_for(
+        "the run to end",
+        lambda: stack.client.run_state(dag_id, runs[WALK_CHANNEL]) in ("success", "failed"),
+        timeout=120,
+        every=2,
+    )
     assert stack.client.run_state(dag_id, runs[WALK_CHANNEL]) == "success"
     from pipelines.paths import outbox_dir
     from pipelines.production import read_json
