@@ -1,6 +1,7 @@
 """One long-form DAG and one Shorts DAG per channel YAML in niche_configs/.
 
-Thin on purpose: tasks call pipelines.stages; nothing heavy is imported at parse time. A broken YAML is
+Thin on purpose: the tasks are the stage registry's (pipelines/stages/registry.py), each calling its stage
+through nicheflow_airflow.tasks; nothing heavy is imported at parse time. A broken YAML is
 skipped here (other channels keep loading) and reported by dags/nicheflow_config_errors.py as an import
 error in the UI; NICHEFLOW_STRICT_CONFIG=1 turns it into an error here too."""
 
@@ -11,10 +12,11 @@ import os
 from datetime import timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, get_parsing_context, task
-from airflow.sdk.exceptions import AirflowFailException
 from nicheflow_airflow.sensors import CheckpointSensor
 
 from pipelines.config import ChannelConfig, load_all
+from pipelines.stages import registry
+from pipelines.stages.registry import Stage
 
 log = logging.getLogger(__name__)
 
@@ -73,82 +75,59 @@ def build_longform(cfg: ChannelConfig) -> DAG:
         "Checkpoints wait for `nicheflow approve ID` (list them with `nicheflow pending`).",
     ) as dag:
 
-        @task
+        @task(task_id="start")
         def start(**context) -> int:
-            from pipelines import stages
+            from nicheflow_airflow.tasks import run_stage
+
+            from pipelines.stages import start
 
             params = context["params"]
-            try:
-                return stages.start(
-                    ch,
-                    params.get("topic"),
-                    context["run_id"],
-                    params.get("target_seconds"),
-                    bool(params.get("allow_similar")),
-                )
-            except (stages.RepeatedTopic, stages.BacklogEmpty) as e:
-                raise AirflowFailException(str(e)) from None  # retrying cannot help: say what to do
+            return run_stage(
+                "start",
+                start.run,
+                ch,
+                params.get("topic"),
+                context["run_id"],
+                params.get("target_seconds"),
+                bool(params.get("allow_similar")),
+            )
 
-        @task
-        def knowledge(production_id: int) -> dict:
-            from nicheflow_airflow.credentials import export_credentials
+        def stage_task(stage: Stage):
+            @task(task_id=stage.task_id, outlets=[asset] if stage.emits_asset else [])
+            def run(production_id: int, **context):
+                from nicheflow_airflow.tasks import run_stage
 
-            from pipelines import stages
+                from pipelines.stages import runner
 
-            export_credentials()
-            return stages.knowledge_and_research(production_id)
-
-        def stage(name: str):
-            @task(task_id=name)
-            def run(production_id: int) -> int:
-                from nicheflow_airflow.credentials import export_credentials
-
-                from pipelines import stages
-                from pipelines.providers.tts_azure import AzureKeyRejected
-
-                if name in ("script", "audio", "broll"):  # stages whose providers may need keys
-                    export_credentials()
-                try:
-                    return stages.run_stage(name, production_id)
-                except AzureKeyRejected as e:
-                    raise AirflowFailException(str(e)) from None  # retrying cannot help: say what to do
+                result = run_stage(stage.task_id, runner.run, stage.task_id, production_id)
+                if stage.emits_asset:
+                    context["outlet_events"][asset].extra = result
+                return result
 
             return run
 
-        def review(name: str, upstream_task: str) -> CheckpointSensor:
+        def review(stage: Stage) -> CheckpointSensor:
             return CheckpointSensor(
-                task_id=f"review_{name}",
-                stage=name,
+                task_id=f"review_{stage.task_id}",
+                stage=stage.task_id,
                 poll_seconds=cfg.checkpoints.poll_seconds,
                 retries=1,
                 stall_after=timedelta(hours=cfg.checkpoints.timeout_hours),
                 remind_every=timedelta(hours=cfg.checkpoints.reminder_hours),
-                checkpoint_id=f"{{{{ ti.xcom_pull(task_ids='{upstream_task}') }}}}",
+                checkpoint_id=f"{{{{ ti.xcom_pull(task_ids='{stage.task_id}') }}}}",
             )
 
-        @task
-        def publish(production_id: int) -> dict:
-            from pipelines import stages
-
-            return stages.publish(production_id)
-
-        @task(outlets=[asset])
-        def learnings(production_id: int, **context) -> dict:
-            from pipelines import stages
-
-            extra = stages.store_learnings(production_id)
-            context["outlet_events"][asset].extra = extra
-            return extra
-
         pid = start()
-        prev = knowledge(pid)
-        for name in ("script", "audio", "broll", "final"):
-            produced = stage(name)(pid)
-            gate = review(name, name)
-            prev >> produced >> gate
-            prev = gate
-        published = publish(pid)
-        prev >> published >> learnings(pid)
+        prev = None
+        for stage in registry.of_dag("longform"):
+            if stage.task_id == "start":
+                continue
+            produced = stage_task(stage)(pid)
+            if prev is not None:
+                prev >> produced
+            prev = produced
+            if stage.checkpoint:
+                prev = produced >> review(stage)
     return dag
 
 
@@ -166,17 +145,19 @@ def build_shorts(cfg: ChannelConfig) -> DAG:
         tags=["nicheflow", ch, "shorts"],
     ) as dag:
 
-        @task
-        def cut(**context) -> list[dict]:
-            from pipelines import stages
+        @task(task_id="shorts")
+        def shorts(**context) -> list[dict]:
+            from nicheflow_airflow.tasks import run_stage
+
+            from pipelines.stages import shorts
 
             done = []
             for events in context["triggering_asset_events"].values():
                 for event in events:  # queued events collapse into one run: handle every one
-                    done.extend(stages.cut_shorts(int(event.extra["production_id"]), ch))
+                    done.extend(run_stage("shorts", shorts.run, int(event.extra["production_id"]), ch))
             return done
 
-        cut()
+        shorts()
     return dag
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from pipelines.config import AudioQA
 from pipelines.media.asr import HeardWord, ModelUnavailable, resolve_model, transcribe_spans
 from pipelines.production import Production, read_json, write_json
-from pipelines.script import segment_text
+from pipelines.stages.script import segment_text
 
 log = logging.getLogger(__name__)
 

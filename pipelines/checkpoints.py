@@ -1,4 +1,4 @@
-"""Checkpoints: approval rows in PostgreSQL. Stages open them; people (CLI, later the UI and API) decide
+"""Checkpoints: approval rows in PostgreSQL. Stages open them; people (the CLI, the Review page and its REST API) decide
 them; sensors wait for the decision. A decision is written once: deciding a decided row is an error."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import Literal
 import psycopg
 from psycopg.types.json import Jsonb
 
-STAGES = ("script", "audio", "broll", "final")
 Decision = Literal["approved", "changes_requested", "rejected"]
 DECISIONS: tuple[str, ...] = ("approved", "changes_requested", "rejected")
 
@@ -56,8 +55,10 @@ def open_checkpoint(
     conn: psycopg.Connection, production_id: int, channel: str, stage: str, revision: int, artifacts: dict
 ) -> Checkpoint:
     """Write the pending row for a stage's revision. Idempotent: a retried stage gets the same row."""
-    if stage not in STAGES:
-        raise CheckpointError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+    from pipelines.stages.registry import CHECKPOINTS
+
+    if stage not in CHECKPOINTS:
+        raise CheckpointError(f"unknown stage {stage!r}; reviewed stages are {', '.join(CHECKPOINTS)}")
     conn.execute(
         # clock_timestamp(): the wait starts now, not when the (long, rendering) transaction began
         """INSERT INTO checkpoints (production_id, channel, stage, revision, artifacts, created_at)

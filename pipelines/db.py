@@ -1,6 +1,6 @@
 """The project's PostgreSQL: where to find it, how to connect, how to migrate it.
 
-DATABASE_URL overrides everything; otherwise the embedded server (pipelines.pgembed) is used.
+DATABASE_URL overrides everything; otherwise the embedded server (pipelines.local.pgembed) is used.
 Project tables live in the `nicheflow` schema, so the same database can also hold Airflow's.
 """
 

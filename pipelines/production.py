@@ -1,17 +1,22 @@
-"""One long-form production: its row, its workspace folder and small JSON helpers."""
+"""One long-form production: its row, its workspace folder, connections entered into its channel and small
+JSON helpers."""
 
 from __future__ import annotations
 
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import psycopg
 
+from knowledge import store
 from pipelines.config import ChannelConfig, get_config
+from pipelines.db import connect
 from pipelines.paths import channel_dir
 
 
@@ -105,3 +110,20 @@ def write_json(path: Path, data: object) -> Path:
 
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+@contextmanager
+def channel_db(channel: str) -> Iterator[psycopg.Connection]:
+    """A connection entered into the channel (knowledge.store.open_channel): it sees only its rows."""
+    with connect() as conn:
+        store.open_channel(conn, channel)
+        yield conn
+
+
+@contextmanager
+def production_db(production_id: int) -> Iterator[tuple[psycopg.Connection, Production]]:
+    """The production and a connection entered into its channel."""
+    with connect() as conn:
+        p = load(conn, production_id)
+        store.open_channel(conn, p.channel)
+        yield conn, p

@@ -24,7 +24,8 @@ os.environ.pop("DATABASE_URL", None)
 
 import pytest  # noqa: E402
 
-from pipelines import db, pgembed  # noqa: E402
+from pipelines import db  # noqa: E402
+from pipelines.local import pgembed  # noqa: E402
 from pipelines.paths import REPO  # noqa: E402
 from pipelines.paths import data_dir as data_dir_path  # noqa: E402
 
@@ -82,7 +83,7 @@ def airflow_stack(tmp_path_factory, pg_server, stack_config_edits):
     """The real Airflow stack (api-server, scheduler, dag-processor, triggerer) on a free port, with the
     sample channels set to manual runs, an empty project schema, and `stack.client` logged in as admin."""
     from pipelines.db import connect
-    from pipelines.stack import AirflowClient, Stack
+    from pipelines.local.stack import AirflowClient, Stack
 
     mp = pytest.MonkeyPatch()
     cfg_dir = tmp_path_factory.mktemp("niche_configs")

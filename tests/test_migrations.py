@@ -1,7 +1,7 @@
 import psycopg
 import pytest
 
-from pipelines import db
+from pipelines import checkpoints, db
 
 
 def test_migrations_apply_once_and_create_the_schema(pg_server):
@@ -25,11 +25,8 @@ def test_schema_rejects_impossible_rows(database):
             "INSERT INTO productions (channel, topic, dag_run_id, workspace) "
             "VALUES ('a', 't', 'r', '/w') RETURNING id"
         ).fetchone()["id"]
-    with pytest.raises(psycopg.errors.CheckViolation), db.connect(database) as conn:
-        conn.execute(
-            "INSERT INTO checkpoints (production_id, channel, stage, revision) VALUES (%s, 'a', 'music', 1)",
-            (pid,),
-        )
+    with pytest.raises(checkpoints.CheckpointError, match="unknown stage 'music'"), db.connect(database) as conn:
+        checkpoints.open_checkpoint(conn, pid, "a", "music", 1, {})  # the stage registry says which exist
     with pytest.raises(psycopg.errors.CheckViolation), db.connect(database) as conn:
         # a decision without a time is not a decision
         conn.execute(

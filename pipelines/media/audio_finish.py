@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.media.ffmpeg import run_ffmpeg
-from pipelines.providers.tts import write_wav
+from pipelines.providers.tts.espeak import write_wav
 
 log = logging.getLogger(__name__)
 

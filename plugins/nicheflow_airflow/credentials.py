@@ -15,15 +15,26 @@ CONNECTIONS = {
     "pixabay_default": "PIXABAY_API_KEY",
     "azure_speech_default": "AZURE_SPEECH_KEY",
 }
+SLOTS = {  # provider slot (the stage registry's `keys`) -> its connections
+    "writer": ("groq_default",),
+    "research": ("websearch_default",),
+    "tts": ("azure_speech_default",),
+    "broll": ("pexels_default", "pixabay_default"),
+    "publish": (),
+}
 REGIONS = {"azure_speech_default": "AZURE_SPEECH_REGION"}  # that connection's host holds the region
 
 
-def export_credentials() -> list[str]:
-    """Set each provider's key variable from its connection's password, if there is one; returns which."""
+def export_credentials(slots: tuple[str, ...] | None = None) -> list[str]:
+    """Set each provider's key variable from its connection's password, if there is one; returns which.
+    `slots`: only the connections of these provider slots (default: all)."""
     from airflow.sdk import BaseHook
 
+    wanted = CONNECTIONS if slots is None else {c for s in slots for c in SLOTS[s]}
     found = []
     for conn_id, variable in CONNECTIONS.items():
+        if conn_id not in wanted:
+            continue
         if os.environ.get(variable):
             continue
         try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 ACTIONS = ("approve", "approve_edits", "changes_requested", "rejected")
-EDITABLE_STAGES = ("script", "broll", "final")
 
 
 class FormError(ValueError):

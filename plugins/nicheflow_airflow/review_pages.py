@@ -16,9 +16,9 @@ from fastapi.templating import Jinja2Templates
 from nicheflow_airflow import review_forms as forms
 from nicheflow_airflow import review_ops as ops
 from nicheflow_airflow.review_auth import PageUser, Reviewer
+from pipelines.stages.registry import BY_ID, CHECKPOINTS
 
 log = logging.getLogger(__name__)
-STAGES = ("script", "audio", "broll", "final")
 DONE = {
     "approved": "Approved.",
     "changes_requested": "Changes requested: the stage runs again as a new revision.",
@@ -60,7 +60,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters.update(
     duration=_duration, when=_when, clock=_clock, label=lambda s: str(s or "").replace("_", " ")
 )
-templates.env.globals.update(STAGES=STAGES, STATUSES=ops.STATUSES)
+templates.env.globals.update(STAGES=CHECKPOINTS, STAGE=BY_ID, STATUSES=ops.STATUSES)
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,8 +83,8 @@ def error_page(request: Request, status_code: int, detail: str):
 
 @router.get("/")
 def index(request: Request, r: PageUser, channel: str = "", stage: str = "", status: str = "pending"):
-    if stage and stage not in STAGES:
-        raise ops.ReviewError(400, f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+    if stage and stage not in CHECKPOINTS:
+        raise ops.ReviewError(400, f"unknown stage {stage!r}; reviewed stages are {', '.join(CHECKPOINTS)}")
     if status != "all" and status not in ops.STATUSES:
         raise ops.ReviewError(400, f"unknown status {status!r}; use all or {', '.join(ops.STATUSES)}")
     rows = ops.list_checkpoints(r, channel or None, stage or None, None if status == "all" else status)

@@ -77,13 +77,11 @@ class CheckpointSensor(BaseSensorOperator):
         return self._decided(int(event["checkpoint_id"]))
 
     def _decided(self, checkpoint_id: int) -> Any:
-        from nicheflow_airflow.credentials import export_credentials
-        from pipelines.stages import after_decision
+        from nicheflow_airflow.tasks import run_stage
+        from pipelines.stages.runner import after_decision
 
-        if self.stage in ("script", "audio", "broll"):
-            export_credentials()  # a requested change re-runs the stage, whose provider may need its key
-
-        outcome, cid = after_decision(checkpoint_id)
+        # a requested change re-runs the stage here: the same keys and failure rules as its own task
+        outcome, cid = run_stage(self.stage, after_decision, checkpoint_id)
         if outcome == "approved":
             self.log.info("checkpoint %s approved", cid)
             return cid

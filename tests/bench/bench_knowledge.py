@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from knowledge.query import query  # noqa: E402
 from knowledge.store import ensure_channel_index, open_channel  # noqa: E402
-from pipelines import db, pgembed  # noqa: E402
+from pipelines import db  # noqa: E402
+from pipelines.local import pgembed  # noqa: E402
 
 rng = random.Random(7)
 NOUNS = (

@@ -35,8 +35,8 @@ from pipelines.media import render  # noqa: E402
 from pipelines.media.captions import build_cues, write_ass, write_srt  # noqa: E402
 from pipelines.media.ffmpeg import audio_duration, probe, run_ffmpeg  # noqa: E402
 from pipelines.media.fonts import BOLD  # noqa: E402
-from pipelines.providers.tts import EspeakTTS  # noqa: E402
-from pipelines.providers.visuals import GeneratedVisuals  # noqa: E402
+from pipelines.providers.broll.generated import GeneratedVisuals  # noqa: E402
+from pipelines.providers.tts.espeak import EspeakTTS  # noqa: E402
 
 SIZE = (1920, 1080)
 FPS = 30

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines import checkpoints
 from pipelines.db import connect
-from pipelines.demo import production_of, wait_run
+from pipelines.local.demo import production_of, wait_run
 from pipelines.paths import REPO, outbox_dir
 from pipelines.production import read_json
 from tests.conftest import wait_for

@@ -6,7 +6,7 @@ import pytest
 
 from knowledge import store, topics
 from knowledge.query import query
-from pipelines import production, stages
+from pipelines import production
 from pipelines.db import connect
 
 APOLLO_EN = {"claim": "The Apollo 11 mission landed on the Moon in July 1969.", "source_title": "en-doc"}
@@ -33,7 +33,7 @@ TABLES = ["facts", "coverage", "learnings", "productions"]
 
 
 def test_a_channel_connection_sees_only_its_own_rows_even_without_a_filter(two_channels):
-    with stages.channel_db("science_en") as conn:
+    with production.channel_db("science_en") as conn:
         for table in TABLES:  # no WHERE channel = ... at all
             assert {r["channel"] for r in conn.execute(f"SELECT channel FROM {table}")} == {"science_en"}, (
                 table
@@ -60,7 +60,7 @@ def test_a_channel_connection_sees_only_its_own_rows_even_without_a_filter(two_c
 
 def test_another_channels_rows_cannot_be_written_or_reached_through_the_tables(two_channels):
     other = two_channels["historia_ptbr"][0]
-    with stages.channel_db("science_en") as conn:
+    with production.channel_db("science_en") as conn:
         assert conn.execute("UPDATE facts SET confidence = 0.1 WHERE id = %s", (other,)).rowcount == 0
         assert conn.execute("DELETE FROM learnings WHERE channel = 'historia_ptbr'").rowcount == 0
         with pytest.raises(psycopg.errors.WithCheckOptionViolation):
@@ -94,7 +94,7 @@ def test_a_channel_role_without_a_channel_sees_nothing(two_channels):
 
 
 def test_a_channel_writes_its_own_rows(two_channels):
-    with stages.channel_db("science_en") as conn:
+    with production.channel_db("science_en") as conn:
         added = store.add_facts(
             conn,
             "science_en",
@@ -125,7 +125,7 @@ def test_isolation_keeps_the_channels_full_text_index(two_channels):
                   AND search @@ plainto_tsquery('english', 'Apollo')"""
     with connect() as conn:
         unscoped = "\n".join(r["QUERY PLAN"] for r in conn.execute(search))
-    with stages.channel_db("science_en") as conn:
+    with production.channel_db("science_en") as conn:
         scoped = "\n".join(r["QUERY PLAN"] for r in conn.execute(search))
     assert "Bitmap Index Scan on facts_search_science_en" in unscoped, unscoped
     assert "Bitmap Index Scan on facts_search_science_en" in scoped, scoped
@@ -134,7 +134,7 @@ def test_isolation_keeps_the_channels_full_text_index(two_channels):
 def test_a_production_connection_enters_the_productions_channel(two_channels):
     with connect() as conn:
         pid = conn.execute("SELECT id FROM productions WHERE channel = 'historia_ptbr'").fetchone()["id"]
-    with stages.production_db(pid) as (conn, p):
+    with production.production_db(pid) as (conn, p):
         row = conn.execute(
             "SELECT current_user AS role, current_setting('nicheflow.channel') AS channel"
         ).fetchone()

@@ -3,9 +3,10 @@ import pytest
 from knowledge import store
 from knowledge.query import query
 from knowledge.sources import read_all, read_document
-from pipelines import production, stages
+from pipelines import production
 from pipelines.db import connect
 from pipelines.paths import REPO
+from pipelines.stages import runner, start
 
 SAMPLE_SOURCES = [REPO / "knowledge/sources/science_en", REPO / "knowledge/sources/historia_ptbr"]
 
@@ -29,16 +30,16 @@ def test_front_matter_is_required(tmp_path):
 
 
 def test_research_stores_facts_then_knowledge_is_reused(database, data_dir, configs):
-    pid = stages.start("science_en", "The Apollo 11 Moon landing", "run1")
-    first = stages.knowledge_and_research(pid)
+    pid = start.run("science_en", "The Apollo 11 Moon landing", "run1")
+    first = runner.run("knowledge", pid)
     assert first["new_facts"] > 5 and first["reused_facts"] == 0 and first["score"] < 1
     with connect() as conn:
         facts = store.search_facts(conn, "science_en", "english", "Apollo 11")
         assert facts and all(
             f.source_title == "Apollo 11" and f.source_path.endswith("apollo-11.md") for f in facts
         )
-    pid2 = stages.start("science_en", "Apollo 11 and the Moon", "run2")
-    second = stages.knowledge_and_research(pid2)
+    pid2 = start.run("science_en", "Apollo 11 and the Moon", "run2")
+    second = runner.run("knowledge", pid2)
     assert (
         second["new_facts"] == 0 and second["reused_facts"] > 0
     )  # knowledge first: nothing researched again
@@ -65,9 +66,9 @@ def test_channels_never_see_each_others_facts(database, data_dir, configs):
 
 
 def test_script_cites_stored_facts_in_channel_language(database, data_dir, configs):
-    pid = stages.start("historia_ptbr", None, "run1", target_seconds=60)  # first backlog topic
-    stages.knowledge_and_research(pid)
-    cid = stages.run_stage("script", pid)
+    pid = start.run("historia_ptbr", None, "run1", target_seconds=60)  # first backlog topic
+    runner.run("knowledge", pid)
+    cid = runner.run_stage("script", pid)
     with connect() as conn:
         from pipelines import checkpoints
 
@@ -86,19 +87,19 @@ def test_script_cites_stored_facts_in_channel_language(database, data_dir, confi
     assert script["grounding_flags"] == []  # quoted facts, and template lines that make no claim
     uncited = [s["text"] for seg in script["segments"] for s in seg["sentences"] if not s["fact_ids"]]
     assert all(not any(ch.isdigit() for ch in t) for t in uncited)  # template lines make no claims
-    assert stages.run_stage("script", pid) == cid  # a retried task opens no second checkpoint
+    assert runner.run_stage("script", pid) == cid  # a retried task opens no second checkpoint
 
 
 def test_backlog_skips_covered_topics_and_says_when_empty(database, data_dir, configs, tmp_path):
     with connect() as conn:
         p = production.create(conn, "science_en", "The Apollo 11 Moon landing", "r0")
         store.record_coverage(conn, "science_en", p.topic, p.id, [])
-    assert stages.next_topic("science_en") == "The Voyager probes and their journey beyond the planets"
+    assert start.next_topic("science_en") == "The Voyager probes and their journey beyond the planets"
     cfg = configs / "science_en.yaml"
     text = cfg.read_text()
     cfg.write_text(text[: text.index("topics:")] + "topics: []\n" + text[text.index("voice:") :])
-    with pytest.raises(stages.BacklogEmpty, match="trigger the DAG with a topic"):
-        stages.next_topic("science_en")
+    with pytest.raises(start.BacklogEmpty, match="trigger the DAG with a topic"):
+        start.next_topic("science_en")
 
 
 def test_near_duplicates_are_not_stored_twice_and_reuse_is_recorded(database, data_dir, configs):
@@ -117,10 +118,10 @@ def test_near_duplicates_are_not_stored_twice_and_reuse_is_recorded(database, da
         other = store.add_facts(conn, "historia_ptbr", "portuguese", [{"claim": claim, "source_title": "C"}])
     assert len(first.new_ids) == 1 and again.duplicates == 1 and len(again.new_ids) == 1
     assert len(other.new_ids) == 1  # the same sentence in another channel is that channel's own fact
-    pid = stages.start("science_en", "The Apollo 11 Moon landing", "run1")
-    stages.knowledge_and_research(pid)
-    pid2 = stages.start("science_en", "Apollo 11 Moon landing crew", "run2")
-    stages.knowledge_and_research(pid2)
+    pid = start.run("science_en", "The Apollo 11 Moon landing", "run1")
+    runner.run("knowledge", pid)
+    pid2 = start.run("science_en", "Apollo 11 Moon landing crew", "run2")
+    runner.run("knowledge", pid2)
     with connect() as conn:
         usage = {r["production_id"]: r for r in conn.execute("SELECT * FROM knowledge_usage")}
         rate = store.reuse_rate(conn, "science_en")
@@ -131,7 +132,7 @@ def test_near_duplicates_are_not_stored_twice_and_reuse_is_recorded(database, da
 
 def test_similar_topics_are_refused_and_suggestions_skip_them(database, data_dir, configs, capsys):
     from knowledge import topics
-    from pipelines.cli import main as cli
+    from pipelines.local.cli import main as cli
 
     with connect() as conn:
         p = production.create(conn, "science_en", "The Apollo 11 Moon landing", "r0")
@@ -140,9 +141,9 @@ def test_similar_topics_are_refused_and_suggestions_skip_them(database, data_dir
         assert [c.topic for c in close] == ["The Apollo 11 Moon landing"] and close[0].similarity >= 0.5
         assert topics.similar_covered(conn, "science_en", "english", "The Hubble Space Telescope") == []
         assert topics.similar_covered(conn, "historia_ptbr", "portuguese", "Apollo 11 Moon landing") == []
-    with pytest.raises(stages.RepeatedTopic, match="production .* allow_similar=true"):
-        stages.start("science_en", "Moon landing of Apollo 11", "r1")
-    assert stages.start("science_en", "Moon landing of Apollo 11", "r2", allow_similar=True) > 0
+    with pytest.raises(start.RepeatedTopic, match="production .* allow_similar=true"):
+        start.run("science_en", "Moon landing of Apollo 11", "r1")
+    assert start.run("science_en", "Moon landing of Apollo 11", "r2", allow_similar=True) > 0
     assert cli(["topics", "suggest", "science_en"]) == 0
     out = capsys.readouterr().out
     assert "Apollo" not in out and "The Voyager probes" in out and "(in the backlog)" in out
@@ -161,12 +162,12 @@ def test_wikipedia_fills_the_gaps_and_a_second_production_reuses_them(
     )
     with FakeWikipedia() as wiki:
         monkeypatch.setenv("WIKIPEDIA_BASE_URL", wiki.base_url("pt-BR"))
-        first = stages.start("historia_ptbr", "Júlio César", "run1", target_seconds=30)
-        stages.knowledge_and_research(first)
-        second = stages.start(
+        first = start.run("historia_ptbr", "Júlio César", "run1", target_seconds=30)
+        runner.run("knowledge", first)
+        second = start.run(
             "historia_ptbr", "Júlio César e Roma", "run2", target_seconds=30, allow_similar=True
         )
-        stages.knowledge_and_research(second)
+        runner.run("knowledge", second)
     with connect() as conn:
         usage = {r["production_id"]: r for r in conn.execute("SELECT * FROM knowledge_usage")}
         facts = store.search_facts(conn, "historia_ptbr", "portuguese", "Júlio César")
@@ -178,7 +179,7 @@ def test_wikipedia_fills_the_gaps_and_a_second_production_reuses_them(
     with connect() as conn:  # a script built from a web source quotes that page's facts, in its order
         from pipelines import checkpoints
 
-        script_cp = checkpoints.get(conn, stages.run_stage("script", first))
+        script_cp = checkpoints.get(conn, runner.run_stage("script", first))
         cited = store.get_facts(conn, "historia_ptbr", script_cp.artifacts["fact_ids"])
     assert cited and {f.source_title for f in cited} == {"Júlio César"}
 
@@ -186,8 +187,8 @@ def test_wikipedia_fills_the_gaps_and_a_second_production_reuses_them(
 def test_conflicting_facts_are_flagged_for_the_script_review(database, data_dir, configs):
     from pipelines import review
 
-    pid = stages.start("science_en", "The Hubble Space Telescope", "run1", target_seconds=30)
-    stages.knowledge_and_research(pid)
+    pid = start.run("science_en", "The Hubble Space Telescope", "run1", target_seconds=30)
+    runner.run("knowledge", pid)
     with connect() as conn:
         launch = next(
             f
@@ -208,7 +209,7 @@ def test_conflicting_facts_are_flagged_for_the_script_review(database, data_dir,
             [{"claim": "The Voyager 2 probe flew past Neptune in 1989.", "source_title": "B"}],
         )
     assert added.conflicts == 1 and unrelated.conflicts == 0
-    cid = stages.run_stage("script", pid)
+    cid = runner.run_stage("script", pid)
     with connect() as conn:
         flags = review.checkpoint_detail(conn, cid)["view"]["flags"]
     assert any(f"conflicts with fact {added.new_ids[0]} (A careless blog)" in f["problem"] for f in flags)

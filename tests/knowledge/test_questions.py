@@ -7,8 +7,9 @@ from knowledge import store
 from knowledge.questions import score_questions
 from knowledge.store import Fact
 from knowledge.text import entities
-from pipelines import stages
+from pipelines import production
 from pipelines.db import connect
+from pipelines.stages import runner, start
 
 
 def _facts(*claims: str) -> list[Fact]:
@@ -71,11 +72,11 @@ def test_open_questions_go_to_research_once_per_channel(database, data_dir, conf
     )
     with FakeWikipedia() as wiki:
         monkeypatch.setenv("WIKIPEDIA_BASE_URL", wiki.base_url("pt-BR"))
-        first = stages.start("historia_ptbr", "Júlio César", "run1", target_seconds=30)
-        stages.knowledge_and_research(first)
+        first = start.run("historia_ptbr", "Júlio César", "run1", target_seconds=30)
+        runner.run("knowledge", first)
         searched_first = [r.query["srsearch"] for r in wiki.requests if r.query.get("list") == "search"]
-        again = stages.start("historia_ptbr", "Júlio César", "run2", target_seconds=30, allow_similar=True)
-        stages.knowledge_and_research(again)
+        again = start.run("historia_ptbr", "Júlio César", "run2", target_seconds=30, allow_similar=True)
+        runner.run("knowledge", again)
         searched_after = [r.query["srsearch"] for r in wiki.requests if r.query.get("list") == "search"]
     with connect() as conn:
         usage = {r["production_id"]: r for r in conn.execute("SELECT * FROM knowledge_usage")}
@@ -97,7 +98,7 @@ def test_open_questions_go_to_research_once_per_channel(database, data_dir, conf
     with connect() as conn:
         from pipelines import review
 
-        view = review.checkpoint_detail(conn, stages.run_stage("script", first))["view"]
+        view = review.checkpoint_detail(conn, runner.run_stage("script", first))["view"]
     assert [q["question"] for q in view["questions"]][:2] == [
         "O que é Júlio César?",
         "Quando aconteceu, e em que ordem?",
@@ -121,8 +122,8 @@ def test_no_external_calls_beyond_the_channel_budget(database, data_dir, configs
     )
     with FakeWikipedia() as wiki:
         monkeypatch.setenv("WIKIPEDIA_BASE_URL", wiki.base_url("pt-BR"))
-        pid = stages.start("historia_ptbr", "Júlio César", "run1", target_seconds=30)
-        stages.knowledge_and_research(pid)
+        pid = start.run("historia_ptbr", "Júlio César", "run1", target_seconds=30)
+        runner.run("knowledge", pid)
     assert wiki.requests == []
 
 
@@ -131,7 +132,7 @@ def test_a_channel_gets_its_own_search_index_when_it_is_first_opened(database, d
         ("science_en", "english", "The Moon is about 384,400 km from Earth."),
         ("historia_ptbr", "portuguese", "Roma foi fundada, diz a lenda, em 753 a.C."),
     ):
-        with stages.channel_db(channel) as conn:
+        with production.channel_db(channel) as conn:
             store.add_facts(conn, channel, lang, [{"claim": claim, "source_title": "t"}])
     with connect() as conn:
         indexes = {

@@ -1,5 +1,5 @@
 from knowledge import store, upkeep
-from pipelines import production, stages
+from pipelines import production
 from pipelines.db import connect
 
 
@@ -32,7 +32,7 @@ def test_upkeep_consolidates_near_duplicates_and_expires_old_facts(database, dat
         )
         p = production.create(conn, "science_en", "Voyager", "r1")
         store.record_coverage(conn, "science_en", "Voyager", p.id, [a.new_ids[0]])
-    with stages.channel_db("science_en") as conn:  # as the upkeep DAG runs it: inside the channel
+    with production.channel_db("science_en") as conn:  # as the upkeep DAG runs it: inside the channel
         report = upkeep.run(conn, "science_en", ttl_days=365)
         again = upkeep.run(conn, "science_en", ttl_days=365)
     with connect() as conn:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 import pytest
 import yaml
 
-from pipelines.audio import _place, narrate
 from pipelines.config import ConfigError, load_config
 from pipelines.media.audio_finish import (
     FADE,
@@ -24,7 +23,8 @@ from pipelines.media.audio_finish import (
 )
 from pipelines.media.ffmpeg import audio_duration, probe, run_ffmpeg
 from pipelines.production import Production, read_json, write_json
-from pipelines.providers.tts import EspeakTTS
+from pipelines.providers.tts.espeak import EspeakTTS
+from pipelines.stages.audio import _place, narrate
 
 if TYPE_CHECKING:
     import numpy as np

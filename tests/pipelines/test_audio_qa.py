@@ -13,8 +13,8 @@ from pipelines.config import AudioQA, ConfigError, load_config
 from pipelines.media import asr
 from pipelines.media.ffmpeg import audio_duration
 from pipelines.production import read_json, write_json
-from pipelines.providers.tts import EspeakTTS
-from pipelines.review import audio_flags
+from pipelines.providers.tts.espeak import EspeakTTS
+from pipelines.stages.audio import audio_flags
 
 PAUSE = 0.35
 SCRIPT_EN = [
@@ -246,15 +246,16 @@ def test_channel_yaml_audio_qa_settings(configs):
 
 @pytest.mark.slow
 def test_the_audio_checkpoint_shows_what_whisper_heard(database, data_dir, configs):
-    from pipelines import checkpoints, stages
+    from pipelines import checkpoints
     from pipelines.db import connect
     from pipelines.review import checkpoint_detail
+    from pipelines.stages import runner, start
 
-    pid = stages.start("science_en", "The Hubble Space Telescope", "manual__qa", target_seconds=20)
-    stages.knowledge_and_research(pid)
+    pid = start.run("science_en", "The Hubble Space Telescope", "manual__qa", target_seconds=20)
+    runner.run("knowledge", pid)
     with connect() as conn:
-        checkpoints.decide(conn, stages.run_stage("script", pid), "approved", "tester")
-    audio_checkpoint = stages.run_stage("audio", pid)
+        checkpoints.decide(conn, runner.run_stage("script", pid), "approved", "tester")
+    audio_checkpoint = runner.run_stage("audio", pid)
     with connect() as conn:
         detail = checkpoint_detail(conn, audio_checkpoint)
 

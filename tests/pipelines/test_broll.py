@@ -9,15 +9,16 @@ import os
 
 import pytest
 
-from pipelines import broll, production
+from pipelines import production
 from pipelines.config import ConfigError, load_config
 from pipelines.db import connect
+from pipelines.media.cache import sha256_file
 from pipelines.media.ffmpeg import probe
 from pipelines.production import read_json, write_json
-from pipelines.providers.broll_stock import Pixabay
-from pipelines.providers.http_retry import ProviderError
-from pipelines.providers.media_cache import sha256_file
-from pipelines.publish import description
+from pipelines.providers.broll.stock import Pixabay
+from pipelines.providers.http import ProviderError
+from pipelines.stages import broll
+from pipelines.stages.publish import description
 from tests.pipelines.fake_research_servers import Failure, status
 from tests.pipelines.fake_stock_servers import FakePexels, FakePixabay, make_media
 
@@ -324,7 +325,7 @@ def test_no_clip_twice_in_a_video_or_within_30_days_on_a_channel(stock):
 
 
 def test_cached_file_refused_on_read(tmp_path, caplog):
-    from pipelines.providers.media_cache import MediaCache
+    from pipelines.media.cache import MediaCache
 
     cache = MediaCache(tmp_path)
     blob = cache.put("k1", b"hello", ".jpg")

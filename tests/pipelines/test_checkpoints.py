@@ -3,8 +3,8 @@ import threading
 import pytest
 
 from pipelines import checkpoints, production
-from pipelines.cli import main
 from pipelines.db import connect
+from pipelines.local.cli import main
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ import socket
 import pytest
 
 from knowledge.store import Fact
-from pipelines.providers import grounding
-from pipelines.providers.llm_groq import (
+from pipelines import grounding
+from pipelines.providers.writer.base import Script, cited_ids, words
+from pipelines.providers.writer.groq import (
     GroqWriter,
     LLMAuthError,
     LLMError,
@@ -20,7 +21,6 @@ from pipelines.providers.llm_groq import (
     cost_usd,
     groq_from_env,
 )
-from pipelines.providers.script_schema import Script, cited_ids, words
 from tests.pipelines.fake_groq import FakeGroq
 
 KEY = "gsk_test_SECRET_0123456789"

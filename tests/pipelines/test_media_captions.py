@@ -11,7 +11,7 @@ from pipelines.media.captions import Cue, build_cues, slice_cues, write_ass, wri
 from pipelines.media.ffmpeg import run_ffmpeg
 from pipelines.media.fonts import FONTS_DIR
 from pipelines.media.render import escape_filter_path
-from pipelines.providers.tts import EspeakTTS, WordTiming
+from pipelines.providers.tts.espeak import EspeakTTS, WordTiming
 
 TEXT = (
     "Octopuses have three hearts. Two pump blood through the gills, and one pumps it through the rest "

@@ -8,10 +8,10 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from pipelines.providers.tts.piper import PiperTTS
 
 from pipelines.media.ffmpeg import audio_duration
-from pipelines.providers.tts import EspeakTTS, get_tts
-from pipelines.providers.tts_piper import PiperTTS
+from pipelines.providers.tts.espeak import EspeakTTS, get_tts
 
 CASES = [
     ("en-us", "The octopus has three hearts, and its blood is blue."),
@@ -125,7 +125,7 @@ def test_piper_rate_and_errors(tmp_path: Path) -> None:
 
 
 def test_missing_library_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelines.providers import tts
+    from pipelines.providers.tts import espeak as tts
 
     monkeypatch.setattr(tts, "_engine", None)
     monkeypatch.setattr(tts, "LIBRARY", "libespeak-ng-not-here.so.1")

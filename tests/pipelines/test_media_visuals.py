@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.providers.visuals import GeneratedVisuals, keywords
-from pipelines.thumbnail import make_thumbnails
+from pipelines.media.thumbnail import make_thumbnails
+from pipelines.providers.broll.generated import GeneratedVisuals, keywords
 
 TEXT = "Dom Pedro proclamou a independência às margens do Ipiranga; a independência mudou o Brasil."
 
@@ -30,7 +30,7 @@ def test_generated_visual_is_a_labelled_png(tmp_path: Path) -> None:
 def test_card_carries_its_text_and_the_generated_label(tmp_path: Path) -> None:
     from PIL import Image, ImageChops
 
-    from pipelines.providers.visuals import LABEL_INSET, background
+    from pipelines.providers.broll.generated import LABEL_INSET, background
 
     card = GeneratedVisuals().make("3, 2, 1… liftoff", "", tmp_path / "card.png", size=(1280, 720), seed=9)
     assert "3, 2, 1… liftoff" in card.description
@@ -50,7 +50,7 @@ def test_motion_background_is_a_labelled_video_of_the_asked_length(tmp_path: Pat
     from PIL import Image, ImageChops, ImageStat
 
     from pipelines.media.ffmpeg import probe, run_ffmpeg
-    from pipelines.providers.visuals import LABEL_INSET
+    from pipelines.providers.broll.generated import LABEL_INSET
 
     clip = GeneratedVisuals().motion_background(tmp_path / "m.mp4", 2.5, seed=4)
     info = probe(clip.path)

@@ -13,9 +13,9 @@ import pytest
 from knowledge import store
 from knowledge import text as sentences
 from pipelines.db import connect
-from pipelines.providers.http_retry import ProviderError, RetryPolicy, parse_retry_after
-from pipelines.providers.research_websearch import KEY_REJECTED, WebSearch
-from pipelines.providers.research_wikipedia import WikipediaSources, _fair_shares
+from pipelines.providers.http import ProviderError, RetryPolicy, parse_retry_after
+from pipelines.providers.research.websearch import KEY_REJECTED, WebSearch
+from pipelines.providers.research.wikipedia import WikipediaSources, _fair_shares
 from tests.pipelines.fake_research_servers import Failure, FakeBraveSearch, FakeWikipedia, status, timeout
 
 KEY = "test-key-valid"

@@ -8,15 +8,17 @@ import threading
 
 import pytest
 
-from pipelines import checkpoints, review, stages
+from pipelines import checkpoints, review
 from pipelines.db import connect
+from pipelines.stages import runner, start
+from pipelines.stages.audio import audio_flags
 
 
 @pytest.fixture
 def script_checkpoint(database, data_dir, configs):
-    pid = stages.start("science_en", "The Voyager probes", "manual__r1", target_seconds=30)
-    stages.knowledge_and_research(pid)
-    return stages.run_stage("script", pid)
+    pid = start.run("science_en", "The Voyager probes", "manual__r1", target_seconds=30)
+    runner.run("knowledge", pid)
+    return runner.run_stage("script", pid)
 
 
 def test_listing_filters_and_detail(script_checkpoint):
@@ -142,7 +144,7 @@ def test_audio_flags():
         "segments": [{"segment": 0, "start": 0, "end": 10}, {"segment": 1, "start": 10, "end": 20}],
         "words": [{"segment": 0}] * 25,
     }
-    flags = review.audio_flags(timings, target_seconds=60)
+    flags = audio_flags(timings, target_seconds=60)
     assert "segment 2: no speech detected" in flags  # numbered from 1, as on the page
     assert any("more than 25% off the 60 s target" in f for f in flags)
     assert not any(f.startswith("segment 1") for f in flags)
@@ -157,7 +159,7 @@ def test_offline_providers_understand_plain_notes(script_checkpoint):
     assert notes.read("mais curto, por favor").length == 0.75 and notes.read("nice").understood == ()
     with connect() as conn:
         checkpoints.decide(conn, script_checkpoint, "changes_requested", "ana", "shorter, please")
-    _, rev2 = stages.after_decision(script_checkpoint)
+    _, rev2 = runner.after_decision(script_checkpoint)
     with connect() as conn:
         one, two = (review.checkpoint_detail(conn, c)["view"]["segments"] for c in (script_checkpoint, rev2))
         assert checkpoints.get(conn, rev2).artifacts["notes_understood"] == ["shorter"]
@@ -176,7 +178,7 @@ def test_offline_writer_follows_what_to_open_with_and_what_to_leave_out(script_c
     notes = "Start with the Golden Record. Drop the part about the twin"
     with connect() as conn:
         checkpoints.decide(conn, script_checkpoint, "changes_requested", "ana", notes)
-    _, rev2 = stages.after_decision(script_checkpoint)
+    _, rev2 = runner.after_decision(script_checkpoint)
     after = factual(rev2)
     assert "Golden Record" in after[0]
     assert not any("twin" in t for t in after)

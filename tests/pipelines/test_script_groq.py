@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 
 from knowledge import store
-from pipelines import checkpoints, review, stages
+from pipelines import checkpoints, review
 from pipelines.db import connect
+from pipelines.stages import runner, start
 from tests.pipelines.fake_groq import FakeGroq
 
 
@@ -55,8 +56,8 @@ def groq_script(facts) -> tuple[dict, int]:
 
 def test_groq_writes_the_script_and_the_flags_reach_the_review(database, data_dir, configs, monkeypatch):
     use_groq(configs)
-    pid = stages.start("science_en", "The Hubble Space Telescope", "run1")
-    stages.knowledge_and_research(pid)
+    pid = start.run("science_en", "The Hubble Space Telescope", "run1")
+    runner.run("knowledge", pid)
     with connect() as conn:
         facts = store.search_facts(conn, "science_en", "english", "Hubble Space Telescope launched")
         store.add_learning(
@@ -72,7 +73,7 @@ def test_groq_writes_the_script_and_the_flags_reach_the_review(database, data_di
         fake.add_completion(json.dumps(script), prompt_tokens=1500, completion_tokens=300)
         monkeypatch.setenv("GROQ_API_KEY", "gsk_test_key")
         monkeypatch.setenv("GROQ_BASE_URL", fake.url)
-        cid = stages.run_stage("script", pid)
+        cid = runner.run_stage("script", pid)
     prompt = json.dumps(fake.requests[0].messages)
     assert fake.requests[0].headers["authorization"] == "Bearer gsk_test_key"
     assert "open with a question" in prompt and "curious" in prompt  # learnings and tone shape the prompt
@@ -93,9 +94,9 @@ def test_groq_writes_the_script_and_the_flags_reach_the_review(database, data_di
 def test_without_a_key_the_offline_writer_is_used(database, data_dir, configs, monkeypatch, caplog):
     use_groq(configs)
     monkeypatch.delenv("GROQ_API_KEY", raising=False)
-    pid = stages.start("science_en", "The Hubble Space Telescope", "run1")
-    stages.knowledge_and_research(pid)
-    cid = stages.run_stage("script", pid)
+    pid = start.run("science_en", "The Hubble Space Telescope", "run1")
+    runner.run("knowledge", pid)
+    cid = runner.run_stage("script", pid)
     with connect() as conn:
         assert checkpoints.get(conn, cid).artifacts["writer"] == "offline template writer"
     assert "GROQ_API_KEY" in caplog.text

@@ -8,19 +8,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines import checkpoints, production, review, stages
+from pipelines import checkpoints, production, review
 from pipelines.db import connect
 from pipelines.media.ffmpeg import probe
 from pipelines.paths import outbox_dir
 from pipelines.production import read_json
-from pipelines.publish import next_slot
-from pipelines.shorts import windows
+from pipelines.stages import runner, shorts, start
+from pipelines.stages.publish import next_slot
+from pipelines.stages.shorts import windows
 
 
 def approve(cid: int, who: str = "tester") -> None:
     with connect() as conn:
         checkpoints.decide(conn, cid, "approved", who)
-    assert stages.after_decision(cid) == ("approved", cid)
+    assert runner.after_decision(cid) == ("approved", cid)
 
 
 def artifacts(pid: int, stage: str) -> dict:
@@ -30,14 +31,14 @@ def artifacts(pid: int, stage: str) -> dict:
 
 @pytest.mark.slow
 def test_a_whole_production_stage_by_stage(database, data_dir, configs):
-    pid = stages.start("science_en", "The Hubble Space Telescope", "manual__stages", target_seconds=20)
-    assert stages.knowledge_and_research(pid)["new_facts"] > 0
+    pid = start.run("science_en", "The Hubble Space Telescope", "manual__stages", target_seconds=20)
+    assert runner.run("knowledge", pid)["new_facts"] > 0
 
     # script, with a change request: the stage runs again as revision 2 and says which notes it addresses
-    cid = stages.run_stage("script", pid)
+    cid = runner.run_stage("script", pid)
     with connect() as conn:
         checkpoints.decide(conn, cid, "changes_requested", "tester", "start with the launch date")
-    outcome, cid2 = stages.after_decision(cid)
+    outcome, cid2 = runner.after_decision(cid)
     with connect() as conn:
         cp2 = checkpoints.get(conn, cid2)
     assert outcome == "waiting" and cp2.revision == 2 and cp2.status == "pending"
@@ -52,10 +53,10 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
         review.decide(
             conn, cid2, "approved", "editor", edits={"sentences": {"0.1": "Here is the Hubble story."}}
         )
-    assert stages.after_decision(cid2) == ("approved", cid2)
+    assert runner.after_decision(cid2) == ("approved", cid2)
 
     # narration: word timings inside the audio, segments back to back
-    approve(stages.run_stage("audio", pid))
+    approve(runner.run_stage("audio", pid))
     with connect() as conn:
         p = production.load(conn, pid)
     audio = artifacts(pid, "audio")
@@ -71,7 +72,7 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     )
 
     # b-roll: one visual per script segment, each with source and licence; the reviewer swaps one
-    bid = stages.run_stage("broll", pid)
+    bid = runner.run_stage("broll", pid)
     with connect() as conn:
         options = review.checkpoint_detail(conn, bid)["view"]["segments"][1]["options"]
         review.decide(conn, bid, "approved", "editor", edits={"choices": {"1": 2}})
@@ -82,7 +83,7 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     assert all(v["licence"] and v["source"].startswith("generated") for v in visuals)
 
     # final: the rendered video, in sync with the narration, and three thumbnails; title and thumbnail edited
-    fid = stages.run_stage("final", pid)
+    fid = runner.run_stage("final", pid)
     with connect() as conn:
         proposed = review.checkpoint_detail(conn, fid)["view"]
         assert proposed["title"] == "The Hubble Space Telescope" and len(proposed["thumbnails"]) == 3
@@ -107,8 +108,8 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     assert abs(float(s.replace(",", ".")) - first_word["start"]) < 0.01  # captions start with the voice
 
     # publish: once, into the channel's outbox, with full metadata; a retry publishes nothing twice
-    receipt = stages.publish(pid)
-    assert stages.publish(pid) == receipt
+    receipt = runner.run("publish", pid)
+    assert runner.run("publish", pid) == receipt
     item = outbox_dir("science_en") / f"{pid:05d}-longform"
     meta = read_json(item / "metadata.json")
     assert {f.name for f in item.iterdir()} == {
@@ -132,7 +133,7 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     )
 
     # learnings: coverage recorded, so the backlog moves on; the review note is kept as a lesson
-    extra = stages.store_learnings(pid)
+    extra = runner.run("learnings", pid)
     assert extra == {"production_id": pid, "channel": "science_en", "topic": "The Hubble Space Telescope"}
     with connect() as conn:
         covered = conn.execute(
@@ -150,12 +151,12 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     assert lessons == ["changes_requested at revision 1: start with the launch date"]
 
     # shorts: vertical, at most max_seconds, own publish slot; a second run cuts nothing twice
-    shorts = stages.cut_shorts(pid, "science_en")
-    assert stages.cut_shorts(pid, "science_en") == shorts
+    made = shorts.run(pid, "science_en")
+    assert shorts.run(pid, "science_en") == made
     short = probe(outbox_dir("science_en") / f"{pid:05d}-short-1" / "video.mp4")
     assert (short.video.width, short.video.height) == (1080, 1920) and short.duration <= 58
     with pytest.raises(ValueError, match="belongs to science_en"):
-        stages.cut_shorts(pid, "historia_ptbr")
+        shorts.run(pid, "historia_ptbr")
 
     # a published production's decisions can no longer be taken back; the audit log has every decision
     with connect() as conn:
@@ -185,7 +186,7 @@ def test_publish_slots_are_in_the_channel_zone_and_never_shared():
 
 
 def test_outbox_never_answers_with_another_runs_upload(data_dir, tmp_path):
-    from pipelines.providers.publish_outbox import OutboxConflict, OutboxPublisher
+    from pipelines.providers.publish.outbox import OutboxConflict, OutboxPublisher
 
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pipelines.config import Style
 from pipelines.media.ffmpeg import run_ffmpeg
-from pipelines.providers.visuals import GeneratedVisuals
-from pipelines.thumbnail import best_visuals, make_thumbnails
+from pipelines.media.thumbnail import best_visuals, make_thumbnails
+from pipelines.providers.broll.generated import GeneratedVisuals
 
 
 def _solid(path: Path, colour: tuple[int, int, int]) -> Path:

@@ -10,11 +10,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from pipelines.providers.tts.azure import AzureKeyRejected, AzureTTS
 
 from pipelines.media.ffmpeg import audio_duration
 from pipelines.production import read_json
-from pipelines.providers.tts import EspeakTTS, TTSUnavailable, get_tts
-from pipelines.providers.tts_azure import AzureKeyRejected, AzureTTS
+from pipelines.providers.tts.espeak import EspeakTTS, TTSUnavailable, get_tts
 from tests.pipelines.fake_azure_speech import GAP_SECONDS, WORD_SECONDS, FakeAzureSpeech
 from tests.pipelines.test_audio_finish import SCRIPT, narrate_sample
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.providers.broll_stock import Candidate, measure, relevance
-from pipelines.providers.media_cache import sha256_file
+from pipelines.media.cache import sha256_file
+from pipelines.providers.broll.stock import Candidate, measure, relevance
 
 log = logging.getLogger(__name__)
 KINDS = {

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipelines.config import Style
 from pipelines.media.fonts import BOLD
-from pipelines.providers.visuals import background, fit_text, palette
+from pipelines.providers.broll.generated import background, fit_text, palette
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from pipelines.providers.tts import TTS, TTSUnavailable, WordTiming, offline_voice
+from pipelines.providers.tts.espeak import TTS, TTSUnavailable, WordTiming, offline_voice
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,13 @@
-"""Stage 8: scheduled publish (offline default: the channel's outbox) with full metadata."""
+"""Task `publish`: scheduled publish (offline default: the channel's outbox) with full metadata."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pipelines.production import Production, read_json
-from pipelines.providers.publish_outbox import OutboxPublisher
+from pipelines import checkpoints
+from pipelines.production import Production, production_db, read_json
+from pipelines.providers.publish.outbox import OutboxPublisher
 
 _LABELS = {
     "en": {
@@ -128,3 +129,12 @@ def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, f
         },
         metadata,
     )
+
+
+def run(production_id: int) -> dict:
+    """Publish the approved long-form video with the final review's metadata."""
+    with production_db(production_id) as (conn, p):
+        art = {
+            s: checkpoints.approved(conn, p.id, s).artifacts for s in ("script", "audio", "broll", "final")
+        }
+    return publish_longform(p, art["script"]["script"], art["audio"], art["broll"], art["final"])

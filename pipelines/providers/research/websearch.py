@@ -17,7 +17,7 @@ import re
 import httpx
 
 from knowledge.text import claim_sentences
-from pipelines.providers.http_retry import ProviderError, RetryPolicy, json_body, make_client, send
+from pipelines.providers.http import ProviderError, RetryPolicy, json_body, make_client, send
 
 CONFIDENCE = 0.5
 KEY_REJECTED = (

@@ -255,11 +255,11 @@ def get_tts(provider: str, name: str | None, language: str, rate_wpm: int, style
     if provider == "espeak":
         return EspeakTTS(name, rate_wpm) if name else offline_voice(language, rate_wpm)
     if provider == "piper":
-        from pipelines.providers.tts_piper import PiperTTS
+        from pipelines.providers.tts.piper import PiperTTS
 
         return PiperTTS(name, language, rate_wpm)
     if provider == "azure":
-        from pipelines.providers.tts_azure import azure_or_offline
+        from pipelines.providers.tts.azure import azure_or_offline
 
         return azure_or_offline(name, style, language, rate_wpm)
     raise ValueError(f"unknown TTS provider {provider!r}; allowed: azure, espeak, piper")

@@ -1,4 +1,4 @@
-"""Stage 6: b-roll that fits each script segment, with licence and attribution, never a failed run.
+"""Task `broll` (checkpoint 3): b-roll that fits each script segment, with licence and attribution, never a failed run.
 
 Per segment: search terms from the segment's visual cue (else keywords of its narration), then broader
 ones (the first two words, then the topic). The channel's providers (`broll.providers`: local, pexels,
@@ -21,13 +21,15 @@ from pathlib import Path
 
 import psycopg
 
+from pipelines import checkpoints
+from pipelines.checkpoints import Checkpoint, CheckpointError
+from pipelines.media.cache import MediaCache, link_into, sha256_file
 from pipelines.paths import data_dir
 from pipelines.production import Production, read_json, write_json
-from pipelines.providers.broll_stock import Candidate, Pexels, Pixabay, measure, relevance, suffix_of
-from pipelines.providers.http_retry import ProviderError
-from pipelines.providers.media_cache import MediaCache, link_into, sha256_file
-from pipelines.providers.visuals import GeneratedVisuals, Visual, keywords
-from pipelines.script import segment_text
+from pipelines.providers.broll.generated import GeneratedVisuals, Visual, keywords
+from pipelines.providers.broll.stock import Candidate, Pexels, Pixabay, measure, relevance, suffix_of
+from pipelines.providers.http import ProviderError
+from pipelines.stages.script import segment_text
 
 log = logging.getLogger(__name__)
 OPTIONS = 3  # per segment: the first choice and two alternatives
@@ -54,7 +56,7 @@ def providers_for(p: Production) -> list:
     out = []
     for name in cfg.providers:
         if name == "local":
-            from pipelines.providers.broll_local import LocalLibrary
+            from pipelines.providers.broll.local import LocalLibrary
 
             out.append(LocalLibrary(cfg.library_path, min_width=cfg.min_width))
             continue
@@ -248,3 +250,75 @@ def choose(p: Production, visuals_rel: str, choices: dict[int, int]) -> str:
         manifest["visuals"][seg] = manifest["options"][seg][k]
     manifest["choices"] = {str(s): k for s, k in choices.items()}
     return p.rel(write_json(p.abs(visuals_rel).with_name("visuals.chosen.json"), manifest))
+
+
+def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
+    manifest = read_json(p.abs(cp.artifacts["visuals"]))
+    script = _approved_script(conn, p)
+    segments = []
+    for i, opts in enumerate(manifest["options"]):
+        chosen = next((k for k, o in enumerate(opts) if o["path"] == manifest["visuals"][i]["path"]), 0)
+        seg = script["segments"][i]
+        segments.append(
+            {
+                "index": i,
+                "heading": seg["heading"],
+                "chosen": chosen,
+                "text": " ".join(s["text"] for s in seg["sentences"]),
+                "options": [
+                    {
+                        k: o.get(k)
+                        for k in (
+                            "path",
+                            "kind",
+                            "source",
+                            "licence",
+                            "attribution",
+                            "url",
+                            "description",
+                            "width",
+                            "height",
+                            "duration",
+                        )
+                    }
+                    for o in opts
+                ],
+            }
+        )
+    return {"provider": manifest["provider"], "segments": segments}
+
+
+def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> dict:
+    """Approve with edits: the swapped visuals are what gets rendered."""
+    art = {**cp.artifacts, "_original": cp.artifacts}
+    manifest = read_json(p.abs(cp.artifacts["visuals"]))
+    choices = {}
+    for key, k in _expect(edits, "choices", dict).items():
+        seg = int(key) if str(key).isdigit() else -1
+        if (
+            not 0 <= seg < len(manifest["options"])
+            or not isinstance(k, int)
+            or not 0 <= k < len(manifest["options"][seg])
+        ):
+            raise CheckpointError(f"edits.choices[{key!r}] = {k!r}: no such segment or option")
+        choices[seg] = k
+    art["visuals"] = choose(p, cp.artifacts["visuals"], choices)
+    return art
+
+
+def _expect(edits: dict, key: str, kind: type):
+    value = edits.get(key)
+    if not isinstance(value, kind) or not value or set(edits) != {key}:
+        raise CheckpointError(f"edits: expected {{{key!r}: {kind.__name__}}}, got {sorted(edits)}")
+    return value
+
+
+def _approved_script(conn: psycopg.Connection, p: Production) -> dict:
+    return read_json(p.abs(checkpoints.approved(conn, p.id, "script").artifacts["script"]))
+
+
+def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
+    """A revision of the visuals: OPTIONS per segment, the first one chosen."""
+    script = checkpoints.approved(conn, p.id, "script").artifacts["script"]
+    timings = checkpoints.approved(conn, p.id, "audio").artifacts["timings"]
+    return gather(conn, p, script, timings, revision)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from pipelines import db, pgembed
+from pipelines import db
+from pipelines.local import pgembed
 from pipelines.paths import REPO, config_dir, data_dir
 
 log = logging.getLogger(__name__)

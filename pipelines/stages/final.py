@@ -1,13 +1,18 @@
-"""Stage 7: render the long-form video (one ffmpeg filtergraph), captions, chapters and thumbnails."""
+"""Task `final` (checkpoint 4): render the long-form video (one ffmpeg filtergraph), captions, chapters and
+thumbnails."""
 
 from __future__ import annotations
 
+import psycopg
+
+from pipelines import checkpoints
+from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.media.captions import build_cues, write_ass, write_srt
 from pipelines.media.prepare import bookend_seconds
 from pipelines.media.render import Scene, render_video
+from pipelines.media.thumbnail import make_thumbnails
 from pipelines.production import Production, read_json, write_json
-from pipelines.providers.tts import WordTiming
-from pipelines.thumbnail import make_thumbnails
+from pipelines.providers.tts.espeak import WordTiming
 
 SIZE = (1920, 1080)
 
@@ -91,3 +96,59 @@ def assemble(p: Production, script_rel: str, audio: dict, broll: dict, revision:
         "thumbnails": [p.rel(t) for t in thumbs],
         "duration": info.duration,
     }
+
+
+def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
+    from pipelines.providers.publish.outbox import OutboxPublisher
+    from pipelines.stages.publish import draft, next_slot
+
+    render = read_json(p.abs(cp.artifacts["render"]))
+    audio = checkpoints.approved(conn, p.id, "audio").artifacts
+    visuals = read_json(p.abs(checkpoints.approved(conn, p.id, "broll").artifacts["visuals"]))["visuals"]
+    proposed = {
+        **draft(p, _approved_script(conn, p), render, audio["voice"], visuals),
+        "thumbnail": render.get("thumbnail", 0),
+        **cp.artifacts.get("overrides", {}),
+    }
+    cfg = p.cfg
+    publish_at = next_slot(cfg.timezone, cfg.publish.time, OutboxPublisher(p.channel).taken_slots())
+    return {
+        "video": cp.artifacts["video"],
+        "duration": cp.artifacts["duration"],
+        "thumbnails": cp.artifacts["thumbnails"],
+        "chapters": render["chapters"],
+        "publish_at": publish_at.isoformat(),
+        **proposed,
+    }
+
+
+def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> dict:
+    """Approve with edits: the reviewer's title, description, tags and thumbnail are what gets published."""
+    art = {**cp.artifacts, "_original": cp.artifacts}
+    unknown = set(edits) - {"title", "description", "tags", "thumbnail"}
+    if unknown:
+        raise CheckpointError(
+            f"edits: unknown fields {sorted(unknown)}; allowed: title, description, tags, thumbnail"
+        )
+    if "thumbnail" in edits and edits["thumbnail"] not in range(len(cp.artifacts["thumbnails"])):
+        raise CheckpointError(f"edits.thumbnail: choose 0-{len(cp.artifacts['thumbnails']) - 1}")
+    if "title" in edits and not 0 < len(str(edits["title"]).strip()) <= 100:
+        raise CheckpointError("edits.title: 1-100 characters (YouTube's limit)")
+    if "tags" in edits and not (
+        isinstance(edits["tags"], list) and all(isinstance(t, str) for t in edits["tags"])
+    ):
+        raise CheckpointError("edits.tags: a list of strings")
+    art["overrides"] = {**cp.artifacts.get("overrides", {}), **edits}
+    return art
+
+
+def _approved_script(conn: psycopg.Connection, p: Production) -> dict:
+    return read_json(p.abs(checkpoints.approved(conn, p.id, "script").artifacts["script"]))
+
+
+def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
+    """A revision of the render: video, captions, chapters and thumbnails."""
+    script = checkpoints.approved(conn, p.id, "script").artifacts["script"]
+    audio = checkpoints.approved(conn, p.id, "audio").artifacts
+    broll = checkpoints.approved(conn, p.id, "broll").artifacts
+    return assemble(p, script, audio, broll, revision)

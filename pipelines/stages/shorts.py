@@ -1,4 +1,4 @@
-"""Shorts: cut 9:16 videos of at most 60 s from a published long-form production, using its own script
+"""Task `shorts` (the Shorts DAG): cut 9:16 videos of at most 60 s from a published long-form production, using its own script
 segments, narration, word timings and visuals (so cuts fall on sentence boundaries and captions are
 re-timed exactly), then publish them with their own times. No checkpoint: the long-form was approved."""
 
@@ -9,12 +9,12 @@ import logging
 import psycopg
 
 from pipelines import checkpoints
-from pipelines.assembly import scenes_for, words_of
 from pipelines.media.captions import build_cues, write_ass
 from pipelines.media.render import Scene, render_video
-from pipelines.production import Production, read_json
-from pipelines.providers.publish_outbox import OutboxPublisher
-from pipelines.publish import next_slot
+from pipelines.production import Production, production_db, read_json
+from pipelines.providers.publish.outbox import OutboxPublisher
+from pipelines.stages.final import scenes_for, words_of
+from pipelines.stages.publish import next_slot
 
 log = logging.getLogger(__name__)
 SIZE = (1080, 1920)
@@ -101,3 +101,11 @@ def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
         results.append(outbox.publish(item, {"video.mp4": video}, metadata))
         log.info("short %s: %.1f-%.1f s -> %s", item, start, end, results[-1]["folder"])
     return results
+
+
+def run(production_id: int, channel: str) -> list[dict]:
+    """The Shorts of one published production of `channel` (a channel's Shorts DAG touches only its own)."""
+    with production_db(production_id) as (conn, p):
+        if p.channel != channel:
+            raise ValueError(f"production {production_id} belongs to {p.channel}, not {channel}")
+        return cut_shorts(conn, p)

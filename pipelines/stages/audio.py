@@ -1,4 +1,4 @@
-"""Stage 5: narration with word timings. Each segment is voiced separately (so segment boundaries are
+"""Task `audio` (checkpoint 2): narration with word timings. Each segment is voiced separately (so segment boundaries are
 known exactly), trimmed of its edge silence and joined with an even pause and short fades, then
 normalised to -14 LUFS, true peak under -1 dBTP (two passes). With `audio.music` a separate mix with the
 music bed ducked under the voice is made for the render; narration.wav stays voice only (captions, QA)."""
@@ -8,12 +8,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import psycopg
+
+from pipelines import checkpoints
 from pipelines import notes as review_notes
+from pipelines.checkpoints import Checkpoint
 from pipelines.media.audio_finish import Cut, ebur128, join_segments, mix_music, normalize
 from pipelines.media.ffmpeg import audio_duration
 from pipelines.production import Production, read_json, write_json
-from pipelines.providers.tts import TTS, EspeakTTS, TTSUnavailable, WordTiming, get_tts, offline_voice
-from pipelines.script import segment_text
+from pipelines.providers.tts.espeak import TTS, EspeakTTS, TTSUnavailable, WordTiming, get_tts, offline_voice
+from pipelines.stages.script import segment_text
 
 log = logging.getLogger(__name__)
 PAUSE = 0.45  # seconds of silence between segments
@@ -106,3 +110,71 @@ def narrate(p: Production, script_rel: str, revision: int, notes: str | None = N
         ", with music bed" if "mix" in artifacts else "",
     )
     return {**artifacts, "timings": p.rel(timings)}
+
+
+def audio_flags(timings: dict, target_seconds: int, qa: dict | None = None) -> list[str]:
+    """Problems a listener would notice: speech too fast or slow, silent segments, length far off target, and
+    (audio QA) segments where Whisper heard something else than the script. Segments are numbered from 1, as
+    on the page."""
+    flags = []
+    for span in timings["segments"]:
+        words = [w for w in timings["words"] if w["segment"] == span["segment"]]
+        dur = span["end"] - span["start"]
+        if not words:
+            flags.append(f"segment {span['segment'] + 1}: no speech detected")
+        elif dur > 0 and not 1.5 <= len(words) / dur <= 4.5:
+            flags.append(f"segment {span['segment'] + 1}: {len(words) / dur:.1f} words/s (expected 1.5-4.5)")
+    if abs(timings["duration"] - target_seconds) > 0.25 * target_seconds:
+        flags.append(f"length {timings['duration']:.0f} s is more than 25% off the {target_seconds} s target")
+    if qa and qa["status"] == "skipped":
+        flags.append(f"audio QA skipped: {qa['reason']}")
+    flags += [
+        f"segment {s['segment'] + 1}: heard differs from the script (WER {s['wer']:.2f} > {qa['max_wer']:.2f}): "
+        f"{s['diff']}"
+        for s in (qa or {}).get("segments", [])
+        if s["flagged"]
+    ]
+    return flags
+
+
+def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
+    timings = read_json(p.abs(cp.artifacts["timings"]))
+    script = _approved_script(conn, p)
+    qa = cp.artifacts.get("qa")
+    heard = {s["segment"]: s for s in (qa or {}).get("segments", [])}
+    segments = [
+        {
+            "index": s["segment"],
+            "heading": script["segments"][s["segment"]]["heading"],
+            "text": " ".join(x["text"] for x in script["segments"][s["segment"]]["sentences"]),
+            "file": s["file"],
+            "start": s["start"],
+            "end": s["end"],
+            "duration": round(s["end"] - s["start"], 2),
+            "words": sum(1 for w in timings["words"] if w["segment"] == s["segment"]),
+            "qa": heard.get(s["segment"]),
+        }
+        for s in timings["segments"]
+    ]
+    return {
+        "narration": cp.artifacts["narration"],
+        "duration": timings["duration"],
+        "voice": timings["voice"],
+        "segments": segments,
+        "flags": audio_flags(timings, p.target_seconds, qa),
+        "qa": qa,
+    }
+
+
+def _approved_script(conn: psycopg.Connection, p: Production) -> dict:
+    return read_json(p.abs(checkpoints.approved(conn, p.id, "script").artifacts["script"]))
+
+
+def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
+    """A revision of the narration, checked by audio QA (Whisper scores each segment against the script)."""
+    from pipelines.audio_qa import check
+
+    script = checkpoints.approved(conn, p.id, "script").artifacts["script"]
+    artifacts = narrate(p, script, revision, notes)
+    artifacts["qa"] = check(p, script, artifacts)
+    return artifacts

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 from knowledge.store import Fact
 from knowledge.text import content_stems, numbers
-from pipelines.providers.script_schema import Script
+from pipelines.providers.writer.base import Script
 
 # A citing sentence is flagged when fewer than MIN_SHARE of its content words, or fewer than
 # MIN_SHARED of them (or all of them, if it has fewer), appear in its cited facts.

@@ -26,8 +26,8 @@ import jinja2
 import pydantic
 
 from knowledge.store import Fact
-from pipelines.providers import grounding
-from pipelines.providers.script_schema import Script, words
+from pipelines import grounding
+from pipelines.providers.writer.base import Script, words
 
 log = logging.getLogger(__name__)
 

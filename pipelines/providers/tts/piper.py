@@ -17,7 +17,7 @@ from functools import cache
 from importlib import import_module
 from pathlib import Path
 
-from pipelines.providers.tts import TTSUnavailable, WordTiming, write_wav
+from pipelines.providers.tts.espeak import TTSUnavailable, WordTiming, write_wav
 
 log = logging.getLogger(__name__)
 

@@ -96,7 +96,7 @@ def _decide(decision: str):
 def cmd_topics(args) -> int:
     from knowledge import topics
     from pipelines.config import get_config
-    from pipelines.stages import channel_db
+    from pipelines.production import channel_db
 
     cfg = get_config(args.channel)
     with channel_db(cfg.channel) as conn:
@@ -123,7 +123,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_db(args) -> int:
-    from pipelines import db, pgembed
+    from pipelines import db
+    from pipelines.local import pgembed
 
     url = os.environ.get("DATABASE_URL") or pgembed.ensure_running()
     applied = db.migrate(url)
@@ -132,7 +133,7 @@ def cmd_db(args) -> int:
 
 
 def _serve(stack, body) -> int:
-    from pipelines.stack import StackError
+    from pipelines.local.stack import StackError
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -155,7 +156,7 @@ def _serve(stack, body) -> int:
 
 
 def cmd_run(args) -> int:
-    from pipelines.stack import Stack
+    from pipelines.local.stack import Stack
 
     def body(stack) -> int:
         pw = stack.passwords()
@@ -175,8 +176,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from pipelines.demo import report, run_production
-    from pipelines.stack import Stack
+    from pipelines.local.demo import report, run_production
+    from pipelines.local.stack import Stack
 
     def body(stack) -> int:
         print(f"Airflow is up on {stack.url}; running one production for {args.channel}…", flush=True)

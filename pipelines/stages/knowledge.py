@@ -1,4 +1,4 @@
-"""Stages 2 and 3: query the channel's knowledge base, then research only what is missing."""
+"""Task `knowledge`: query the channel's knowledge base, then research only what is missing."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import psycopg
 
 from knowledge import store
 from knowledge.query import KnowledgeReport, query
-from pipelines.production import Production, write_json
-from pipelines.providers.research_local import LocalSources
+from pipelines.production import Production, production_db, write_json
+from pipelines.providers.research.local import LocalSources
 
 log = logging.getLogger(__name__)
 RECHECK_DAYS = 30  # an external query is not repeated for a channel within this many days (or the fact TTL)
@@ -42,7 +42,7 @@ def providers_for(p: Production) -> list[tuple[str, object]]:
         if name == "local":
             out.append((name, LocalSources(p.cfg.sources_path, p.cfg.language)))
         elif name == "wikipedia":
-            from pipelines.providers.research_wikipedia import WikipediaSources
+            from pipelines.providers.research.wikipedia import WikipediaSources
 
             out.append(
                 (name, WikipediaSources(p.cfg.language, base_url=os.environ.get("WIKIPEDIA_BASE_URL")))
@@ -54,7 +54,7 @@ def providers_for(p: Production) -> list[tuple[str, object]]:
                     "channel %s lists websearch but BRAVE_SEARCH_API_KEY is not set: skipped", p.channel
                 )
                 continue
-            from pipelines.providers.research_websearch import WebSearch
+            from pipelines.providers.research.websearch import WebSearch
 
             base = os.environ.get("BRAVE_SEARCH_BASE_URL", "https://api.search.brave.com")
             out.append((name, WebSearch(key, language=p.cfg.language, base_url=base)))
@@ -167,3 +167,18 @@ def research_gaps(conn: psycopg.Connection, p: Production, report: KnowledgeRepo
         ", ".join(q.key for q in report.open_questions) or "none",
     )
     return result
+
+
+def run(production_id: int) -> dict:
+    """Query, then research the gaps; returns a summary for the task's log and XCom."""
+    with production_db(production_id) as (conn, p):
+        report = query_knowledge(conn, p)
+        result = research_gaps(conn, p, report)
+    return {
+        "score": report.score,
+        "gaps": report.gaps,
+        "new_facts": len(result["new_fact_ids"]),
+        "reused_facts": len(result["reused_fact_ids"]),
+        "external_calls": result["external_calls"],
+        "questions": {q["key"]: q["score"] for q in result["questions_after"]},
+    }

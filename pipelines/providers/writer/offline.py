@@ -10,7 +10,7 @@ from collections import Counter
 
 from knowledge.store import Fact, source_key
 from knowledge.text import content_stems
-from pipelines.providers.script_schema import Chapter, Script, Segment, Sentence
+from pipelines.providers.writer.base import Chapter, Script, Segment, Sentence
 
 NAME = "offline template writer"
 DISCLOSURE = {

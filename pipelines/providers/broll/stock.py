@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pipelines.providers.http_retry import ProviderError, RetryPolicy, json_body, make_client, send
+from pipelines.providers.http import ProviderError, RetryPolicy, json_body, make_client, send
 
 log = logging.getLogger(__name__)
 PER_PAGE = 15

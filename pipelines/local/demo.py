@@ -10,8 +10,8 @@ import time
 
 from pipelines import checkpoints
 from pipelines.db import connect
+from pipelines.local.stack import AirflowClient, Stack, StackError
 from pipelines.paths import outbox_dir
-from pipelines.stack import AirflowClient, Stack, StackError
 
 log = logging.getLogger(__name__)
 AUTO_APPROVER = "demo-auto-approver"

@@ -1,0 +1,13 @@
+"""PLACEHOLDER until the errors branch lands."""
+
+
+class NicheflowError(Exception):
+    pass
+
+
+class Permanent(NicheflowError):
+    pass
+
+
+class Transient(NicheflowError):
+    pass

@@ -1,0 +1,248 @@
+"""Task `script` (checkpoint 1): the script, built from the channel's facts; every factual sentence cites its facts.
+
+The writer (Groq with a key, else the offline template writer) returns a structured `Script`; it is
+grounding-checked against the cited facts (flags shown at checkpoint 1) and stored as script.json, whose
+first segment is the spoken hook."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import psycopg
+
+from knowledge import store
+from knowledge.query import query
+from pipelines import grounding
+from pipelines import notes as review_notes
+from pipelines.checkpoints import Checkpoint, CheckpointError
+from pipelines.production import Production, read_json, write_json
+from pipelines.providers.writer import offline as writer_offline
+from pipelines.providers.writer.base import Script
+from pipelines.stages.knowledge import facts_needed
+
+log = logging.getLogger(__name__)
+INTRO_HEADING = {"en": "Introduction", "pt-BR": "Introdução"}
+
+
+def segment_text(segment: dict) -> str:
+    return " ".join(s["text"] for s in segment["sentences"])
+
+
+def _groq(p: Production):
+    if p.cfg.llm.provider != "groq":
+        return None
+    from pipelines.providers.writer.groq import groq_from_env
+
+    writer = groq_from_env(p.cfg.llm.model, base_url=os.environ.get("GROQ_BASE_URL") or None)
+    if writer is None:
+        log.warning(
+            "channel %s asks for Groq but GROQ_API_KEY / connection groq_default is not set: "
+            "using the offline writer",
+            p.channel,
+        )
+    return writer
+
+
+def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
+    cfg = p.cfg
+    report = query(conn, p.channel, cfg.text_search_config, p.topic, facts_needed(p))
+    if not report.facts:
+        raise ValueError(
+            f"channel {p.channel} knows nothing about {p.topic!r} and its sources have nothing on it: "
+            f"add a source document to {cfg.sources_dir} or choose another topic"
+        )
+    adjust = review_notes.read(notes)
+    target_words = round(p.target_seconds * cfg.voice.rate_wpm / 60 * adjust.length)
+    pool = (
+        store.facts_from_sources(conn, p.channel, writer_offline.rank_sources(report.facts)[:2])
+        or report.facts
+    )
+    groq = _groq(p)
+    if groq is not None:
+        learnings = store.recent_learnings(conn, p.channel)
+        with_groq = groq.write(
+            topic=p.topic,
+            language=cfg.language,
+            facts=pool,
+            target_words=target_words,
+            tone=cfg.llm.tone,
+            audience=cfg.llm.audience,
+            learnings=learnings,
+            notes=notes,
+            questions=[q.question for q in report.questions],
+        )
+        script, writer, disclosure, usage = (
+            with_groq.script,
+            f"groq ({groq.model})",
+            groq.disclosure(cfg.language),
+            with_groq.usage,
+        )
+        groq.close()
+    else:
+        script = writer_offline.write(
+            p.topic, cfg.language, writer_offline.follow_notes(pool, adjust.lead, adjust.drop), target_words
+        )
+        writer, disclosure, usage = writer_offline.NAME, writer_offline.DISCLOSURE[cfg.language], None
+    by_id = {f.id: f for f in pool}
+    flags = grounding.check(script, by_id, topic=p.topic)
+    data = _stored(script, cfg.language, [by_id[i] for i in sorted(_cited(script)) if i in by_id])
+    data.update(
+        topic=p.topic,
+        language=cfg.language,
+        writer=writer,
+        disclosure=disclosure,
+        review_notes=notes,
+        revision=revision,
+        notes_understood=list(adjust.understood),
+        grounding_flags=flags,
+        usage=usage,
+    )
+    path = write_json(p.stage_dir("script", revision) / "script.json", data)
+    if flags:
+        log.warning("script r%s has %d grounding flag(s) for the reviewer", revision, len(flags))
+    return {
+        "script": p.rel(path),
+        "writer": writer,
+        "fact_ids": sorted(_cited(script)),
+        "grounding_flags": len(flags),
+        **({"usage": usage} if usage else {}),
+    }
+
+
+def _cited(script: Script) -> set[int]:
+    return {i for seg in script.segments for s in seg.sentences for i in s.fact_ids}
+
+
+def _stored(script: Script, language: str, cited: list) -> dict:
+    """script.json: the hook becomes the first (spoken) segment; chapters point at stored segments."""
+    hook = {
+        "heading": INTRO_HEADING[language],
+        "sentences": [{"text": t, "fact_ids": []} for t in re.split(r"(?<=[.!?])\s+", script.hook) if t],
+        "visual_cue": script.title,
+        "on_screen_text": script.title,
+    }
+    segments = [hook] + [seg.model_dump() for seg in script.segments]
+    sources: dict[str, dict] = {}
+    for f in cited:
+        sources.setdefault(
+            f.source_title, {"title": f.source_title, "url": f.source_url, "path": f.source_path}
+        )
+    return {
+        "title": script.title,
+        "hook": script.hook,
+        "segments": segments,
+        "description": script.description,
+        "tags": script.tags,
+        "chapters": [{"segment": c.segment + 1, "title": c.title} for c in script.chapters],
+        "sources": list(sources.values()),
+    }
+
+
+def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
+    script = read_json(p.abs(cp.artifacts["script"]))
+    ids = [i for seg in script["segments"] for s in seg["sentences"] for i in s["fact_ids"]]
+    facts = {f.id: f for f in store.get_facts(conn, p.channel, ids)}
+    segments = [
+        {
+            "index": i,
+            "heading": seg["heading"],
+            "visual_cue": seg.get("visual_cue", ""),
+            "sentences": [
+                {
+                    "index": j,
+                    "text": s["text"],
+                    "fact_ids": s["fact_ids"],
+                    "edited": s.get("edited", False),
+                    "fact_id": (s["fact_ids"] or [None])[0],
+                    "fact": _fact(facts.get((s["fact_ids"] or [None])[0])),
+                    "facts": [_fact(facts.get(k)) for k in s["fact_ids"]],
+                }
+                for j, s in enumerate(seg["sentences"])
+            ],
+        }
+        for i, seg in enumerate(script["segments"])
+    ]
+    # grounding flags count segments without the spoken hook; the page shows them by stored segment
+    flags = [
+        {**f, "segment": 0 if f["segment"] is None else f["segment"] + 1, "sentence": f["sentence"] or 0}
+        for f in script.get("grounding_flags", [])
+    ]
+    conflicts = store.conflicts_of(conn, p.channel, ids)
+    for seg in segments:
+        for s in seg["sentences"]:
+            for k in s["fact_ids"]:
+                flags += [
+                    {
+                        "segment": seg["index"],
+                        "sentence": s["index"],
+                        "text": s["text"],
+                        "problem": f"fact {k} conflicts with fact {c.id} ({c.source_title}): \u201c{c.claim}\u201d",
+                    }
+                    for c in conflicts.get(k, [])
+                ]
+    used = conn.execute("SELECT questions FROM knowledge_usage WHERE production_id = %s", (p.id,)).fetchone()
+    return {
+        "title": script["title"],
+        "writer": script["writer"],
+        "disclosure": script["disclosure"],
+        "review_notes": script.get("review_notes"),
+        "segments": segments,
+        "flags": flags,
+        "usage": script.get("usage"),
+        "questions": used["questions"] if used else [],
+    }
+
+
+def _fact(f: store.Fact | None) -> dict | None:
+    return f and {
+        "id": f.id,
+        "claim": f.claim,
+        "source_title": f.source_title,
+        "source_url": f.source_url,
+        "source_path": f.source_path,
+    }
+
+
+def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> dict:
+    """Approve with edits: the edited sentences are what gets narrated (originals kept)."""
+    art = {**cp.artifacts, "_original": cp.artifacts}
+    script = read_json(p.abs(cp.artifacts["script"]))
+    for key, text in _expect(edits, "sentences", dict).items():
+        seg, sent = _index(key, script["segments"])
+        if not str(text).strip():
+            raise CheckpointError(
+                f"edits.sentences[{key!r}]: empty text; to drop a sentence, request changes"
+            )
+        s = script["segments"][seg]["sentences"][sent]
+        s.setdefault("original", s["text"])
+        s.update(text=" ".join(str(text).split()), edited=True)
+    path = p.abs(cp.artifacts["script"]).with_name("script.edited.json")
+    art["script"] = p.rel(write_json(path, script))
+    return art
+
+
+def _index(key: str, segments: list[dict]) -> tuple[int, int]:
+    try:
+        seg, sent = (int(x) for x in str(key).split("."))
+        segments[seg]["sentences"][sent]
+        if seg < 0 or sent < 0:
+            raise IndexError
+    except (ValueError, IndexError):
+        raise CheckpointError(
+            f"edits.sentences: {key!r} is not a '<segment>.<sentence>' of this script"
+        ) from None
+    return seg, sent
+
+
+def _expect(edits: dict, key: str, kind: type):
+    value = edits.get(key)
+    if not isinstance(value, kind) or not value or set(edits) != {key}:
+        raise CheckpointError(f"edits: expected {{{key!r}: {kind.__name__}}}, got {sorted(edits)}")
+    return value
+
+
+def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
+    """A revision of the script (the checkpoint's artifacts)."""
+    return write_script(conn, p, revision, notes)

@@ -1,0 +1,70 @@
+"""Task `start`: the production of a DAG run, for the topic a person gave or the channel's next backlog
+topic. Refuses a topic the channel already covered (or one too close to it) unless asked to make it anyway."""
+
+from __future__ import annotations
+
+import logging
+
+from knowledge import topics
+from pipelines import production
+from pipelines.config import get_config
+from pipelines.production import channel_db
+
+log = logging.getLogger(__name__)
+
+
+class BacklogEmpty(ValueError):
+    pass
+
+
+class RepeatedTopic(ValueError):
+    pass
+
+
+def next_topic(channel: str) -> str:
+    """The first backlog topic that is neither covered (or too close to a covered one) nor in production."""
+    cfg = get_config(channel)
+    with channel_db(channel) as conn:
+        running = {
+            r["topic"].casefold()
+            for r in conn.execute(
+                "SELECT topic FROM productions WHERE channel = %s AND status IN ('running', 'stalled')",
+                (channel,),
+            )
+        }
+        for topic in cfg.topics:
+            if topic.casefold() not in running and not topics.similar_covered(
+                conn, channel, cfg.text_search_config, topic
+            ):
+                return topic
+    raise BacklogEmpty(
+        f"channel {channel}: every backlog topic is covered or in production; add topics to "
+        f"niche_configs/{channel}.yaml, see `nicheflow topics suggest {channel}`, or trigger the DAG "
+        "with a topic"
+    )
+
+
+def run(
+    channel: str,
+    topic: str | None,
+    dag_run_id: str,
+    target_seconds: int | None = None,
+    allow_similar: bool = False,
+) -> int:
+    """The production id of this DAG run (the same one when the task is retried)."""
+    if (topic or "").strip() and not allow_similar:
+        with channel_db(channel) as conn:
+            lang = get_config(channel).text_search_config
+            close = topics.similar_covered(conn, channel, lang, (topic or "").strip())
+        if close:
+            c = close[0]
+            raise RepeatedTopic(
+                f"channel {channel} already covered {c.topic!r} (production {c.production_id}, "
+                f"{c.covered_at:%Y-%m-%d}; similarity {c.similarity:.2f}). Choose another topic, "
+                "or trigger with allow_similar=true to make it anyway"
+            )
+    topic = (topic or "").strip() or next_topic(channel)
+    with channel_db(channel) as conn:
+        p = production.create(conn, channel, topic, dag_run_id, target_seconds)
+    log.info("production %s for channel %s: %r in %s", p.id, channel, topic, p.workspace)
+    return p.id
