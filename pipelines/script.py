@@ -15,6 +15,7 @@ import psycopg
 from knowledge import store
 from knowledge.query import query
 from pipelines import notes as review_notes
+from pipelines.errors import NoFacts
 from pipelines.production import Production, write_json
 from pipelines.providers import grounding, writer_offline
 from pipelines.providers.script_schema import Script
@@ -47,7 +48,7 @@ def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: 
     cfg = p.cfg
     report = query(conn, p.channel, cfg.text_search_config, p.topic, facts_needed(p))
     if not report.facts:
-        raise ValueError(
+        raise NoFacts(
             f"channel {p.channel} knows nothing about {p.topic!r} and its sources have nothing on it: "
             f"add a source document to {cfg.sources_dir} or choose another topic"
         )

@@ -12,10 +12,11 @@ import pytest
 from pipelines import broll, production
 from pipelines.config import ConfigError, load_config
 from pipelines.db import connect
+from pipelines.errors import PermanentError
 from pipelines.media.ffmpeg import probe
 from pipelines.production import read_json, write_json
 from pipelines.providers.broll_stock import Pixabay
-from pipelines.providers.http_retry import ProviderError
+from pipelines.providers.http_retry import ProviderError, ProviderRejected
 from pipelines.providers.media_cache import sha256_file
 from pipelines.publish import description
 from tests.pipelines.fake_research_servers import Failure, status
@@ -259,6 +260,7 @@ def test_pixabay_bad_key_message_says_what_to_fix(stock):
     with pytest.raises(ProviderError) as e:
         client.search("rocket", "image")
     assert e.value.status == 400 and "PIXABAY_API_KEY" in str(e.value) and "pixabay_default" in str(e.value)
+    assert isinstance(e.value, ProviderRejected) and isinstance(e.value, PermanentError)  # never retried
     assert "not-a-key" not in str(e.value) and len(pixabay.requests) == 1
 
 
