@@ -9,13 +9,14 @@ from pathlib import Path
 import yaml
 
 from knowledge.text import claim_sentences
+from pipelines.errors import PermanentError
 
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
 LOCAL_MIN_WORDS = 4  # the channel's own documents are curated: short sentences are facts too
 
 
-class SourceError(ValueError):
-    pass
+class SourceError(PermanentError, ValueError):
+    """A source document that cannot be read as one; the message names the file and what to fix."""
 
 
 @dataclass(frozen=True)

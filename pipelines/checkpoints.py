@@ -10,20 +10,22 @@ from typing import Literal
 import psycopg
 from psycopg.types.json import Jsonb
 
+from pipelines.errors import PermanentError
+
 Decision = Literal["approved", "changes_requested", "rejected"]
 DECISIONS: tuple[str, ...] = ("approved", "changes_requested", "rejected")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(PermanentError, ValueError):
     """A request that cannot be carried out; the message says why and what to do."""
 
 
 class CheckpointNotFound(CheckpointError):
-    pass
+    """No such checkpoint (or none for that production and stage)."""
 
 
 class AlreadyDecided(CheckpointError):
-    pass
+    """The checkpoint was decided already; a decision is written once."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipelines.errors import PermanentError
 from pipelines.paths import REPO, config_dir
 
 CHANNEL_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
@@ -27,8 +28,8 @@ LANGUAGES: dict[str, tuple[str, str]] = {
 }
 
 
-class ConfigError(ValueError):
-    """A channel YAML that cannot be used; the message names the file and the fields."""
+class ConfigError(PermanentError, ValueError):
+    """A channel YAML that cannot be used; the message names the file and the fields to fix."""
 
 
 class Strict(BaseModel):

@@ -25,7 +25,10 @@ def test_schema_rejects_impossible_rows(database):
             "INSERT INTO productions (channel, topic, dag_run_id, workspace) "
             "VALUES ('a', 't', 'r', '/w') RETURNING id"
         ).fetchone()["id"]
-    with pytest.raises(checkpoints.CheckpointError, match="unknown stage 'music'"), db.connect(database) as conn:
+    with (
+        pytest.raises(checkpoints.CheckpointError, match="unknown stage 'music'"),
+        db.connect(database) as conn,
+    ):
         checkpoints.open_checkpoint(conn, pid, "a", "music", 1, {})  # the stage registry says which exist
     with pytest.raises(psycopg.errors.CheckViolation), db.connect(database) as conn:
         # a decision without a time is not a decision

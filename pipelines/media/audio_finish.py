@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.errors import PermanentError
 from pipelines.media.ffmpeg import run_ffmpeg
 from pipelines.providers.tts.espeak import write_wav
 
@@ -35,8 +36,8 @@ FADE = 0.01  # seconds of fade at each edge of a segment
 MUSIC_FADE_OUT = 3.0  # seconds
 
 
-class SilentAudio(ValueError):
-    """There is nothing audible to normalise."""
+class SilentAudio(PermanentError, ValueError):
+    """There is nothing audible to normalise: the voice produced silence (check its output)."""
 
 
 @dataclass(frozen=True)

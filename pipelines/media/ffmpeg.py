@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from pipelines.errors import PermanentError
+
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 20
 
 
-class FFmpegError(RuntimeError):
-    """ffmpeg failed; `cmd` is the full command, `stderr` everything it printed."""
+class FFmpegError(PermanentError, RuntimeError):
+    """ffmpeg failed; `cmd` is the full command, `stderr` everything it printed. Permanent: the same
+    command on the same files fails the same way; the last lines of its output say why."""
 
     def __init__(self, what: str, cmd: list[str], stderr: str, returncode: int | None = None) -> None:
         self.what = what

@@ -1,11 +1,15 @@
 """Shared HTTP plumbing for the online providers: one httpx client factory and one small retry loop.
 
-What is retried: connect/read/write/pool timeouts, 429 and 5xx. A 429 (or 503) waits what the server asks
-for in `Retry-After` (seconds or an HTTP date), or, when that header is missing, in the `X-RateLimit-*`
-headers some APIs (Brave) send instead. A server that asks for more than `retry_after_cap` seconds is
-not retried at all: it is saying "not today", and hammering it a few seconds later helps nobody. Every
-other wait is exponential backoff with jitter. Other 4xx are never retried: they mean the request, the
-key or the base URL is wrong, and `ProviderError` says which to fix.
+What is retried: connect/read/write/pool timeouts, 408, 429 and 5xx. A 429 (or 503) waits what the
+server asks for in `Retry-After` (seconds or an HTTP date), or, when that header is missing, in the
+`X-RateLimit-*` headers some APIs (Brave) send instead. A server that asks for more than
+`retry_after_cap` seconds is not retried at all: it is saying "not today", and hammering it a few
+seconds later helps nobody. Every other wait is exponential backoff with jitter. Other 4xx are never
+retried: they mean the request, the key or the base URL is wrong, and `ProviderError` says which to fix.
+
+Failures are raised as one of ProviderError's two kinds: `ProviderRejected` (permanent: a rejected key,
+a refused request, a wrong base_url; retrying cannot help) or `ProviderUnavailable` (transient: gave up
+after the retries, timed out, unreachable, rate-limited beyond what this client waits).
 
 Nothing here logs request headers, so keys sent in headers never reach a log or an error message."""
 
@@ -21,19 +25,39 @@ from datetime import UTC, datetime
 
 import httpx
 
+from pipelines.errors import NicheflowError, PermanentError, TransientError
+
 log = logging.getLogger(__name__)
 
 
-class ProviderError(RuntimeError):
-    """An online provider failed in a way the operator has to act on. `status` is the last HTTP status
-    (None when no response came back)."""
+class ProviderError(NicheflowError, RuntimeError):
+    """An online provider failed; the message says what to do. `status` is the last HTTP status (None when
+    no response came back). Raised as `ProviderRejected` or `ProviderUnavailable`; catch ProviderError for
+    "this provider failed" whichever the kind."""
 
-    def __init__(self, provider: str, status: int | None, message: str):
+    def __init__(self, provider: str, status: int | None, message: str, *, retry_after: float | None = None):
         self.provider = provider
         self.status = status
         self.message = message
+        self.retry_after = retry_after  # seconds the server asked to wait, when it said
         where = f" (HTTP {status})" if status is not None else ""
         super().__init__(f"{provider}{where}: {message}")
+
+
+class ProviderRejected(ProviderError, PermanentError):
+    """Retrying cannot help: the provider refused the key or the request, or base_url points elsewhere
+    (a redirect, an answer that is not this API). Fix what the message names."""
+
+
+class ProviderUnavailable(ProviderError, TransientError):
+    """Worth retrying later: the provider timed out, could not be reached, answered 5xx or rate-limited
+    this client, through every attempt."""
+
+
+def is_transient_status(status: int | None) -> bool:
+    """Whether an HTTP failure with this status may pass on its own: no response at all (timeout, network),
+    408 (request timeout), 429 (rate limit) or 5xx."""
+    return status is None or status in (408, 429) or status >= 500
 
 
 @dataclass(frozen=True)
@@ -131,10 +155,13 @@ def send(
     reject: Callable[[httpx.Response], ProviderError | None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> httpx.Response:
-    """Send one request, retrying what is worth retrying. Returns a 2xx response or raises ProviderError.
+    """Send one request, retrying what is worth retrying. Returns a 2xx response or raises ProviderRejected
+    (4xx other than 408/429, a redirect: fix the request, key or base_url) or ProviderUnavailable (no
+    answer, or 408/429/5xx through every attempt: try again later).
 
     `reject(response)` may turn a non-retried 4xx (or any status it recognises, such as an invalid key)
-    into a ProviderError with a provider-specific fix; it is consulted before any retry decision."""
+    into a ProviderError (usually ProviderRejected) with a provider-specific fix; it is consulted before
+    any retry decision."""
     what = _describe(method, client.build_request(method, url, params=params).url)
     last_status: int | None = None
     problem = ""
@@ -146,7 +173,7 @@ def send(
             problem = f"{type(e).__name__} after {client.timeout.read}s"
             wait = policy.backoff_delay(attempt)
         except httpx.TransportError as e:
-            raise ProviderError(
+            raise ProviderUnavailable(
                 provider,
                 None,
                 f"could not reach {what}: {e or type(e).__name__}. Check the network and "
@@ -160,27 +187,28 @@ def send(
             custom = reject(response) if reject else None
             if custom is not None:
                 raise custom
-            if status == 429 or status >= 500:
+            if is_transient_status(status):  # 408, 429, 5xx
                 asked = rate_limit_wait(response) if status in (429, 503) else None
                 if asked is not None and asked > policy.retry_after_cap:
-                    raise ProviderError(
+                    raise ProviderUnavailable(
                         provider,
                         status,
                         f"{what} is rate-limited and asks to wait {asked:.0f} s, more than "
                         f"the {policy.retry_after_cap:.0f} s this client waits. Try again "
                         "later, or check the plan's quota",
+                        retry_after=asked,
                     )
                 problem = f"HTTP {status}"
                 wait = asked if asked is not None else policy.backoff_delay(attempt)
             elif response.is_redirect:
-                raise ProviderError(
+                raise ProviderRejected(
                     provider,
                     status,
                     f"{what} redirected to {response.headers.get('location')!r}; set the "
                     "provider's base_url to the final address",
                 )
             else:
-                raise ProviderError(
+                raise ProviderRejected(
                     provider,
                     status,
                     f"{what} was refused: {_excerpt(response)}. Not retried: the request, "
@@ -198,7 +226,7 @@ def send(
             policy.max_attempts,
         )
         sleep(wait)
-    raise ProviderError(
+    raise ProviderUnavailable(
         provider,
         last_status,
         f"gave up on {what} after {policy.max_attempts} attempts (last: {problem}). The "
@@ -218,7 +246,7 @@ def json_body(response: httpx.Response, provider: str) -> dict:
     try:
         data = response.json()
     except ValueError as e:
-        raise ProviderError(
+        raise ProviderRejected(
             provider,
             response.status_code,
             f"expected JSON from {_describe(response.request.method, response.request.url)}, "
@@ -226,7 +254,9 @@ def json_body(response: httpx.Response, provider: str) -> dict:
             f"{_excerpt(response, 120)}. Is base_url right?",
         ) from e
     if not isinstance(data, dict):
-        raise ProviderError(
-            provider, response.status_code, f"expected a JSON object, got {type(data).__name__}"
+        raise ProviderRejected(
+            provider,
+            response.status_code,
+            f"expected a JSON object, got {type(data).__name__}: is base_url right?",
         )
     return data

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Literal
 
+from pipelines.errors import PermanentError
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -62,8 +64,8 @@ CHECKPOINTS: tuple[str, ...] = tuple(s.task_id for s in STAGES if s.checkpoint)
 """The stages a person reviews, in production order."""
 
 
-class UnknownStage(LookupError):
-    pass
+class UnknownStage(PermanentError, LookupError):
+    """No stage has this task id."""
 
 
 def get(task_id: str) -> Stage:

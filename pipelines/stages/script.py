@@ -17,6 +17,7 @@ from knowledge.query import query
 from pipelines import grounding
 from pipelines import notes as review_notes
 from pipelines.checkpoints import Checkpoint, CheckpointError
+from pipelines.errors import NoFacts
 from pipelines.production import Production, read_json, write_json
 from pipelines.providers.writer import offline as writer_offline
 from pipelines.providers.writer.base import Script
@@ -49,7 +50,7 @@ def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: 
     cfg = p.cfg
     report = query(conn, p.channel, cfg.text_search_config, p.topic, facts_needed(p))
     if not report.facts:
-        raise ValueError(
+        raise NoFacts(
             f"channel {p.channel} knows nothing about {p.topic!r} and its sources have nothing on it: "
             f"add a source document to {cfg.sources_dir} or choose another topic"
         )

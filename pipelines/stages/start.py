@@ -8,17 +8,18 @@ import logging
 from knowledge import topics
 from pipelines import production
 from pipelines.config import get_config
+from pipelines.errors import PermanentError
 from pipelines.production import channel_db
 
 log = logging.getLogger(__name__)
 
 
-class BacklogEmpty(ValueError):
-    pass
+class BacklogEmpty(PermanentError, ValueError):
+    """Every backlog topic is covered or in production: add topics, or trigger with one."""
 
 
-class RepeatedTopic(ValueError):
-    pass
+class RepeatedTopic(PermanentError, ValueError):
+    """The channel already covered this topic (or one too close to it)."""
 
 
 def next_topic(channel: str) -> str:

@@ -16,7 +16,7 @@ def run_stage(task_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> 
     from airflow.sdk.exceptions import AirflowFailException
 
     from nicheflow_airflow.credentials import export_credentials
-    from pipelines.errors import Permanent
+    from pipelines.errors import is_permanent
     from pipelines.stages import registry
 
     stage = registry.get(task_id)
@@ -24,5 +24,7 @@ def run_stage(task_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> 
         export_credentials(stage.keys)
     try:
         return fn(*args, **kwargs)
-    except Permanent as e:
-        raise AirflowFailException(f"{e} [not retried: retrying cannot help]") from None
+    except Exception as e:
+        if is_permanent(e):
+            raise AirflowFailException(f"{e} [not retried: retrying cannot help]") from e
+        raise

@@ -18,11 +18,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from pipelines.providers.tts.piper import PiperTTS  # noqa: E402
-
 from pipelines.media.audio_finish import ebur128, join_segments, normalize  # noqa: E402
 from pipelines.media.ffmpeg import audio_duration, run_ffmpeg  # noqa: E402
 from pipelines.providers.tts.espeak import EspeakTTS  # noqa: E402
+from pipelines.providers.tts.piper import PiperTTS  # noqa: E402
 
 SEGMENTS = int(os.environ.get("BENCH_SEGMENTS", "10"))
 WORDS = 40

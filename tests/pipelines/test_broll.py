@@ -12,11 +12,12 @@ import pytest
 from pipelines import production
 from pipelines.config import ConfigError, load_config
 from pipelines.db import connect
+from pipelines.errors import PermanentError
 from pipelines.media.cache import sha256_file
 from pipelines.media.ffmpeg import probe
 from pipelines.production import read_json, write_json
 from pipelines.providers.broll.stock import Pixabay
-from pipelines.providers.http import ProviderError
+from pipelines.providers.http import ProviderError, ProviderRejected
 from pipelines.stages import broll
 from pipelines.stages.publish import description
 from tests.pipelines.fake_research_servers import Failure, status
@@ -260,6 +261,7 @@ def test_pixabay_bad_key_message_says_what_to_fix(stock):
     with pytest.raises(ProviderError) as e:
         client.search("rocket", "image")
     assert e.value.status == 400 and "PIXABAY_API_KEY" in str(e.value) and "pixabay_default" in str(e.value)
+    assert isinstance(e.value, ProviderRejected) and isinstance(e.value, PermanentError)  # never retried
     assert "not-a-key" not in str(e.value) and len(pixabay.requests) == 1
 
 

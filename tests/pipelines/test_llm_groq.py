@@ -12,12 +12,15 @@ import pytest
 
 from knowledge.store import Fact
 from pipelines import grounding
+from pipelines.errors import PermanentError, TransientError, is_permanent
 from pipelines.providers.writer.base import Script, cited_ids, words
 from pipelines.providers.writer.groq import (
     GroqWriter,
     LLMAuthError,
     LLMError,
     LLMOutputError,
+    LLMRequestRejected,
+    LLMUnavailable,
     cost_usd,
     groq_from_env,
 )
@@ -284,8 +287,9 @@ def test_unreachable_server_is_an_llm_error() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
     w = GroqWriter(KEY, base_url=f"http://127.0.0.1:{port}", max_retries=0, timeout=2)
-    with pytest.raises(LLMError, match="could not reach Groq"):
+    with pytest.raises(LLMError, match="could not reach Groq") as e:
         write_en(w)
+    assert isinstance(e.value, LLMUnavailable | TransientError)  # worth retrying later
 
 
 def test_other_status_is_an_llm_error_with_status_and_message(fake: FakeGroq) -> None:
@@ -295,6 +299,46 @@ def test_other_status_is_an_llm_error_with_status_and_message(fake: FakeGroq) ->
     with pytest.raises(LLMError, match=r"HTTP 404: The model `llama-9` does not exist.*model_not_found"):
         write_en(writer(fake, model="llama-9"))
     assert len(fake.requests) == 1
+
+
+# -- which errors are worth retrying (pipelines.errors) --------------------------------------------------
+
+
+def test_a_rejected_key_is_permanent_and_says_what_to_set(fake: FakeGroq) -> None:
+    fake.add_error(401, "Invalid API Key", code="invalid_api_key")
+    with pytest.raises(PermanentError) as e:
+        write_en(writer(fake))
+    assert isinstance(e.value, LLMAuthError) and is_permanent(e.value)
+    message = str(e.value)
+    assert "Groq rejected the API key" in message and "HTTP 401" in message
+    assert "Airflow connection 'groq_default'" in message and "GROQ_API_KEY" in message
+    assert len(fake.requests) == 1  # not retried by the SDK either
+
+
+def test_a_503_through_every_retry_is_transient(fake: FakeGroq) -> None:
+    for _ in range(2):
+        fake.add_error(503, "Service Unavailable", type="internal_server_error")
+    with pytest.raises(TransientError) as e:
+        write_en(writer(fake, max_retries=1))
+    assert isinstance(e.value, LLMUnavailable) and not is_permanent(e.value)
+    assert "Groq API error HTTP 503: Service Unavailable" in str(e.value) and "Try again later" in str(
+        e.value
+    )
+    assert len(fake.requests) == 2  # the SDK's own retry happened first
+
+
+def test_a_rate_limit_past_the_retries_is_transient(fake: FakeGroq) -> None:
+    for _ in range(2):
+        fake.add_error(429, "Rate limit reached", type="tokens", code="rate_limit_exceeded")
+    with pytest.raises(LLMUnavailable, match="HTTP 429: Rate limit reached"):
+        write_en(writer(fake, max_retries=1))
+
+
+def test_an_unknown_model_is_permanent(fake: FakeGroq) -> None:
+    fake.add_error(404, "The model `llama-9` does not exist.", code="model_not_found")
+    with pytest.raises(LLMRequestRejected, match=r"model_not_found.*Not retried: fix the request") as e:
+        write_en(writer(fake, model="llama-9"))
+    assert is_permanent(e.value)
 
 
 # -- output validation and the one repair round ----------------------------------------------------------
@@ -374,6 +418,7 @@ def test_wrong_length_twice_raises_naming_the_length(fake: FakeGroq) -> None:
     assert len(fake.requests) == 2
     assert e.value.usage["calls"] == 2 and e.value.usage["total_tokens"] == 3300
     assert "wrong length" in fake.requests[1].messages[3]["content"]
+    assert is_permanent(e.value) and "Try another llm.model" in str(e.value)  # not retried blindly
 
 
 def test_unknown_model_has_no_price() -> None:

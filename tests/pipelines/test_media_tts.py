@@ -8,10 +8,10 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from pipelines.providers.tts.piper import PiperTTS
 
 from pipelines.media.ffmpeg import audio_duration
 from pipelines.providers.tts.espeak import EspeakTTS, get_tts
+from pipelines.providers.tts.piper import PiperTTS
 
 CASES = [
     ("en-us", "The octopus has three hearts, and its blood is blue."),

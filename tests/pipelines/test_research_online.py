@@ -13,7 +13,14 @@ import pytest
 from knowledge import store
 from knowledge import text as sentences
 from pipelines.db import connect
-from pipelines.providers.http import ProviderError, RetryPolicy, parse_retry_after
+from pipelines.errors import PermanentError, TransientError, is_permanent
+from pipelines.providers.http import (
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    RetryPolicy,
+    parse_retry_after,
+)
 from pipelines.providers.research.websearch import KEY_REJECTED, WebSearch
 from pipelines.providers.research.wikipedia import WikipediaSources, _fair_shares
 from tests.pipelines.fake_research_servers import Failure, FakeBraveSearch, FakeWikipedia, status, timeout
@@ -351,6 +358,90 @@ def test_websearch_monthly_quota_used_up_fails_at_once(brave):
     with pytest.raises(ProviderError, match="rate-limited and asks to wait 1419704 s") as e:
         websearch(brave).research("Hubble Space Telescope")
     assert e.value.status == 429 and len(brave.requests) == 1
+
+
+# -- which failures are worth retrying (pipelines.errors) -----------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["wrong key (Brave answers 422)", "401", "403"])
+def test_a_rejected_brave_key_is_permanent_and_says_what_to_set(brave, how):
+    if how.startswith("wrong"):
+        ws = websearch(brave, key="not-the-key")
+    else:
+        brave.fail(status(int(how)))
+        ws = websearch(brave)
+    with pytest.raises(PermanentError) as e:
+        ws.research("Hubble Space Telescope")
+    assert isinstance(e.value, ProviderRejected) and is_permanent(e.value)
+    assert "the web search key was rejected" in str(e.value)
+    assert "Airflow connection 'websearch_default'" in str(e.value) and "BRAVE_SEARCH_API_KEY" in str(e.value)
+    assert "not-the-key" not in str(e.value) and len(brave.requests) == 1
+
+
+def test_a_missing_brave_key_is_permanent(brave):
+    with pytest.raises(ProviderRejected, match="no web search key: set one in the Airflow connection"):
+        websearch(brave, key="").research("Hubble")
+
+
+def test_a_brave_5xx_through_every_attempt_is_transient(brave):
+    brave.fail(*[status(502)] * 2)
+    with pytest.raises(TransientError) as e:
+        websearch(brave, max_attempts=2).research("Hubble Space Telescope")
+    assert isinstance(e.value, ProviderUnavailable) and not is_permanent(e.value)
+    assert "gave up on GET" in str(e.value) and "try again later" in str(e.value)
+    assert [r.status for r in brave.requests] == [502, 502]
+
+
+def test_a_refused_wikipedia_call_is_permanent_and_says_what_to_fix(wiki):
+    with pytest.raises(PermanentError) as e:
+        wikipedia(wiki, user_agent="python-httpx/0.28.1").research("Apollo 11")
+    assert isinstance(e.value, ProviderRejected) and e.value.status == 403
+    assert "set user_agent to name this tool and give a contact" in str(e.value)
+    with pytest.raises(ProviderRejected, match="check base_url"):
+        WikipediaSources("en", base_url=wiki.url + "/nowhere", **FAST).research("Apollo 11")
+
+
+def test_a_wikipedia_503_through_every_attempt_is_transient(wiki):
+    wiki.fail(*[status(503)] * 3)
+    with pytest.raises(TransientError) as e:
+        wikipedia(wiki, max_attempts=3).research("Apollo 11")
+    assert isinstance(e.value, ProviderUnavailable) and e.value.status == 503
+    assert "gave up on GET" in str(e.value) and "after 3 attempts (last: HTTP 503)" in str(e.value)
+    assert "try again later" in str(e.value) and not is_permanent(e.value)
+
+
+def test_wikipedia_timing_out_every_time_is_transient(wiki):
+    wiki.fail(*[timeout(1.0)] * 2)
+    with pytest.raises(ProviderUnavailable, match=r"gave up .* after 2 attempts \(last: ReadTimeout") as e:
+        wikipedia(wiki, timeout=0.3, max_attempts=2).research("Apollo 11")
+    assert e.value.status is None and isinstance(e.value, TransientError)
+
+
+def test_a_rate_limit_longer_than_the_client_waits_is_transient_and_says_how_long(wiki):
+    wiki.fail(status(429, retry_after=3600))
+    with pytest.raises(TransientError) as e:
+        wikipedia(wiki, retry_after_cap=30).research("Apollo 11")
+    assert isinstance(e.value, ProviderUnavailable) and e.value.retry_after == 3600
+
+
+def test_a_408_is_retried(wiki):
+    wiki.fail(status(408))
+    assert wikipedia(wiki).research("Apollo 11", max_pages=1)
+    assert [r.status for r in wiki.requests][:2] == [408, 200]
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("internal_api_error_DBQueryError", ProviderUnavailable),
+        ("maxlag", ProviderUnavailable),
+        ("badvalue", ProviderRejected),
+    ],
+)
+def test_a_mediawiki_error_in_a_200_is_transient_only_when_the_wiki_is_busy(wiki, code, kind):
+    wiki.fail(Failure(status=200, body={"error": {"code": code, "info": "boom"}}))
+    with pytest.raises(kind, match=f"MediaWiki API error '{code}': boom"):
+        wikipedia(wiki).research("Apollo 11")
 
 
 # -- the knowledge layer stores them --------------------------------------------------------------------

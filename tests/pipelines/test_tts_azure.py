@@ -10,11 +10,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from pipelines.providers.tts.azure import AzureKeyRejected, AzureTTS
 
+from pipelines.errors import PermanentError, TransientError, is_permanent
 from pipelines.media.ffmpeg import audio_duration
 from pipelines.production import read_json
-from pipelines.providers.tts.espeak import EspeakTTS, TTSUnavailable, get_tts
+from pipelines.providers.tts.azure import AzureKeyRejected, AzureMisconfigured, AzureTTS
+from pipelines.providers.tts.espeak import EspeakTTS, TTSServiceDown, TTSUnavailable, get_tts
 from tests.pipelines.fake_azure_speech import GAP_SECONDS, WORD_SECONDS, FakeAzureSpeech
 from tests.pipelines.test_audio_finish import SCRIPT, narrate_sample
 
@@ -82,6 +83,37 @@ def test_an_unreachable_service_is_a_fallback_case(tmp_path: Path) -> None:
         AzureTTS("en-US-JennyNeural", None, 165, "k", endpoint=endpoint).synthesize(
             "Hello.", tmp_path / "x.wav"
         )
+
+
+def test_a_refused_key_is_permanent_and_names_the_connection_and_the_region(
+    azure: FakeAzureSpeech, tmp_path: Path
+) -> None:
+    with pytest.raises(PermanentError) as e:
+        voice(azure, key="wrong-key").synthesize("Hello there.", tmp_path / "x.wav")
+    assert isinstance(e.value, AzureKeyRejected) and is_permanent(e.value)
+    assert not isinstance(e.value, TTSUnavailable)  # the stage must not fall back to the offline voice
+    message = str(e.value)
+    assert "Azure Speech refused the key" in message and "wrong-key" not in message
+    assert "Airflow connection azure_speech_default" in message and "AZURE_SPEECH_KEY" in message
+    assert "AZURE_SPEECH_REGION" in message
+
+
+def test_an_unreachable_service_is_transient(tmp_path: Path) -> None:
+    server = FakeAzureSpeech()
+    endpoint = server.endpoint
+    server.close()
+    with pytest.raises(TransientError) as e:
+        AzureTTS("en-US-JennyNeural", None, 165, "k", endpoint=endpoint).synthesize(
+            "Hello.", tmp_path / "x.wav"
+        )
+    assert isinstance(e.value, TTSServiceDown) and not is_permanent(e.value)
+    assert "Azure Speech failed" in str(e.value)
+
+
+def test_a_key_without_its_region_is_permanent() -> None:
+    with pytest.raises(AzureMisconfigured, match="needs the region of the key.*AZURE_SPEECH_REGION") as e:
+        AzureTTS("en-US-JennyNeural", None, 165, "k")
+    assert is_permanent(e.value)
 
 
 def test_credentials_decide_the_voice(

@@ -29,7 +29,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pipelines.providers.http import ProviderError, RetryPolicy, json_body, make_client, send
+from pipelines.providers.http import (
+    ProviderError,
+    ProviderRejected,
+    RetryPolicy,
+    json_body,
+    make_client,
+    send,
+)
 
 log = logging.getLogger(__name__)
 PER_PAGE = 15
@@ -132,7 +139,7 @@ class _Stock:
         if response.status_code in (401, 403) or (
             response.status_code == 400 and "key" in response.text.lower()
         ):
-            return ProviderError(
+            return ProviderRejected(
                 self.name, response.status_code, f"the {self.name} key was rejected: {self.key_help}"
             )
         return None
@@ -147,7 +154,7 @@ class _Stock:
             ValueError,
             AttributeError,
         ) as e:  # a proxy, an API change, a wrong base_url
-            raise ProviderError(
+            raise ProviderRejected(
                 self.name,
                 None,
                 f"unexpected answer to a {kind} search ({type(e).__name__}: {e}); "

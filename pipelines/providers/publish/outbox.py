@@ -11,12 +11,14 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from pipelines.errors import PermanentError
 from pipelines.paths import outbox_dir
 from pipelines.production import read_json, write_json
 
 
-class OutboxConflict(RuntimeError):
-    pass
+class OutboxConflict(PermanentError, RuntimeError):
+    """The outbox item already holds another run's upload; it is kept, and retrying meets it again: move it
+    away first."""
 
 
 class OutboxPublisher:

@@ -7,7 +7,7 @@ complete sentences are kept, and they are stored with a lower confidence than en
 
 The key is only ever put in that header: it is not logged, not in any error message and not in repr().
 Brave answers a wrong key with 401/403, or with 422 and the code SUBSCRIPTION_TOKEN_INVALID; all three
-fail at once, without retrying."""
+fail at once, without retrying, as ProviderRejected (permanent)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,14 @@ import re
 import httpx
 
 from knowledge.text import claim_sentences
-from pipelines.providers.http import ProviderError, RetryPolicy, json_body, make_client, send
+from pipelines.providers.http import (
+    ProviderError,
+    ProviderRejected,
+    RetryPolicy,
+    json_body,
+    make_client,
+    send,
+)
 
 CONFIDENCE = 0.5
 KEY_REJECTED = (
@@ -66,9 +73,9 @@ class WebSearch:
         status = response.status_code
         error = _error_of(response)
         if status in (401, 403) or error.get("code") == "SUBSCRIPTION_TOKEN_INVALID":
-            return ProviderError(self.name, status, KEY_REJECTED)
+            return ProviderRejected(self.name, status, KEY_REJECTED)
         if status == 422:
-            return ProviderError(
+            return ProviderRejected(
                 self.name,
                 status,
                 f"the search API rejected the request parameters ({error.get('code', '?')}: "
@@ -79,7 +86,7 @@ class WebSearch:
     def search(self, query: str, count: int) -> list[dict]:
         """The raw `web.results` for `query` ([] when there are none)."""
         if not self._key:
-            raise ProviderError(self.name, None, KEY_MISSING)
+            raise ProviderRejected(self.name, None, KEY_MISSING)
         params = {
             "q": query,
             "count": str(max(1, min(count, 20))),

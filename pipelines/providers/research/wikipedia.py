@@ -18,7 +18,15 @@ import re
 import httpx
 
 from knowledge.text import claim_sentences
-from pipelines.providers.http import ProviderError, RetryPolicy, json_body, make_client, send
+from pipelines.providers.http import (
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    RetryPolicy,
+    json_body,
+    make_client,
+    send,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +55,8 @@ _SKIP_SECTIONS = {
     "leitura complementar",
 }
 CONFIDENCE = 0.8
+# MediaWiki error codes that mean the wiki is busy, not that the request is wrong
+_BUSY_CODES = {"maxlag", "ratelimited", "readonly"}
 
 
 class WikipediaSources:
@@ -86,17 +96,22 @@ class WikipediaSources:
         data = json_body(response, self.name)
         if "error" in data:  # MediaWiki reports API errors with HTTP 200
             err = data["error"] if isinstance(data["error"], dict) else {}
-            raise ProviderError(
+            code = str(err.get("code", "?"))
+            # the wiki's own trouble (a database error, replication lag, read-only mode) passes; the rest
+            # is this request
+            busy = code.startswith("internal_api_error") or code in _BUSY_CODES
+            raise (ProviderUnavailable if busy else ProviderRejected)(
                 self.name,
                 response.status_code,
-                f"MediaWiki API error {err.get('code', '?')!r}: {err.get('info', data['error'])}",
+                f"MediaWiki API error {code!r}: {err.get('info', data['error'])}"
+                + ("; try again later" if busy else "; the request needs fixing, not retrying"),
             )
         return data
 
     def _reject(self, response: httpx.Response) -> ProviderError | None:
         status = response.status_code
         if status == 403:
-            return ProviderError(
+            return ProviderRejected(
                 self.name,
                 status,
                 f"{self.base_url} refused the request. Wikimedia blocks requests without a "
@@ -104,7 +119,7 @@ class WikipediaSources:
                 f"(now {self.user_agent!r})",
             )
         if status == 404:
-            return ProviderError(
+            return ProviderRejected(
                 self.name, status, f"no MediaWiki API at {self.base_url}/w/api.php: check base_url"
             )
         return None

@@ -8,8 +8,9 @@ boundaries are ignored and spoken words are mapped back onto the written words, 
 Credentials: AZURE_SPEECH_KEY and AZURE_SPEECH_REGION (the Airflow connection azure_speech_default
 sets them: password = key, host = region), or AZURE_SPEECH_ENDPOINT instead of a region (a proxy, a
 container, the tests' local server). Without a key the offline voice speaks and the log says so; a key
-the service refuses stops the stage at once with what to fix. Other service failures raise
-TTSUnavailable, so the stage can fall back to the offline voice.
+the service refuses (AzureKeyRejected), or a voice or style it does not know (AzureMisconfigured), stops the
+stage at once with what to fix: both are permanent. Other service failures raise TTSServiceDown (a
+TTSUnavailable), so the stage can fall back to the offline voice.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import re
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from pipelines.providers.tts.espeak import TTS, TTSUnavailable, WordTiming, offline_voice
+from pipelines.errors import PermanentError
+from pipelines.providers.tts.espeak import TTS, TTSServiceDown, WordTiming, offline_voice
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,13 @@ KEY_HELP = (
 )
 
 
-class AzureKeyRejected(ValueError):
-    """The service refused the key: retrying or falling back would hide a configuration error."""
+class AzureMisconfigured(PermanentError, ValueError):
+    """The Azure Speech settings cannot work (no region, a voice or style the service refuses): retrying or
+    falling back would hide a configuration error."""
+
+
+class AzureKeyRejected(AzureMisconfigured):
+    """The service refused the key: set a valid key and its region."""
 
 
 def ssml(text: str, voice: str, style: str | None, rate_wpm: int) -> str:
@@ -94,7 +101,7 @@ class AzureTTS:
         endpoint: str | None = None,
     ) -> None:
         if not (region or endpoint):
-            raise ValueError(f"Azure Speech needs the region of the key: {KEY_HELP}")
+            raise AzureMisconfigured(f"Azure Speech needs the region of the key: {KEY_HELP}")
         self.voice, self.style, self.rate_wpm = voice, style, rate_wpm
         self._key, self._region, self._endpoint = key, region, endpoint
         self.description = (
@@ -131,11 +138,12 @@ class AzureTTS:
             ):
                 raise AzureKeyRejected(f"Azure Speech refused the key ({details.error_details}); {KEY_HELP}")
             if details.error_code == speechsdk.CancellationErrorCode.BadRequest:
-                raise ValueError(
+                raise AzureMisconfigured(
                     f"Azure Speech refused the request for voice {self.voice!r}"
-                    f"{f' style {self.style!r}' if self.style else ''}: {details.error_details}"
+                    f"{f' style {self.style!r}' if self.style else ''}: {details.error_details}. Check "
+                    "voice.name and voice.style in the channel's config"
                 )
-            raise TTSUnavailable(f"Azure Speech failed ({details.error_code.name}): {details.error_details}")
+            raise TTSServiceDown(f"Azure Speech failed ({details.error_code.name}): {details.error_details}")
         out_wav = Path(out_wav)
         out_wav.parent.mkdir(parents=True, exist_ok=True)
         out_wav.write_bytes(result.audio_data)

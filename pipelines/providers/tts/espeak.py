@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pipelines.errors import NicheflowError, PermanentError, TransientError
+
 log = logging.getLogger(__name__)
 
 LIBRARY = "libespeak-ng.so.1"
@@ -50,8 +52,17 @@ SILENCE_WINDOW = 0.01  # seconds
 END_PAD = 0.04  # seconds kept after the last audible sound of a word
 
 
-class TTSUnavailable(RuntimeError):
-    """A voice cannot be used right now (library missing, service unreachable); the offline voice may stand in."""
+class TTSUnavailable(NicheflowError, RuntimeError):
+    """A voice cannot be used (library missing, service unreachable); the offline voice may stand in.
+    Raised as TTSNotInstalled or TTSServiceDown."""
+
+
+class TTSNotInstalled(TTSUnavailable, PermanentError):
+    """The voice's library, model or data is not installed: install what the message names."""
+
+
+class TTSServiceDown(TTSUnavailable, TransientError):
+    """An online voice failed for the service's own reasons (unreachable, timed out, overloaded)."""
 
 
 class TTS(Protocol):
@@ -118,7 +129,7 @@ def _load() -> _Engine:
     try:
         lib = ctypes.CDLL(LIBRARY)
     except OSError as e:
-        raise TTSUnavailable(f"cannot load {LIBRARY} ({e}); {INSTALL_HINT}") from None
+        raise TTSNotInstalled(f"cannot load {LIBRARY} ({e}); {INSTALL_HINT}") from None
     lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
     lib.espeak_Initialize.restype = ctypes.c_int
     lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
@@ -141,7 +152,7 @@ def _load() -> _Engine:
 
     sample_rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None, 0)
     if sample_rate <= 0:
-        raise TTSUnavailable(f"espeak_Initialize failed (its voice data is missing?); {INSTALL_HINT}")
+        raise TTSNotInstalled(f"espeak_Initialize failed (its voice data is missing?); {INSTALL_HINT}")
     samples = array.array("h")
     events: list[tuple[int, int]] = []
 

@@ -17,7 +17,7 @@ from functools import cache
 from importlib import import_module
 from pathlib import Path
 
-from pipelines.providers.tts.espeak import TTSUnavailable, WordTiming, write_wav
+from pipelines.providers.tts.espeak import TTSNotInstalled, WordTiming, write_wav
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _load(name: str):
 
         data = Path(import_module(PACKAGED_VOICES[name]).__file__).parent / "data"
     except ImportError as e:
-        raise TTSUnavailable(
+        raise TTSNotInstalled(
             f"Piper or its voice {name} is not installed ({e}); run `make install` "
             "(both are in requirements.txt)"
         ) from None
@@ -112,7 +112,7 @@ class PiperTTS:
             pcm, spoken, n = [], [], 0  # n: samples before this chunk (one chunk per sentence)
             for chunk in voice.synthesize(text, syn, include_alignments=True):
                 if not chunk.phoneme_alignments:
-                    raise TTSUnavailable(
+                    raise TTSNotInstalled(
                         f"piper gave no word alignments for {self.voice}; install the `onnx` "
                         "package (in requirements.txt)"
                     )

@@ -8,7 +8,12 @@ The result carries the token usage and cost of every call, and the grounding fla
 Transport errors are left to the SDK, which retries 408/409/429/5xx and connection errors `max_retries`
 times: it waits what `retry-after`/`retry-after-ms` says when that is between 0 and 60 s, otherwise an
 exponential backoff of 0.5 s doubling up to 8 s, with jitter. It never retries 401/403, and neither
-do we: a rejected key raises `LLMAuthError` at once. The API key is never logged or put in a message."""
+do we: a rejected key raises `LLMAuthError` at once. The API key is never logged or put in a message.
+
+Every failure is an `LLMError` of one of two kinds. Permanent (retrying cannot help): `LLMAuthError` (the
+key), `LLMRequestRejected` (another 4xx: an unknown model, a request too large), `LLMOutputError` (the
+script failed validation twice). Transient (worth retrying later): `LLMUnavailable` (timeouts, the
+service unreachable, 408/409/429/5xx after the SDK's retries)."""
 
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ import pydantic
 
 from knowledge.store import Fact
 from pipelines import grounding
+from pipelines.errors import NicheflowError, PermanentError, TransientError
+from pipelines.providers.http import is_transient_status
 from pipelines.providers.writer.base import Script, words
 
 log = logging.getLogger(__name__)
@@ -54,23 +61,35 @@ DISCLOSURE = {
 }
 
 
-class LLMError(RuntimeError):
-    """The provider failed (HTTP status or network) after the SDK's retries."""
+class LLMError(NicheflowError, RuntimeError):
+    """The script writer failed; raised as one of the subclasses below, which say whether to retry."""
 
 
-class LLMAuthError(LLMError):
-    """The API key is missing or was rejected."""
+class LLMAuthError(LLMError, PermanentError):
+    """The API key is missing or was rejected: set a valid one."""
 
 
-class LLMOutputError(LLMError):
-    """The model's script still failed validation after the repair round."""
+class LLMRequestRejected(LLMError, PermanentError):
+    """Groq refused the request (a 4xx other than the key's and the rate limit's): an unknown model, a
+    request too large. Retrying the same request cannot help."""
+
+
+class LLMUnavailable(LLMError, TransientError):
+    """Groq timed out, could not be reached, or answered 408/409/429/5xx through all of the SDK's retries:
+    worth retrying later."""
+
+
+class LLMOutputError(LLMError, PermanentError):
+    """The model's script still failed validation after the repair round. Another run of the same request
+    mostly fails the same way and costs tokens: change the model, the target length or the facts."""
 
     def __init__(self, errors: list[str], usage: dict):
         self.errors = errors
         self.usage = usage
         super().__init__(
             f"the model's script failed validation after {usage['calls']} call(s), including one "
-            f"repair round: " + "; ".join(errors)
+            f"repair round: " + "; ".join(errors) + ". Try another llm.model, or review the topic's facts "
+            "and the target length, then run the task again"
         )
 
 
@@ -274,12 +293,12 @@ class GroqWriter:
         except groq.APIStatusError as e:
             raise self._status_error(e) from None
         except groq.APITimeoutError:
-            raise LLMError(
+            raise LLMUnavailable(
                 f"Groq did not answer within the timeout at {self._client.base_url}, "
                 f"after {self._client.max_retries} retries"
             ) from None
         except groq.APIConnectionError as e:
-            raise LLMError(
+            raise LLMUnavailable(
                 f"could not reach Groq at {self._client.base_url} after {self._client.max_retries} "
                 f"retries: {self._redact(str(e.__cause__ or e))}"
             ) from None
@@ -299,7 +318,10 @@ class GroqWriter:
                 f" (rate limited; gave up after {self._client.max_retries} retries; retry-after was "
                 f"{e.response.headers.get('retry-after', 'not given')})"
             )
-        return LLMError(f"Groq API error HTTP {e.status_code}: {self._redact(_api_message(e))}{hint}")
+        message = f"Groq API error HTTP {e.status_code}: {self._redact(_api_message(e))}{hint}"
+        if is_transient_status(e.status_code) or e.status_code == 409:  # the SDK retries 409 too
+            return LLMUnavailable(message + ". Try again later")
+        return LLMRequestRejected(message + ". Not retried: fix the request (model, size) first")
 
     def _redact(self, text: str) -> str:
         return text.replace(self._key, "***") if len(self._key) >= 4 else text
