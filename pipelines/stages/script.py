@@ -9,18 +9,20 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections import Counter
 
 import psycopg
 
 from knowledge import store
 from knowledge.query import query
+from knowledge.store import Fact, source_key
 from pipelines import grounding
 from pipelines import notes as review_notes
 from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.errors import NoFacts
 from pipelines.production import Production, read_json, write_json
-from pipelines.providers.writer import offline as writer_offline
-from pipelines.providers.writer.base import Script
+from pipelines.providers.writer.base import Brief, Script, Writer, cited_ids
+from pipelines.providers.writer.offline import OfflineWriter
 from pipelines.stages.knowledge import facts_needed
 
 log = logging.getLogger(__name__)
@@ -31,19 +33,26 @@ def segment_text(segment: dict) -> str:
     return " ".join(s["text"] for s in segment["sentences"])
 
 
-def _groq(p: Production):
-    if p.cfg.llm.provider != "groq":
-        return None
-    from pipelines.providers.writer.groq import groq_from_env
+def rank_sources(ranked: list[Fact], top: int = 15) -> list[str]:
+    """Sources ordered by how many of the best-ranked facts they hold: the topic's main documents first."""
+    counts = Counter(source_key(f) for f in ranked[:top])
+    return [src for src, _ in counts.most_common()]
 
-    writer = groq_from_env(p.cfg.llm.model, base_url=os.environ.get("GROQ_BASE_URL") or None)
-    if writer is None:
+
+def writer_for(p: Production) -> Writer:
+    """The channel's writer: Groq when configured and keyed, else the offline template writer (logged)."""
+    if p.cfg.llm.provider == "groq":
+        from pipelines.providers.writer.groq import groq_from_env
+
+        groq = groq_from_env(p.cfg.llm.model, base_url=os.environ.get("GROQ_BASE_URL") or None)
+        if groq is not None:
+            return groq
         log.warning(
             "channel %s asks for Groq but GROQ_API_KEY / connection groq_default is not set: "
             "using the offline writer",
             p.channel,
         )
-    return writer
+    return OfflineWriter()
 
 
 def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
@@ -56,43 +65,31 @@ def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: 
         )
     adjust = review_notes.read(notes)
     target_words = round(p.target_seconds * cfg.voice.rate_wpm / 60 * adjust.length)
-    pool = (
-        store.facts_from_sources(conn, p.channel, writer_offline.rank_sources(report.facts)[:2])
-        or report.facts
+    pool = store.facts_from_sources(conn, p.channel, rank_sources(report.facts)[:2]) or report.facts
+    brief = Brief(
+        topic=p.topic,
+        language=cfg.language,
+        facts=pool,
+        target_words=target_words,
+        tone=cfg.llm.tone,
+        audience=cfg.llm.audience,
+        learnings=store.recent_learnings(conn, p.channel),
+        notes=notes,
+        questions=[q.question for q in report.questions],
     )
-    groq = _groq(p)
-    if groq is not None:
-        learnings = store.recent_learnings(conn, p.channel)
-        with_groq = groq.write(
-            topic=p.topic,
-            language=cfg.language,
-            facts=pool,
-            target_words=target_words,
-            tone=cfg.llm.tone,
-            audience=cfg.llm.audience,
-            learnings=learnings,
-            notes=notes,
-            questions=[q.question for q in report.questions],
-        )
-        script, writer, disclosure, usage = (
-            with_groq.script,
-            f"groq ({groq.model})",
-            groq.disclosure(cfg.language),
-            with_groq.usage,
-        )
-        groq.close()
-    else:
-        script = writer_offline.write(
-            p.topic, cfg.language, writer_offline.follow_notes(pool, adjust.lead, adjust.drop), target_words
-        )
-        writer, disclosure, usage = writer_offline.NAME, writer_offline.DISCLOSURE[cfg.language], None
+    writer = writer_for(p)
+    try:
+        written = writer.write(brief)
+    finally:
+        writer.close()
+    script, disclosure, usage = written.script, written.disclosure, written.usage
     by_id = {f.id: f for f in pool}
     flags = grounding.check(script, by_id, topic=p.topic)
-    data = _stored(script, cfg.language, [by_id[i] for i in sorted(_cited(script)) if i in by_id])
+    data = _stored(script, cfg.language, [by_id[i] for i in sorted(cited_ids(script)) if i in by_id])
     data.update(
         topic=p.topic,
         language=cfg.language,
-        writer=writer,
+        writer=written.writer,
         disclosure=disclosure,
         review_notes=notes,
         revision=revision,
@@ -105,15 +102,11 @@ def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: 
         log.warning("script r%s has %d grounding flag(s) for the reviewer", revision, len(flags))
     return {
         "script": p.rel(path),
-        "writer": writer,
-        "fact_ids": sorted(_cited(script)),
+        "writer": written.writer,
+        "fact_ids": sorted(cited_ids(script)),
         "grounding_flags": len(flags),
         **({"usage": usage} if usage else {}),
     }
-
-
-def _cited(script: Script) -> set[int]:
-    return {i for seg in script.segments for s in seg.sentences for i in s.fact_ids}
 
 
 def _stored(script: Script, language: str, cited: list) -> dict:

@@ -13,7 +13,7 @@ import pytest
 from knowledge.store import Fact
 from pipelines import grounding
 from pipelines.errors import PermanentError, TransientError, is_permanent
-from pipelines.providers.writer.base import Script, cited_ids, words
+from pipelines.providers.writer.base import Brief, Script, cited_ids, words
 from pipelines.providers.writer.groq import (
     GroqWriter,
     LLMAuthError,
@@ -164,7 +164,13 @@ def writer(fake: FakeGroq, **kw) -> GroqWriter:
 
 def write_en(w: GroqWriter, **kw):
     return w.write(
-        topic="Apollo 11", language="en", facts=FACTS_EN, target_words=kw.pop("target_words", WORDS_EN), **kw
+        Brief(
+            topic="Apollo 11",
+            language="en",
+            facts=FACTS_EN,
+            target_words=kw.pop("target_words", WORDS_EN),
+            **kw,
+        )
     )
 
 
@@ -174,14 +180,16 @@ def write_en(w: GroqWriter, **kw):
 def test_valid_portuguese_script_on_the_first_call(fake: FakeGroq) -> None:
     fake.add_completion(json.dumps(SCRIPT_PT, ensure_ascii=False), prompt_tokens=1500, completion_tokens=500)
     result = writer(fake).write(
-        topic="Independência do Brasil",
-        language="pt-BR",
-        facts=FACTS_PT,
-        target_words=WORDS_PT,
-        tone="didático",
-        audience="estudantes",
-        learnings=["Frases curtas funcionam melhor."],
-        notes="mais curto",
+        Brief(
+            topic="Independência do Brasil",
+            language="pt-BR",
+            facts=FACTS_PT,
+            target_words=WORDS_PT,
+            tone="didático",
+            audience="estudantes",
+            learnings=["Frases curtas funcionam melhor."],
+            notes="mais curto",
+        )
     )
 
     assert result.script.title == SCRIPT_PT["title"]

@@ -1,4 +1,7 @@
-"""The structured script every writer produces (the LLM writers as JSON, validated here).
+"""The writer slot's interface: a `Writer` takes a `Brief` (the topic, the facts it may cite, the target
+length, the channel's tone and the reviewer's notes) and returns a `WriterResult` holding the structured
+`Script` every writer produces (the LLM writers as JSON, validated here), who wrote it and how the video's
+description must say so.
 
 Narration is `hook` followed by every segment's sentences, in order. A sentence lists the ids of the
 stored facts that support it; an empty list means it makes no factual claim (an opening, a transition,
@@ -10,9 +13,13 @@ field is told so instead of having it silently dropped."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from knowledge.store import Fact
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -76,3 +83,45 @@ def words(script: Script) -> int:
 def cited_ids(script: Script) -> set[int]:
     """Every fact id cited anywhere in the script."""
     return {i for seg in script.segments for s in seg.sentences for i in s.fact_ids}
+
+
+@dataclass(frozen=True)
+class Brief:
+    """What a writer is asked for. `facts` are the only facts it may cite, in story order (the topic's main
+    sources first); `notes` are a reviewer's request-changes notes, when this is a new revision."""
+
+    topic: str
+    language: str
+    facts: list[Fact]
+    target_words: int
+    tone: str = ""
+    audience: str = ""
+    learnings: Sequence[str] = ()
+    notes: str | None = None
+    questions: Sequence[str] = ()
+
+
+@dataclass
+class WriterResult:
+    """A writer's script, who wrote it (`writer`, shown to the reviewer) and the sentence the video's
+    description carries about it (`disclosure`)."""
+
+    script: Script
+    writer: str
+    disclosure: str
+    usage: dict | None = (
+        None  # LLM writers: prompt_tokens, completion_tokens, total_tokens, cost_usd, calls, model
+    )
+    flags: list[dict] = field(
+        default_factory=list
+    )  # grounding.check() of the final script, when the writer ran it
+
+
+class Writer(Protocol):
+    """A script writer: Groq (writer.groq) or the offline template writer (writer.offline)."""
+
+    name: str
+
+    def write(self, brief: Brief) -> WriterResult: ...
+
+    def close(self) -> None: ...

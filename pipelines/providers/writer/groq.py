@@ -22,8 +22,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import groq
@@ -34,7 +33,7 @@ from knowledge.store import Fact
 from pipelines import grounding
 from pipelines.errors import NicheflowError, PermanentError, TransientError
 from pipelines.providers.http import is_transient_status
-from pipelines.providers.writer.base import Script, words
+from pipelines.providers.writer.base import Brief, Script, WriterResult, words
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +92,6 @@ class LLMOutputError(LLMError, PermanentError):
         )
 
 
-@dataclass
-class WriterResult:
-    script: Script
-    usage: dict  # prompt_tokens, completion_tokens, total_tokens, cost_usd, calls, model
-    flags: list[dict] = field(default_factory=list)  # grounding.check() of the final script
-
-
 def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
     price = PRICES_PER_MILLION.get(model)
     if price is None:
@@ -142,23 +134,10 @@ class GroqWriter:
     def close(self) -> None:
         self._client.close()
 
-    def disclosure(self, language: str) -> str:
-        return DISCLOSURE[language].format(model=self.model)
-
     # -- the one public call ------------------------------------------------------------------------
-    def write(
-        self,
-        *,
-        topic: str,
-        language: str,
-        facts: list[Fact],
-        target_words: int,
-        tone: str = "",
-        audience: str = "",
-        learnings: Sequence[str] = (),
-        notes: str | None = None,
-        questions: Sequence[str] = (),
-    ) -> WriterResult:
+    def write(self, brief: Brief) -> WriterResult:
+        """One script for the brief: one call, and one repair round if the answer fails validation."""
+        topic, language, facts, target_words = brief.topic, brief.language, brief.facts, brief.target_words
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {sorted(LANGUAGES)}, not {language!r}")
         if not facts:
@@ -175,12 +154,12 @@ class GroqWriter:
             "target_words": target_words,
             "min_words": lo,
             "max_words": hi,
-            "tone": tone,
-            "audience": audience,
-            "learnings": list(learnings),
-            "notes": notes,
+            "tone": brief.tone,
+            "audience": brief.audience,
+            "learnings": list(brief.learnings),
+            "notes": brief.notes,
             "errors": [],
-            "questions": list(questions),
+            "questions": list(brief.questions),
             "schema": json.dumps(Script.model_json_schema(), ensure_ascii=False, separators=(",", ":")),
         }
         messages = [
@@ -219,7 +198,13 @@ class GroqWriter:
             usage["total_tokens"],
             usage["cost_usd"],
         )
-        return WriterResult(script=script, usage=usage, flags=flags)
+        return WriterResult(
+            script=script,
+            writer=f"groq ({self.model})",
+            disclosure=DISCLOSURE[language].format(model=self.model),
+            usage=usage,
+            flags=flags,
+        )
 
     # -- checks ------------------------------------------------------------------------------------
     @staticmethod

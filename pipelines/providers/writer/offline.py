@@ -6,11 +6,10 @@ same structured `Script` as the Groq writer, and says what it is in the script a
 
 from __future__ import annotations
 
-from collections import Counter
-
-from knowledge.store import Fact, source_key
+from knowledge.store import Fact
 from knowledge.text import content_stems
-from pipelines.providers.writer.base import Chapter, Script, Segment, Sentence
+from pipelines import notes as review_notes
+from pipelines.providers.writer.base import Brief, Chapter, Script, Segment, Sentence, WriterResult
 
 NAME = "offline template writer"
 DISCLOSURE = {
@@ -29,12 +28,6 @@ _TEMPLATES = {
         "outro_heading": "Fontes e encerramento",
     },
 }
-
-
-def rank_sources(ranked: list[Fact], top: int = 15) -> list[str]:
-    """Sources ordered by how many of the best-ranked facts they hold: the topic's main documents first."""
-    counts = Counter(source_key(f) for f in ranked[:top])
-    return [src for src, _ in counts.most_common()]
 
 
 def follow_notes(pool: list[Fact], lead: str | None, drop: tuple[str, ...] = ()) -> list[Fact]:
@@ -120,3 +113,19 @@ def write(topic: str, language: str, pool: list[Fact], target_words: int) -> Scr
         tags=[],
         chapters=[Chapter(segment=i, title=s.heading) for i, s in enumerate(segments)],
     )
+
+
+class OfflineWriter:
+    """The writer slot's offline default (see the module's docstring)."""
+
+    name = NAME
+
+    def write(self, brief: Brief) -> WriterResult:
+        """Arrange the brief's facts, following what it can of the notes (see follow_notes)."""
+        adjust = review_notes.read(brief.notes)
+        pool = follow_notes(brief.facts, adjust.lead, adjust.drop)
+        script = write(brief.topic, brief.language, pool, brief.target_words)
+        return WriterResult(script=script, writer=NAME, disclosure=DISCLOSURE[brief.language])
+
+    def close(self) -> None:
+        pass
