@@ -10,6 +10,7 @@ import psycopg
 from knowledge import store
 from knowledge.query import KnowledgeReport, query
 from pipelines.production import Production, production_db, write_json
+from pipelines.providers.research.base import ResearchProvider
 from pipelines.providers.research.local import LocalSources
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,14 @@ def query_knowledge(conn: psycopg.Connection, p: Production) -> KnowledgeReport:
     return report
 
 
-def providers_for(p: Production) -> list[tuple[str, object]]:
+def providers_for(conn: psycopg.Connection, p: Production) -> list[tuple[str, ResearchProvider]]:
     """The channel's research providers, in its order; which run depends on config and credentials."""
-    out: list[tuple[str, object]] = []
+    out: list[tuple[str, ResearchProvider]] = []
     for name in p.cfg.research.providers:
         if name == "local":
-            out.append((name, LocalSources(p.cfg.sources_path, p.cfg.language)))
+            out.append(
+                (name, LocalSources(p.cfg.sources_path, p.cfg.language, conn, p.cfg.text_search_config))
+            )
         elif name == "wikipedia":
             from pipelines.providers.research.wikipedia import WikipediaSources
 
@@ -108,11 +111,11 @@ def research_gaps(conn: psycopg.Connection, p: Production, report: KnowledgeRepo
         result["duplicates"] += added.duplicates
         return len(added.new_ids)
 
-    for name, provider in [] if report.sufficient else providers_for(p):
-        if name == "local":
+    for name, provider in [] if report.sufficient else providers_for(conn, p):
+        if not provider.external:
             gap_terms = " ".join(g.split(":", 1)[1] for g in report.gaps if g.startswith("term:"))
             search = f"{p.topic} {gap_terms}".strip()
-            store_found(name, search, None, provider.research(conn, lang, search))
+            store_found(name, search, None, provider.research(search))
         else:
             asked: set[str] = set()
             while result["external_calls"] < budget and (nxt := _next_query(p.topic, report, asked)):

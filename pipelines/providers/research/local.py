@@ -12,16 +12,21 @@ import psycopg
 
 from knowledge.sources import SourceDocument, read_all
 from pipelines.paths import REPO
+from pipelines.providers.research.base import FoundFact
 
 
 class LocalSources:
     name = "local source documents"
+    external = False
 
-    def __init__(self, folder: Path, language: str):
+    def __init__(self, folder: Path, language: str, conn: psycopg.Connection, text_search_config: str):
         self.folder = folder
         self.language = language  # the channel's ("en", "pt-BR"): how sentences split
+        self.conn = conn  # ranks with PostgreSQL full-text search, in the channel's text search config
+        self.lang = text_search_config
 
-    def rank(self, conn: psycopg.Connection, lang: str, query: str) -> list[tuple[float, SourceDocument]]:
+    def rank(self, query: str) -> list[tuple[float, SourceDocument]]:
+        conn, lang = self.conn, self.lang
         docs = read_all(self.folder)
         ranked = []
         for doc in docs:
@@ -35,13 +40,13 @@ class LocalSources:
         ranked.sort(key=lambda x: -x[0])
         return ranked
 
-    def research(self, conn: psycopg.Connection, lang: str, query: str, max_docs: int = 2) -> list[dict]:
+    def research(self, query: str, max_docs: int = 2) -> list[FoundFact]:
         """Facts from the best-matching documents: those within half the best document's score."""
-        ranked = self.rank(conn, lang, query)
+        ranked = self.rank(query)
         if not ranked:
             return []
         best = ranked[0][0]
-        facts = []
+        facts: list[FoundFact] = []
         for score, doc in ranked[:max_docs]:
             if score < best / 2:
                 break

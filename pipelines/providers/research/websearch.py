@@ -25,6 +25,7 @@ from pipelines.providers.http import (
     make_client,
     send,
 )
+from pipelines.providers.research.base import FoundFact
 
 CONFIDENCE = 0.5
 KEY_REJECTED = (
@@ -46,6 +47,7 @@ def clean_snippet(text: str) -> str:
 
 class WebSearch:
     name = "web search"
+    external = True
 
     def __init__(
         self,
@@ -116,12 +118,12 @@ class WebSearch:
         results = web.get("results") if isinstance(web, dict) else None
         return [r for r in (results or []) if isinstance(r, dict) and r.get("url")]
 
-    def research(self, query: str, max_results: int = 10, max_facts: int = 40) -> list[dict]:
+    def research(self, query: str, max_results: int = 10, max_facts: int = 40) -> list[FoundFact]:
         """Facts from the snippets of the top `max_results` results, each result's sentences in order."""
         query = " ".join(query.split())
         if not query or max_results < 1 or max_facts < 1:
             return []
-        facts: list[dict] = []
+        facts: list[FoundFact] = []
         seen: set[str] = set()
         seen_urls: set[str] = set()
         for result in self.search(query, max_results)[:max_results]:

@@ -27,6 +27,7 @@ from pipelines.providers.http import (
     make_client,
     send,
 )
+from pipelines.providers.research.base import FoundFact
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ _BUSY_CODES = {"maxlag", "ratelimited", "readonly"}
 
 class WikipediaSources:
     name = "wikipedia"
+    external = True
 
     def __init__(
         self,
@@ -178,7 +180,7 @@ class WikipediaSources:
                 keep.append(line)
         return claim_sentences("\n".join(keep), self.language)
 
-    def research(self, query: str, max_pages: int = 2, max_facts: int = 40) -> list[dict]:
+    def research(self, query: str, max_pages: int = 2, max_facts: int = 40) -> list[FoundFact]:
         """Facts from the best `max_pages` Wikipedia pages for `query`; [] when nothing matches.
 
         The `max_facts` budget is shared fairly between pages (a long first article does not crowd out
@@ -200,7 +202,7 @@ class WikipediaSources:
                     log.info("wikipedia: skipping disambiguation page %r", page.get("title"))
                     continue
                 per_page.append((page, self.page_sentences(page.get("extract") or "")))
-        facts: list[dict] = []
+        facts: list[FoundFact] = []
         seen: set[str] = set()
         for (page, claims), take in zip(
             per_page, _fair_shares([len(c) for _, c in per_page], max_facts), strict=True
