@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 from pipelines.config import Style
+from pipelines.media.drawing import background, fit_text, palette
 from pipelines.media.fonts import BOLD
-from pipelines.providers.broll.generated import background, fit_text, palette
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,9 @@ from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.media.cache import MediaCache, link_into, sha256_file
 from pipelines.paths import data_dir
 from pipelines.production import Production, read_json, write_json
+from pipelines.providers.broll.base import BrollProvider, Candidate, measure, relevance, suffix_of
 from pipelines.providers.broll.generated import GeneratedVisuals, Visual, keywords
-from pipelines.providers.broll.stock import Candidate, Pexels, Pixabay, measure, relevance, suffix_of
+from pipelines.providers.broll.stock import Pexels, Pixabay
 from pipelines.providers.http import ProviderError
 from pipelines.stages.script import segment_text
 
@@ -50,10 +51,10 @@ def search_terms(segment: dict, topic: str) -> list[str]:
     return [q for q in dict.fromkeys(queries) if q]
 
 
-def providers_for(p: Production) -> list:
+def providers_for(p: Production) -> list[BrollProvider]:
     """The channel's b-roll providers in its order; a stock provider without a key is skipped (logged)."""
     cfg = p.cfg.broll
-    out = []
+    out: list[BrollProvider] = []
     for name in cfg.providers:
         if name == "local":
             from pipelines.providers.broll.local import LocalLibrary

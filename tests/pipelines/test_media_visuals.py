@@ -30,7 +30,8 @@ def test_generated_visual_is_a_labelled_png(tmp_path: Path) -> None:
 def test_card_carries_its_text_and_the_generated_label(tmp_path: Path) -> None:
     from PIL import Image, ImageChops
 
-    from pipelines.providers.broll.generated import LABEL_INSET, background
+    from pipelines.media.drawing import background
+    from pipelines.providers.broll.generated import LABEL_INSET
 
     card = GeneratedVisuals().make("3, 2, 1… liftoff", "", tmp_path / "card.png", size=(1280, 720), seed=9)
     assert "3, 2, 1… liftoff" in card.description

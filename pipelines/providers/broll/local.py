@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.media.cache import sha256_file
-from pipelines.providers.broll.stock import Candidate, measure, relevance
+from pipelines.providers.broll.base import Candidate, measure, relevance
 
 log = logging.getLogger(__name__)
 KINDS = {
