@@ -99,8 +99,7 @@ def assemble(p: Production, script_rel: str, audio: dict, broll: dict, revision:
 
 
 def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
-    from pipelines.providers.publish.outbox import OutboxPublisher
-    from pipelines.stages.publish import draft, next_slot
+    from pipelines.stages.publish import draft, next_slot, publisher_for
 
     render = read_json(p.abs(cp.artifacts["render"]))
     audio = checkpoints.approved(conn, p.id, "audio").artifacts
@@ -111,7 +110,7 @@ def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
         **cp.artifacts.get("overrides", {}),
     }
     cfg = p.cfg
-    publish_at = next_slot(cfg.timezone, cfg.publish.time, OutboxPublisher(p.channel).taken_slots())
+    publish_at = next_slot(cfg.timezone, cfg.publish.time, publisher_for(p).taken_slots())
     return {
         "video": cp.artifacts["video"],
         "duration": cp.artifacts["duration"],

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pipelines import checkpoints
 from pipelines.production import Production, production_db, read_json
+from pipelines.providers.publish.base import Publisher
 from pipelines.providers.publish.outbox import OutboxPublisher
 
 _LABELS = {
@@ -25,6 +26,11 @@ _LABELS = {
         "visuals": "Imagens: {visuals}.",
     },
 }
+
+
+def publisher_for(p: Production) -> Publisher:
+    """Where the channel's videos go: its local outbox (the offline default)."""
+    return OutboxPublisher(p.channel)
 
 
 def next_slot(tz: str, at: time, taken: set[datetime], after: datetime | None = None) -> datetime:
@@ -93,7 +99,7 @@ def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, f
     script = read_json(p.abs(script_rel))
     render = read_json(p.abs(final["render"]))
     visuals = read_json(p.abs(broll["visuals"]))["visuals"]
-    outbox = OutboxPublisher(p.channel)
+    outbox = publisher_for(p)
     chosen = {
         **draft(p, script, render, audio["voice"], visuals),
         "thumbnail": render.get("thumbnail", 0),

@@ -12,9 +12,8 @@ from pipelines import checkpoints
 from pipelines.media.captions import build_cues, write_ass
 from pipelines.media.render import Scene, render_video
 from pipelines.production import Production, production_db, read_json
-from pipelines.providers.publish.outbox import OutboxPublisher
 from pipelines.stages.final import scenes_for, words_of
-from pipelines.stages.publish import next_slot
+from pipelines.stages.publish import next_slot, publisher_for
 
 log = logging.getLogger(__name__)
 SIZE = (1080, 1920)
@@ -52,7 +51,7 @@ def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
     timings = read_json(p.abs(audio["timings"]))
     visuals = read_json(p.abs(broll["visuals"]))
     scenes = scenes_for(p, timings, visuals)
-    outbox = OutboxPublisher(p.channel)
+    outbox = publisher_for(p)
     results = []
     out_dir = p.workspace / "shorts"
     out_dir.mkdir(exist_ok=True)
