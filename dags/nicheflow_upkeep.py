@@ -27,7 +27,7 @@ with DAG(
             import logging
 
             from knowledge import upkeep as k
-            from pipelines.stages import channel_db
+            from pipelines.production import channel_db
 
             with channel_db(channel) as conn:
                 report = k.run(conn, channel, ttl_days)
