@@ -17,6 +17,7 @@ from itertools import groupby
 from pathlib import Path
 
 from pipelines.config import AudioQA
+from pipelines.media.align import align, onto_written
 from pipelines.media.asr import HeardWord, ModelUnavailable, resolve_model, transcribe_spans
 from pipelines.production import Production, read_json, write_json
 from pipelines.script import segment_text
@@ -336,30 +337,6 @@ def normalise(text: str, language: str) -> list[str]:
     return words
 
 
-def align(expected: list[str], heard: list[str]) -> list[tuple[int | None, int | None]]:
-    """A minimum-edit alignment: pairs (expected index, heard index); None on the side a word is missing."""
-    n, m = len(expected), len(heard)
-    cost = [[i + j if i * j == 0 else 0 for j in range(m + 1)] for i in range(n + 1)]
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            cost[i][j] = min(
-                cost[i - 1][j - 1] + (expected[i - 1] != heard[j - 1]), cost[i - 1][j] + 1, cost[i][j - 1] + 1
-            )
-    pairs: list[tuple[int | None, int | None]] = []
-    i, j = n, m
-    while i or j:
-        if i and j and cost[i][j] == cost[i - 1][j - 1] + (expected[i - 1] != heard[j - 1]):
-            i, j = i - 1, j - 1
-            pairs.append((i, j))
-        elif i and cost[i][j] == cost[i - 1][j] + 1:
-            i -= 1
-            pairs.append((i, None))
-        else:
-            j -= 1
-            pairs.append((None, j))
-    return pairs[::-1]
-
-
 def compare(expected_text: str, heard_text: str, language: str) -> dict:
     """WER of what was heard against what was expected, and a short diff of the differing words."""
     expected, heard = normalise(expected_text, language), normalise(heard_text, language)
@@ -391,45 +368,14 @@ def caption_words(script_text: str, heard: list[HeardWord], span: dict, language
     """Timings for the script's words of one segment, in timings.json's word format, from what Whisper
     heard: each written word takes the times of the heard words aligned to it; words Whisper missed share
     the time between their neighbours. Times stay inside the segment and in order."""
-    written: list[str] = []
-    for token in script_text.split():  # a token with nothing to say (a dash) stays with its neighbour
-        if written and not normalise(token, language):
-            written[-1] += f" {token}"
-        else:
-            written.append(token)
-    ref = [(w, k) for k, token in enumerate(written) for w in normalise(token, language)]
-    hyp = [(w, j) for j, word in enumerate(heard) for w in normalise(word.text, language)]
-    times: list[list[float]] = [[] for _ in written]
-    for i, j in align([w for w, _ in ref], [w for w, _ in hyp]):
-        if i is not None and j is not None:
-            times[ref[i][1]] += [heard[hyp[j][1]].start, heard[hyp[j][1]].end]
-    words: list[dict] = []
-    k = 0
-    while k < len(written):
-        if times[k]:
-            start = max(min(times[k]), words[-1]["end"] if words else span["start"])
-            words.append(_word(written[k], start, max(times[k]), span))
-            k += 1
-            continue
-        run_end = next((n for n in range(k, len(written)) if times[n]), len(written))
-        lo = words[-1]["end"] if words else span["start"]
-        hi = max(lo, min(times[run_end]) if run_end < len(written) else span["end"])
-        step = (hi - lo) / (run_end - k)
-        words += [
-            _word(written[n], lo + (n - k) * step, lo + (n - k + 1) * step, span) for n in range(k, run_end)
-        ]
-        k = run_end
-    return words
-
-
-def _word(text: str, start: float, end: float, span: dict) -> dict:
-    start = min(max(start, span["start"]), span["end"])
-    return {
-        "text": text,
-        "start": round(start, 3),
-        "end": round(min(max(end, start), span["end"]), 3),
-        "segment": span["segment"],
-    }
+    tokens = script_text.split()
+    words = onto_written(
+        tokens,
+        [normalise(t, language) for t in tokens],
+        [(normalise(w.text, language), w.start, w.end) for w in heard],
+        (span["start"], span["end"]),
+    )
+    return [{"text": w.text, "start": w.start, "end": w.end, "segment": span["segment"]} for w in words]
 
 
 def check_narration(
