@@ -15,7 +15,6 @@ TTSUnavailable), so the stage can fall back to the offline voice.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import os
 import re
@@ -23,6 +22,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from pipelines.errors import PermanentError
+from pipelines.media.align import onto_written
 from pipelines.providers.tts.espeak import TTS, TTSServiceDown, WordTiming, offline_voice
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_VOICE = {"en": "en-US-JennyNeural", "pt-BR": "pt-BR-FranciscaNeural"}
 BASE_WPM = 150  # an Azure neural voice's pace at rate 0%, roughly; rate_wpm is relative to it
 TICKS_PER_SECOND = 10_000_000
-NON_SPACE = re.compile(r"\S")
+WORD_PART = re.compile(r"[^\W_]+")
 XML_QUOTES = {'"': "&quot;", "'": "&apos;"}
 KEY_HELP = (
     "set a valid key as the password of the Airflow connection azure_speech_default (or AZURE_SPEECH_KEY) "
@@ -63,29 +63,19 @@ def ssml(text: str, voice: str, style: str | None, rate_wpm: int) -> str:
 
 def onto_written_words(text: str, spoken: list[tuple[str, float, float]]) -> list[WordTiming]:
     """Spoken words [(text, start, end)], in order, onto the whitespace words of `text`: spoken words inside
-    one written word merge; a written word never spoken (a lone "—") joins the word before it."""
-    tokens = [(m.start(), m.group()) for m in re.finditer(r"\S+", text)]
-    starts = [pos for pos, _ in tokens]
-    lowered, cursor = text.lower(), 0
-    spans: dict[int, list[float]] = {}  # token index -> [start, end]
-    for said, start, end in spoken:
-        pos = lowered.find(said.lower(), cursor)
-        if pos >= 0:
-            cursor = pos + len(said)
-        else:  # not as written (a number said in words): it belongs to the next written word
-            nxt = NON_SPACE.search(text, cursor)
-            pos = nxt.start() if nxt else max(cursor - 1, 0)
-        k = max(bisect.bisect_right(starts, pos) - 1, 0)
-        span = spans.setdefault(k, [start, end])
-        span[1] = max(span[1], end)
-    said_at = sorted(spans)
-    words = []
-    for j, k in enumerate(said_at):
-        first = 0 if j == 0 else k
-        last = said_at[j + 1] - 1 if j + 1 < len(said_at) else len(tokens) - 1
-        text_of = " ".join(t for _, t in tokens[first : last + 1])
-        words.append(WordTiming(text_of, round(spans[k][0], 3), round(spans[k][1], 3)))
-    return words
+    one written word merge; a written word with nothing to say (a lone "—") joins the word before it, one no
+    spoken word matched shares the time between its neighbours (`pipelines.media.align`)."""
+    tokens = text.split()
+    end = max((e for _, _, e in spoken), default=0.0)
+    timed = onto_written(
+        tokens, [_units(t) for t in tokens], [(_units(said), s, e) for said, s, e in spoken], (0.0, end)
+    )
+    return [WordTiming(*w) for w in timed]
+
+
+def _units(word: str) -> list[str]:
+    """What is compared of a word: its letters and digits, lower case ("\"It's" -> ["it", "s"])."""
+    return WORD_PART.findall(word.lower())
 
 
 class AzureTTS:

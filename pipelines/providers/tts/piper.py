@@ -2,9 +2,9 @@
 
 Piper reports how many samples each phoneme took (`include_alignments=True`, which patches the ONNX
 model in memory; needs the `onnx` package). Words are found by phonemizing every written word on its
-own and aligning that phoneme stream with the spoken one (difflib), so numbers ("1969" -> four spoken
-words) and words espeak joins ("on the" -> "ɔnðə") still map onto the written words. A word runs from
-its first phoneme to its last, so pauses at punctuation are gaps between words.
+own and aligning that phoneme stream with the spoken one (`pipelines.media.align`), so numbers ("1969" ->
+four spoken words) and words espeak joins ("on the" -> "ɔnðə") still map onto the written words. A word
+runs from its first phoneme to its last, so pauses at punctuation are gaps between words.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from difflib import SequenceMatcher
 from functools import cache
 from importlib import import_module
 from pathlib import Path
 
+from pipelines.media.align import onto_written
 from pipelines.providers.tts.espeak import TTSNotInstalled, WordTiming, write_wav
 
 log = logging.getLogger(__name__)
@@ -57,31 +57,14 @@ def align_words(
 
     `written[i]` is word i phonemized on its own. Words that are not spoken (a lone "—") join the word
     before them (or after, at the start)."""
-    tokens = text.split()
-    stream = "".join(written)
-    matcher = SequenceMatcher(None, stream, "".join(p for p, _, _ in spoken), autojunk=False)
-    where: dict[int, int] = {}  # index in `stream` -> index in `spoken`
-    for a, b, size in matcher.get_matching_blocks():
-        where.update((a + k, b + k) for k in range(size))
-    spans: list[tuple[float, float] | None] = []
-    pos = 0
-    for w in written:
-        hits = [where[i] for i in range(pos, pos + len(w)) if i in where]
-        spans.append((spoken[hits[0]][1] / rate, spoken[hits[-1]][2] / rate) if hits else None)
-        pos += len(w)
-    words: list[WordTiming] = []
-    pending: list[str] = []  # unspoken tokens before the first spoken one
-    for token, span in zip(tokens, spans, strict=True):
-        if span is None:
-            if words:
-                last = words[-1]
-                words[-1] = WordTiming(f"{last.text} {token}", last.start, last.end)
-            else:
-                pending.append(token)
-            continue
-        words.append(WordTiming(" ".join([*pending, token]), round(span[0], 3), round(span[1], 3)))
-        pending = []
-    return words
+    end = max((b for _, _, b in spoken), default=0) / rate
+    timed = onto_written(
+        text.split(),
+        [list(w) for w in written],
+        [((p,), a / rate, b / rate) for p, a, b in spoken],
+        (0.0, end),
+    )
+    return [WordTiming(*w) for w in timed]
 
 
 class PiperTTS:
