@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 
-class Timed(NamedTuple):
+class WordTiming(NamedTuple):
+    """A written word and when it was said, in seconds from the start of its audio."""
+
     text: str  # the written word, with any unspoken token that rides with it ("step\" —")
     start: float  # seconds
     end: float
@@ -72,9 +74,9 @@ def onto_written(
     units: Sequence[Sequence[str]],
     spoken: Sequence[tuple[Sequence[str], float, float]],
     bounds: tuple[float, float],
-) -> list[Timed]:
+) -> list[WordTiming]:
     """Times for the written `tokens` (each with its `units`) from `spoken` pieces [(units, start, end)] in
-    order, inside `bounds` (start, end): one Timed per written word, in order, rounded to the millisecond."""
+    order, inside `bounds` (start, end): one WordTiming per written word, in order, rounded to the millisecond."""
     words = written_words(tokens, units)
     ref = [(u, w) for w, (_, said) in enumerate(words) for u in said]
     hyp = [(u, j) for j, (said, _, _) in enumerate(spoken) for u in said]
@@ -100,11 +102,11 @@ def onto_written(
             early.append(hyp[j][1])
 
     lo, hi = bounds
-    out: list[Timed] = []
+    out: list[WordTiming] = []
 
     def put(w: int, start: float, end: float) -> None:
         start = round(min(max(start, lo), hi), 3)
-        out.append(Timed(words[w][0], start, round(min(max(end, start), hi), 3)))
+        out.append(WordTiming(words[w][0], start, round(min(max(end, start), hi), 3)))
 
     w = 0
     while w < len(words):

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from pipelines.errors import PermanentError
 from pipelines.media.ffmpeg import run_ffmpeg
-from pipelines.providers.tts.espeak import write_wav
 
 log = logging.getLogger(__name__)
 
@@ -200,3 +199,16 @@ def mix_music(voice: Path, music: Path, out: Path, music_db: float, duration: fl
     report = normalize(raw, out, channels=2)
     raw.unlink()
     return report
+
+
+def write_wav(path: Path, pcm: bytes, rate: int) -> None:
+    """Mono 16-bit little-endian PCM -> a WAV file (folders created)."""
+    import wave
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)

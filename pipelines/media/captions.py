@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.config import Style
+from pipelines.media.align import WordTiming
 from pipelines.media.fonts import FAMILY
-from pipelines.providers.tts.espeak import WordTiming
 
 SENTENCE_END = (".", "!", "?", ";", ":", "…")
 PAUSE = 0.35  # seconds of silence between two words that ends a cue

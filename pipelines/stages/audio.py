@@ -16,7 +16,8 @@ from pipelines.checkpoints import Checkpoint
 from pipelines.media.audio_finish import Cut, ebur128, join_segments, mix_music, normalize
 from pipelines.media.ffmpeg import audio_duration
 from pipelines.production import Production, read_json, write_json
-from pipelines.providers.tts.espeak import TTS, EspeakTTS, TTSUnavailable, WordTiming, get_tts, offline_voice
+from pipelines.providers.tts.base import TTS, TTSUnavailable, WordTiming
+from pipelines.providers.tts.espeak import EspeakTTS
 from pipelines.stages.script import segment_text
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,37 @@ def _place(words: list[WordTiming], cut: Cut, segment: int) -> list[dict]:
         return round(cut.offset + min(max(t - cut.trimmed, 0.0), cut.length), 3)
 
     return [{"text": w.text, "start": at(w.start), "end": at(w.end), "segment": segment} for w in words]
+
+
+def offline_voice(language: str, rate_wpm: int) -> EspeakTTS:
+    """The voice that works on every machine: espeak-ng in the channel's language."""
+    from pipelines.config import LANGUAGES
+
+    return EspeakTTS(LANGUAGES[language][1], rate_wpm)
+
+
+def get_tts(provider: str, name: str | None, language: str, rate_wpm: int, style: str | None = None) -> TTS:
+    """The voice for a channel's `voice:` settings. Azure without a key falls back to the offline voice."""
+    if provider == "espeak":
+        return EspeakTTS(name, rate_wpm) if name else offline_voice(language, rate_wpm)
+    if provider == "piper":
+        from pipelines.providers.tts.piper import PiperTTS
+
+        return PiperTTS(name, language, rate_wpm)
+    if provider == "azure":
+        from pipelines.providers.tts.azure import azure_from_env
+
+        azure = azure_from_env(name, style, language, rate_wpm)
+        if azure is not None:
+            return azure
+        fallback = offline_voice(language, rate_wpm)
+        log.warning(
+            "voice.provider is azure but no key is set (Airflow connection azure_speech_default or "
+            "AZURE_SPEECH_KEY): narrating with the offline voice %s instead",
+            fallback.name,
+        )
+        return fallback
+    raise ValueError(f"unknown TTS provider {provider!r}; allowed: azure, espeak, piper")
 
 
 def narrate(p: Production, script_rel: str, revision: int, notes: str | None = None) -> dict:

@@ -7,12 +7,12 @@ import psycopg
 
 from pipelines import checkpoints
 from pipelines.checkpoints import Checkpoint, CheckpointError
+from pipelines.media.align import WordTiming
 from pipelines.media.captions import build_cues, write_ass, write_srt
 from pipelines.media.prepare import bookend_seconds
 from pipelines.media.render import Scene, render_video
 from pipelines.media.thumbnail import make_thumbnails
 from pipelines.production import Production, read_json, write_json
-from pipelines.providers.tts.espeak import WordTiming
 
 SIZE = (1920, 1080)
 

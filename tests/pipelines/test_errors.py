@@ -20,7 +20,7 @@ from pipelines.media.ffmpeg import FFmpegError
 from pipelines.providers.http import ProviderError, ProviderRejected, ProviderUnavailable
 from pipelines.providers.publish.outbox import OutboxConflict
 from pipelines.providers.tts.azure import AzureKeyRejected, AzureMisconfigured
-from pipelines.providers.tts.espeak import TTSNotInstalled, TTSServiceDown, TTSUnavailable
+from pipelines.providers.tts.base import TTSNotInstalled, TTSServiceDown, TTSUnavailable
 from pipelines.providers.writer.groq import (
     LLMAuthError,
     LLMError,

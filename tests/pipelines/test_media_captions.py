@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.media.align import WordTiming
 from pipelines.media.captions import Cue, build_cues, slice_cues, write_ass, write_srt
 from pipelines.media.ffmpeg import run_ffmpeg
 from pipelines.media.fonts import FONTS_DIR
 from pipelines.media.render import escape_filter_path
-from pipelines.providers.tts.espeak import EspeakTTS, WordTiming
+from pipelines.providers.tts.espeak import EspeakTTS
 
 TEXT = (
     "Octopuses have three hearts. Two pump blood through the gills, and one pumps it through the rest "

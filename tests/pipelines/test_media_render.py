@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.media.align import WordTiming
 from pipelines.media.captions import build_cues, write_ass
 from pipelines.media.ffmpeg import FFmpegError, audio_duration, run_ffmpeg
 from pipelines.media.render import Clip, Scene, plan_clips, render_video
 from pipelines.providers.broll.generated import GeneratedVisuals
-from pipelines.providers.tts.espeak import EspeakTTS, WordTiming
+from pipelines.providers.tts.espeak import EspeakTTS
 
 NARRATION = "Honey never spoils. Archaeologists found edible honey in ancient tombs."
 

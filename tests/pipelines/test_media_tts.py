@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from pipelines.media.ffmpeg import audio_duration
-from pipelines.providers.tts.espeak import EspeakTTS, get_tts
+from pipelines.providers.tts.base import TTSUnavailable
+from pipelines.providers.tts.espeak import EspeakTTS
 from pipelines.providers.tts.piper import PiperTTS
+from pipelines.stages.audio import get_tts
 
 CASES = [
     ("en-us", "The octopus has three hearts, and its blood is blue."),
@@ -129,5 +131,5 @@ def test_missing_library_says_what_to_install(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(tts, "_engine", None)
     monkeypatch.setattr(tts, "LIBRARY", "libespeak-ng-not-here.so.1")
-    with pytest.raises(tts.TTSUnavailable, match="apt-get install espeak-ng"):
+    with pytest.raises(TTSUnavailable, match="apt-get install espeak-ng"):
         EspeakTTS("en-us").synthesize("hello", tmp_path / "x.wav")

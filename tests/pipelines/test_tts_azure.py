@@ -15,7 +15,9 @@ from pipelines.errors import PermanentError, TransientError, is_permanent
 from pipelines.media.ffmpeg import audio_duration
 from pipelines.production import read_json
 from pipelines.providers.tts.azure import AzureKeyRejected, AzureMisconfigured, AzureTTS
-from pipelines.providers.tts.espeak import EspeakTTS, TTSServiceDown, TTSUnavailable, get_tts
+from pipelines.providers.tts.base import TTSServiceDown, TTSUnavailable
+from pipelines.providers.tts.espeak import EspeakTTS
+from pipelines.stages.audio import get_tts
 from tests.pipelines.fake_azure_speech import GAP_SECONDS, WORD_SECONDS, FakeAzureSpeech
 from tests.pipelines.test_audio_finish import SCRIPT, narrate_sample
 

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from pipelines.errors import PermanentError
 from pipelines.media.align import onto_written
-from pipelines.providers.tts.espeak import TTS, TTSServiceDown, WordTiming, offline_voice
+from pipelines.providers.tts.base import TTSServiceDown, WordTiming
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def onto_written_words(text: str, spoken: list[tuple[str, float, float]]) -> lis
     timed = onto_written(
         tokens, [_units(t) for t in tokens], [(_units(said), s, e) for said, s, e in spoken], (0.0, end)
     )
-    return [WordTiming(*w) for w in timed]
+    return timed
 
 
 def _units(word: str) -> list[str]:
@@ -149,17 +149,12 @@ class AzureTTS:
         return words
 
 
-def azure_or_offline(voice: str | None, style: str | None, language: str, rate_wpm: int) -> TTS:
-    """Azure when a key is configured, else the offline voice (logged, and named in the description)."""
+def azure_from_env(voice: str | None, style: str | None, language: str, rate_wpm: int) -> AzureTTS | None:
+    """An Azure voice keyed by AZURE_SPEECH_KEY (region or endpoint from AZURE_SPEECH_REGION /
+    AZURE_SPEECH_ENDPOINT), or None when no key is set."""
     key = os.environ.get("AZURE_SPEECH_KEY")
     if not key:
-        fallback = offline_voice(language, rate_wpm)
-        log.warning(
-            "voice.provider is azure but no key is set (Airflow connection azure_speech_default or "
-            "AZURE_SPEECH_KEY): narrating with the offline voice %s instead",
-            fallback.name,
-        )
-        return fallback
+        return None
     return AzureTTS(
         voice or DEFAULT_VOICE[language],
         style,

@@ -1,6 +1,5 @@
-"""Narration voices behind one small interface: `synthesize(text, wav) -> [WordTiming]`, times in seconds
-relative to the WAV written. `get_tts` picks the channel's voice: espeak-ng (here, the offline default),
-Piper (`tts_piper`) or Azure Speech (`tts_azure`).
+"""espeak-ng, the offline voice that works on every machine (tts.base has the interface; the audio stage
+picks the channel's voice).
 
 espeak-ng runs through ctypes on libespeak-ng, driven in AUDIO_OUTPUT_SYNCHRONOUS mode: `espeak_Synth` returns once the whole
 text is spoken, having called our callback with int16 samples and events. Each
@@ -24,12 +23,11 @@ import logging
 import re
 import sys
 import threading
-import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from pipelines.errors import NicheflowError, PermanentError, TransientError
+from pipelines.media.audio_finish import write_wav
+from pipelines.providers.tts.base import TTSNotInstalled, WordTiming
 
 log = logging.getLogger(__name__)
 
@@ -50,44 +48,6 @@ EE_OK = 0
 SILENCE_LEVEL = 300  # |sample| below this counts as silence when trimming word ends
 SILENCE_WINDOW = 0.01  # seconds
 END_PAD = 0.04  # seconds kept after the last audible sound of a word
-
-
-class TTSUnavailable(NicheflowError, RuntimeError):
-    """A voice cannot be used (library missing, service unreachable); the offline voice may stand in.
-    Raised as TTSNotInstalled or TTSServiceDown."""
-
-
-class TTSNotInstalled(TTSUnavailable, PermanentError):
-    """The voice's library, model or data is not installed: install what the message names."""
-
-
-class TTSServiceDown(TTSUnavailable, TransientError):
-    """An online voice failed for the service's own reasons (unreachable, timed out, overloaded)."""
-
-
-class TTS(Protocol):
-    name: str
-    description: str  # said in the video's description: which voice spoke
-
-    def synthesize(self, text: str, out_wav: Path) -> list[WordTiming]: ...
-
-
-@dataclass(frozen=True)
-class WordTiming:
-    text: str
-    start: float  # seconds
-    end: float
-
-
-def write_wav(path: Path, pcm: bytes, rate: int) -> None:
-    """Mono 16-bit little-endian PCM -> a WAV file (folders created)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
 
 
 class _Event(ctypes.Structure):
@@ -252,25 +212,3 @@ class EspeakTTS:
             out_wav,
         )
         return words
-
-
-def offline_voice(language: str, rate_wpm: int) -> EspeakTTS:
-    """The voice that works on every machine: espeak-ng in the channel's language."""
-    from pipelines.config import LANGUAGES
-
-    return EspeakTTS(LANGUAGES[language][1], rate_wpm)
-
-
-def get_tts(provider: str, name: str | None, language: str, rate_wpm: int, style: str | None = None) -> TTS:
-    """The voice for a channel's `voice:` settings. Azure without a key falls back to the offline voice."""
-    if provider == "espeak":
-        return EspeakTTS(name, rate_wpm) if name else offline_voice(language, rate_wpm)
-    if provider == "piper":
-        from pipelines.providers.tts.piper import PiperTTS
-
-        return PiperTTS(name, language, rate_wpm)
-    if provider == "azure":
-        from pipelines.providers.tts.azure import azure_or_offline
-
-        return azure_or_offline(name, style, language, rate_wpm)
-    raise ValueError(f"unknown TTS provider {provider!r}; allowed: azure, espeak, piper")

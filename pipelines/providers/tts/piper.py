@@ -17,7 +17,8 @@ from importlib import import_module
 from pathlib import Path
 
 from pipelines.media.align import onto_written
-from pipelines.providers.tts.espeak import TTSNotInstalled, WordTiming, write_wav
+from pipelines.media.audio_finish import write_wav
+from pipelines.providers.tts.base import TTSNotInstalled, WordTiming
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def align_words(
         [((p,), a / rate, b / rate) for p, a, b in spoken],
         (0.0, end),
     )
-    return [WordTiming(*w) for w in timed]
+    return timed
 
 
 class PiperTTS:
