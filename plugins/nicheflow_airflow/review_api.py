@@ -7,12 +7,23 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from nicheflow_airflow import review_ops as ops
 from nicheflow_airflow.review_auth import ApiUser
+from pipelines.stages.registry import CHECKPOINTS
 
-Stage = Literal["script", "audio", "broll", "final"]
+
+def _reviewed_stage(value: str) -> str:
+    if value not in CHECKPOINTS:
+        raise ValueError(f"unknown stage {value!r}; reviewed stages are {', '.join(CHECKPOINTS)}")
+    return value
+
+
+Stage = Annotated[
+    str, AfterValidator(_reviewed_stage), WithJsonSchema({"type": "string", "enum": list(CHECKPOINTS)})
+]
+"""A stage with a checkpoint (the stage registry's)."""
 Status = Literal["pending", "approved", "changes_requested", "rejected"]
 DecisionValue = Literal["approved", "changes_requested", "rejected"]
 
