@@ -3,7 +3,6 @@ JSON helpers."""
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import psycopg
 from knowledge import store
 from pipelines.config import ChannelConfig, get_config
 from pipelines.db import connect
+from pipelines.files import read_json, write_json  # noqa: F401 (moved there; still imported from here)
 from pipelines.paths import channel_dir
 
 
@@ -98,18 +98,6 @@ def set_status(conn: psycopg.Connection, production_id: int, status: str) -> Non
     conn.execute(
         "UPDATE productions SET status = %s, updated_at = now() WHERE id = %s", (status, production_id)
     )
-
-
-def write_json(path: Path, data: object) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)  # atomic: a crash never leaves half a file
-    return path
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 @contextmanager

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import shutil
 from pathlib import Path
+
+from pipelines.files import atomic_write_bytes, atomic_write_text, link_or_copy
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +58,9 @@ class MediaCache:
         sha = hashlib.sha256(data).hexdigest()
         blob = self._blob(sha, suffix)
         if not (blob.is_file() and sha256_file(blob) == sha):
-            blob.parent.mkdir(parents=True, exist_ok=True)
-            tmp = blob.with_name(blob.name + f".{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(blob)
-        key_file = self._key_file(key)
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(f"{sha} {suffix}")
+            atomic_write_bytes(blob, data)
+        atomic_write_text(self._key_file(key), f"{sha} {suffix}")
         return blob
-
-    def put_file(self, key: str, src: Path) -> Path:
-        return self.get(key) or self.put(key, Path(src).read_bytes(), Path(src).suffix.lower())
 
     def blob_count(self) -> int:
         return sum(1 for p in (self.root / "blobs").glob("*/*") if not p.name.endswith(".tmp"))
@@ -76,10 +68,4 @@ class MediaCache:
 
 def link_into(blob: Path, dest: Path) -> Path:
     """Place the cached file at `dest` (hard link, else copy)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.unlink(missing_ok=True)
-    try:
-        os.link(blob, dest)
-    except OSError:
-        shutil.copyfile(blob, dest)
-    return dest
+    return link_or_copy(blob, dest)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+from pipelines.files import atomic_output
 from pipelines.media.ffmpeg import FFmpegError, MediaInfo, audio_duration, ffmpeg_exe, probe
 from pipelines.media.fonts import FONTS_DIR
 from pipelines.media.prepare import (
@@ -405,7 +406,6 @@ def render_video(
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = out.with_name(f".{out.name}.partial")
     log.info(
         "rendering %s: %d scenes, %dx%d@%d, %.2f s, crossfade %.2f s",
         out.name,
@@ -443,12 +443,9 @@ def render_video(
             encoding="utf-8",
         )
         args = [*inputs, *extra_inputs, "-/filter_complex", str(graph), "-map", "[vout]", "-map", "[aout]"]
-        args += _encode_args(tmp_out, fps=fps, duration=total, preset=preset, crf=crf)
-        try:
+        with atomic_output(out) as tmp_out:  # a failed render leaves no half video
+            args += _encode_args(tmp_out, fps=fps, duration=total, preset=preset, crf=crf)
             run_with_progress(args, what=f"rendering {out.name}", seconds=total)
-            os.replace(tmp_out, out)
-        finally:
-            tmp_out.unlink(missing_ok=True)
     return probe(out)
 
 

@@ -58,7 +58,7 @@ def test_render_small(inputs: Inputs, tmp_path: Path, size: tuple[int, int]) -> 
     out = tmp_path / "video.mp4"
     info = render_video(inputs.scenes, inputs.audio, out, size=size, fps=30, subtitles=subs)
     _check(info, size, inputs.duration)
-    assert not list(tmp_path.glob(".*partial"))  # the temporary file was renamed away
+    assert not list(tmp_path.glob(".*.tmp"))  # the temporary file was renamed away
 
 
 def test_slice_for_a_short(inputs: Inputs, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pipelines.files import atomic_write_text
 from pipelines.providers.broll.base import Candidate
 from pipelines.providers.http import (
     ProviderError,
@@ -101,10 +102,7 @@ class _Stock:
                 self.name,
             )
         if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            tmp.replace(cached)
+            atomic_write_text(cached, json.dumps(data))
         return data
 
     def _reject(self, response: httpx.Response) -> ProviderError | None:

@@ -6,14 +6,12 @@ with a receipt is never published again."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import datetime
 from pathlib import Path
 
 from pipelines.errors import PermanentError
+from pipelines.files import link_or_copy, read_json, write_json
 from pipelines.paths import outbox_dir
-from pipelines.production import read_json, write_json
 
 
 class OutboxConflict(PermanentError, RuntimeError):
@@ -44,13 +42,7 @@ class OutboxPublisher:
         folder.mkdir(parents=True, exist_ok=True)
         placed = {}
         for name, src in files.items():
-            dst = folder / name
-            dst.unlink(missing_ok=True)
-            try:
-                os.link(src, dst)  # same disk: no copy of a large video
-            except OSError:
-                shutil.copy2(src, dst)
-            placed[name] = str(dst)
+            placed[name] = str(link_or_copy(src, folder / name))  # same disk: no copy of a large video
         write_json(folder / "metadata.json", metadata)
         data = {
             "provider": self.name,
