@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from tests.helpers import edit_yaml, free_port
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="nicheflow-test-"))
 os.chmod(_SESSION_DIR, 0o755)  # the postgres system user must reach the cluster inside it
 os.environ["NICHEFLOW_DATA_DIR"] = str(_SESSION_DIR / "data")
-os.environ["NICHEFLOW_PG_PORT"] = str(_free_port())
+os.environ["NICHEFLOW_PG_PORT"] = str(free_port())
 os.environ.pop("DATABASE_URL", None)
 
 import pytest  # noqa: E402
@@ -60,16 +54,10 @@ def configs(tmp_path, monkeypatch):
     d = tmp_path / "niche_configs"
     d.mkdir()
     for src in (REPO / "niche_configs").glob("*.yaml"):
-        (d / src.name).write_text(
-            src.read_text(encoding="utf-8").replace("target_seconds: 90", "target_seconds: 30"),
-            encoding="utf-8",
-        )
+        shutil.copy(src, d / src.name)
+        edit_yaml(d / src.name, {"target_seconds": 30}, existing=True)
     monkeypatch.setenv("NICHEFLOW_CONFIG_DIR", str(d))
     return d
-
-
-def free_port() -> int:
-    return _free_port()
 
 
 @pytest.fixture(scope="module")
@@ -100,20 +88,8 @@ def airflow_stack(tmp_path_factory, pg_server, stack_config_edits):
         conn.execute("DROP SCHEMA IF EXISTS nicheflow CASCADE")
     shutil.rmtree(data_dir_path() / "channels", ignore_errors=True)  # files go with the rows
     try:
-        with Stack(_free_port()) as stack:
+        with Stack(free_port()) as stack:
             stack.client = AirflowClient(stack.url, "admin", stack.passwords()["admin"])
             yield stack
     finally:
         mp.undo()
-
-
-def wait_for(what: str, fn, timeout: float = 300, every: float = 1.0):
-    """Poll fn until it returns something truthy; fail saying what did not happen."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := fn():
-            return result
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

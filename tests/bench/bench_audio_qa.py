@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 from pipelines.audio_qa import compare  # noqa: E402
 from pipelines.media import asr  # noqa: E402
 from pipelines.providers.tts.espeak import EspeakTTS  # noqa: E402
-from tests.pipelines.test_audio_qa import narration  # noqa: E402
+from tests.helpers.narration import narration  # noqa: E402
 
 SEGMENTS = int(os.environ.get("BENCH_SEGMENTS", "12"))
 

@@ -12,7 +12,7 @@ from pipelines.db import connect
 from pipelines.local.demo import production_of, wait_run
 from pipelines.paths import REPO, outbox_dir
 from pipelines.production import read_json
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 SHOTS = REPO / "test-artifacts" / "review"

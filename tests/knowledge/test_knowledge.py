@@ -7,6 +7,7 @@ from pipelines import production
 from pipelines.db import connect
 from pipelines.paths import REPO
 from pipelines.stages import runner, start
+from tests.helpers import edit_yaml
 
 SAMPLE_SOURCES = [REPO / "knowledge/sources/science_en", REPO / "knowledge/sources/historia_ptbr"]
 
@@ -96,8 +97,7 @@ def test_backlog_skips_covered_topics_and_says_when_empty(database, data_dir, co
         store.record_coverage(conn, "science_en", p.topic, p.id, [])
     assert start.next_topic("science_en") == "The Voyager probes and their journey beyond the planets"
     cfg = configs / "science_en.yaml"
-    text = cfg.read_text()
-    cfg.write_text(text[: text.index("topics:")] + "topics: []\n" + text[text.index("voice:") :])
+    edit_yaml(cfg, {"topics": []}, existing=True)
     with pytest.raises(start.BacklogEmpty, match="trigger the DAG with a topic"):
         start.next_topic("science_en")
 
@@ -154,12 +154,10 @@ def test_similar_topics_are_refused_and_suggestions_skip_them(database, data_dir
 def test_wikipedia_fills_the_gaps_and_a_second_production_reuses_them(
     database, data_dir, configs, monkeypatch
 ):
-    from tests.pipelines.fake_research_servers import FakeWikipedia
+    from tests.helpers.fake_research_servers import FakeWikipedia
 
     cfg = configs / "historia_ptbr.yaml"
-    cfg.write_text(
-        cfg.read_text(encoding="utf-8") + "research:\n  providers: [local, wikipedia]\n", encoding="utf-8"
-    )
+    edit_yaml(cfg, {"research.providers": ["local", "wikipedia"]})
     with FakeWikipedia() as wiki:
         monkeypatch.setenv("WIKIPEDIA_BASE_URL", wiki.base_url("pt-BR"))
         first = start.run("historia_ptbr", "Júlio César", "run1", target_seconds=30)

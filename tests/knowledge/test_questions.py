@@ -10,6 +10,7 @@ from knowledge.text import entities
 from pipelines import production
 from pipelines.db import connect
 from pipelines.stages import runner, start
+from tests.helpers import edit_yaml
 
 
 def _facts(*claims: str) -> list[Fact]:
@@ -64,12 +65,10 @@ def test_entities_are_names_and_years_not_sentence_openers():
 
 
 def test_open_questions_go_to_research_once_per_channel(database, data_dir, configs, monkeypatch):
-    from tests.pipelines.fake_research_servers import FakeWikipedia
+    from tests.helpers.fake_research_servers import FakeWikipedia
 
     cfg = configs / "historia_ptbr.yaml"
-    cfg.write_text(
-        cfg.read_text(encoding="utf-8") + "research:\n  providers: [local, wikipedia]\n", encoding="utf-8"
-    )
+    edit_yaml(cfg, {"research.providers": ["local", "wikipedia"]})
     with FakeWikipedia() as wiki:
         monkeypatch.setenv("WIKIPEDIA_BASE_URL", wiki.base_url("pt-BR"))
         first = start.run("historia_ptbr", "Júlio César", "run1", target_seconds=30)
@@ -113,13 +112,10 @@ def test_open_questions_go_to_research_once_per_channel(database, data_dir, conf
 
 
 def test_no_external_calls_beyond_the_channel_budget(database, data_dir, configs, monkeypatch):
-    from tests.pipelines.fake_research_servers import FakeWikipedia
+    from tests.helpers.fake_research_servers import FakeWikipedia
 
     cfg = configs / "historia_ptbr.yaml"
-    cfg.write_text(
-        cfg.read_text(encoding="utf-8") + "research:\n  providers: [wikipedia]\n  max_external_calls: 0\n",
-        encoding="utf-8",
-    )
+    edit_yaml(cfg, {"research.providers": ["wikipedia"], "research.max_external_calls": 0})
     with FakeWikipedia() as wiki:
         monkeypatch.setenv("WIKIPEDIA_BASE_URL", wiki.base_url("pt-BR"))
         pid = start.run("historia_ptbr", "Júlio César", "run1", target_seconds=30)

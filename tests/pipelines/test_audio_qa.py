@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import wave
 from pathlib import Path
 
 import pytest
@@ -15,44 +14,15 @@ from pipelines.media.ffmpeg import audio_duration
 from pipelines.production import read_json, write_json
 from pipelines.providers.tts.espeak import EspeakTTS
 from pipelines.stages.audio import audio_flags
+from tests.helpers import edit_yaml
+from tests.helpers.narration import narration
 
-PAUSE = 0.35
 SCRIPT_EN = [
     "The Hubble Space Telescope was launched in 1990 aboard the Space Shuttle Discovery.",
     "Its main mirror had a flaw, and astronauts fixed it in December 1993.",
     "Hubble has made more than 1.5 million observations of the sky.",
 ]
 OTHER_EN = "Octopuses have three hearts, and their blood is blue."
-
-
-def narration(folder: Path, spoken: list[str], say, with_words: bool = False) -> tuple[Path, Path]:
-    """Each text voiced on its own and joined with pauses, like the audio stage; timings.json holds the segment
-    spans, and the voice's own word timings only if `with_words`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    frames, spans, words, t, rate = b"", [], [], 0.0, 0
-    for i, text in enumerate(spoken):
-        wav = folder / f"segment-{i:02d}.wav"
-        timed = say(text, wav) or []
-        with wave.open(str(wav)) as w:
-            rate, data = w.getframerate(), w.readframes(w.getnframes())
-        words += [
-            {"text": x.text, "start": round(t + x.start, 3), "end": round(t + x.end, 3), "segment": i}
-            for x in timed
-        ]
-        spans.append({"segment": i, "start": round(t, 3), "end": round(t + len(data) / 2 / rate, 3)})
-        frames += data + b"\0\0" * round(PAUSE * rate)
-        t += len(data) / 2 / rate + PAUSE
-    out = folder / "narration.wav"
-    with wave.open(str(out), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(frames)
-    timings = write_json(
-        folder / "timings.json",
-        {"voice": "test", "duration": round(t, 3), "words": words if with_words else [], "segments": spans},
-    )
-    return out, timings
 
 
 def script_of(texts: list[str]) -> dict:
@@ -330,15 +300,14 @@ def test_a_real_misreading_still_counts(language, script, heard):
 
 def test_channel_yaml_audio_qa_settings(configs):
     path = configs / "science_en.yaml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text + "audio_qa:\n  model: off\n  max_wer: 0.5\n", encoding="utf-8")
+    edit_yaml(path, {"audio_qa.model": "off", "audio_qa.max_wer": 0.5})
     qa = load_config(path).audio_qa
     assert (qa.model, qa.threshold("en")) == ("off", 0.5)
     assert load_config(configs / "historia_ptbr.yaml").audio_qa.threshold("pt-BR") == 0.9
-    path.write_text(text + "audio_qa:\n  max_wer: 0\n", encoding="utf-8")
+    edit_yaml(path, {"audio_qa": {"max_wer": 0}})
     with pytest.raises(ConfigError, match="audio_qa.max_wer: Input should be greater than 0"):
         load_config(path)
-    path.write_text(text + "audio_qa:\n  modle: auto\n", encoding="utf-8")
+    edit_yaml(path, {"audio_qa": {"modle": "auto"}})
     with pytest.raises(ConfigError, match="audio_qa.modle: unknown field; allowed: model, max_wer"):
         load_config(path)
 

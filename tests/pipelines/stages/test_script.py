@@ -10,14 +10,13 @@ from knowledge import store
 from pipelines import checkpoints, review
 from pipelines.db import connect
 from pipelines.stages import runner, start
-from tests.pipelines.fake_groq import FakeGroq
+from tests.helpers import edit_yaml
+from tests.helpers.fake_groq import FakeGroq
 
 
 def use_groq(configs):
     cfg = configs / "science_en.yaml"
-    cfg.write_text(
-        cfg.read_text(encoding="utf-8") + "llm:\n  provider: groq\n  tone: curious\n", encoding="utf-8"
-    )
+    edit_yaml(cfg, {"llm.provider": "groq", "llm.tone": "curious"})
 
 
 def groq_script(facts) -> tuple[dict, int]:

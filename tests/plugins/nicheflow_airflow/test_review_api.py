@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from pipelines.paths import REPO
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 sys.path.insert(0, str(REPO / "plugins"))  # Airflow puts plugins/ on sys.path; pytest does not
 

@@ -18,8 +18,8 @@ from pipelines.providers.tts.azure import AzureKeyRejected, AzureMisconfigured, 
 from pipelines.providers.tts.base import TTSServiceDown, TTSUnavailable
 from pipelines.providers.tts.espeak import EspeakTTS
 from pipelines.stages.audio import get_tts
-from tests.pipelines.fake_azure_speech import GAP_SECONDS, WORD_SECONDS, FakeAzureSpeech
-from tests.pipelines.test_audio_finish import SCRIPT, narrate_sample
+from tests.helpers.fake_azure_speech import GAP_SECONDS, WORD_SECONDS, FakeAzureSpeech
+from tests.helpers.narration import SCRIPT, narrate_sample
 
 SSML_NS = "{http://www.w3.org/2001/10/synthesis}"
 TEXT = 'Tom & Jerry <said> "it\'s 1969", then — left.'

@@ -23,7 +23,7 @@ from pipelines.providers.http import (
 )
 from pipelines.providers.research.websearch import KEY_REJECTED, WebSearch
 from pipelines.providers.research.wikipedia import WikipediaSources, _fair_shares
-from tests.pipelines.fake_research_servers import Failure, FakeBraveSearch, FakeWikipedia, status, timeout
+from tests.helpers.fake_research_servers import Failure, FakeBraveSearch, FakeWikipedia, status, timeout
 
 KEY = "test-key-valid"
 FACT_KEYS = {"claim", "source_title", "source_url", "source_path", "position", "confidence"}

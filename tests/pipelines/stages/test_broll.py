@@ -20,8 +20,9 @@ from pipelines.providers.broll.stock import Pixabay
 from pipelines.providers.http import ProviderError, ProviderRejected
 from pipelines.stages import broll
 from pipelines.stages.publish import description
-from tests.pipelines.fake_research_servers import Failure, status
-from tests.pipelines.fake_stock_servers import FakePexels, FakePixabay, make_media
+from tests.helpers import edit_yaml
+from tests.helpers.fake_research_servers import Failure, status
+from tests.helpers.fake_stock_servers import FakePexels, FakePixabay, make_media
 
 ITEM_KEYS = {
     "segment",
@@ -351,7 +352,7 @@ def test_local_library_needs_a_licence_and_is_credited(stock, tmp_path, configs,
     Image.new("RGB", (800, 450), (20, 200, 80)).save(lib / "rocket-small.jpg")
     (lib / "rocket-small.yaml").write_text("licence: CC0\n")
     cfg = configs / "science_en.yaml"
-    cfg.write_text(cfg.read_text() + f"broll:\n  providers: [local, pexels]\n  library_dir: {lib}\n")
+    edit_yaml(cfg, {"broll.providers": ["local", "pexels"], "broll.library_dir": str(lib)})
     with caplog.at_level(logging.INFO):
         m = gather(make_production())
     assert "rocket-unlicensed.jpg has no licence" in caplog.text
@@ -371,10 +372,10 @@ def test_local_library_needs_a_licence_and_is_credited(stock, tmp_path, configs,
 
 def test_config_local_needs_a_library(configs):
     cfg = configs / "science_en.yaml"
-    cfg.write_text(cfg.read_text() + "broll:\n  providers: [local]\n")
+    edit_yaml(cfg, {"broll.providers": ["local"]})
     with pytest.raises(ConfigError, match="broll: .*set library_dir"):
         load_config(cfg)
-    cfg.write_text(cfg.read_text().replace("providers: [local]", "providers: [pexels]\n  min_width: 100"))
+    edit_yaml(cfg, {"broll.providers": ["pexels"], "broll.min_width": 100}, existing=False)
     with pytest.raises(ConfigError, match="broll.min_width"):
         load_config(cfg)
 

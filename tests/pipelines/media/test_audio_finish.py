@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import wave
-from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import yaml
 
-from pipelines.config import ConfigError, load_config
 from pipelines.media.audio_finish import (
     FADE,
     KEEP,
@@ -21,10 +17,10 @@ from pipelines.media.audio_finish import (
     mix_music,
     normalize,
 )
-from pipelines.media.ffmpeg import audio_duration, probe, run_ffmpeg
-from pipelines.production import Production, read_json, write_json
+from pipelines.media.ffmpeg import audio_duration, run_ffmpeg
 from pipelines.providers.tts.espeak import EspeakTTS
-from pipelines.stages.audio import _place, narrate
+from pipelines.stages.audio import _place
+from tests.helpers.audio import band_db, samples, tone
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,15 +30,6 @@ TEXTS = [
     "Its blood is blue, because of copper.",
     "It can taste with its arms!",
 ]
-
-
-def samples(path: Path) -> np.ndarray:
-    """Mono float samples in [-1, 1] (the first channel of a stereo file)."""
-    import numpy as np
-
-    with wave.open(str(path)) as w:
-        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, w.getnchannels())[:, 0]
-    return x.astype(np.float32) / 32768
 
 
 def rms_db(x: np.ndarray) -> float:
@@ -152,34 +139,6 @@ def test_silence_cannot_be_normalised(tmp_path: Path) -> None:
         normalize(silent, tmp_path / "out.wav")
 
 
-def tone(path: Path, freq: int, seconds: float, gate: str | None = None) -> Path:
-    """A sine; with `gate` (an ffmpeg expression of t) it sounds only where the gate is true."""
-    af = ["-af", f"volume='if({gate},1,0)':eval=frame"] if gate else []
-    run_ffmpeg(
-        [
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency={freq}:sample_rate=48000:duration={seconds}",
-            *af,
-            "-ac",
-            "1",
-            path,
-        ],
-        what="tone",
-    )
-    return path
-
-
-def band_db(x: np.ndarray, freq: int, start: float, end: float) -> float:
-    """Level of one frequency in a window (a single DFT bin), in dB."""
-    import numpy as np
-
-    seg = x[round(start * RATE) : round(end * RATE)].astype(np.float64)
-    t = np.arange(len(seg)) / RATE
-    return 20 * np.log10(abs(np.dot(seg, np.exp(-2j * np.pi * freq * t))) / len(seg) + 1e-12)
-
-
 def test_music_bed_is_looped_ducked_under_the_voice_and_faded_out(tmp_path: Path) -> None:
     # voice: a 1 kHz "speaker" talking in 2 s bursts every 4 s for 16 s; music: a 3 s 300 Hz loop
     import numpy as np
@@ -201,93 +160,3 @@ def test_music_bed_is_looped_ducked_under_the_voice_and_faded_out(tmp_path: Path
     assert in_pauses - under_voice > 6  # ducked by more than 6 dB
     assert band_db(x, 1000, 0.5, 1.5) > band_db(x, 300, 0.5, 1.5) + 10  # the voice stays on top
     assert band_db(x, 300, 15.6, 15.95) < in_pauses - 15  # faded out at the end
-
-
-SCRIPT = {
-    "title": "Octopuses",
-    "segments": [
-        {
-            "heading": "Hearts",
-            "sentences": [
-                {"text": "The octopus has three hearts."},
-                {"text": "Two pump blood to the gills."},
-            ],
-        },
-        {"heading": "Blood", "sentences": [{"text": "Its blood is blue, because of copper."}]},
-        {"heading": "Arms", "sentences": [{"text": "It can taste with its arms!"}]},
-    ],
-}
-
-
-def narrate_sample(configs: Path, tmp_path: Path, **sections: dict) -> tuple[Production, dict]:
-    """Run the narration stage for a small script on science_en, with YAML sections replaced."""
-    path = configs / "science_en.yaml"
-    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    path.write_text(yaml.safe_dump({**cfg, **sections}, allow_unicode=True), encoding="utf-8")
-    p = Production(1, "science_en", "Octopuses", "running", tmp_path / "workspace")
-    write_json(p.abs("script/r1/script.json"), SCRIPT)
-    return p, narrate(p, "script/r1/script.json", 1)
-
-
-def test_narration_stage_with_a_music_bed(configs: Path, tmp_path: Path) -> None:
-    music = tone(tmp_path / "bed.wav", 300, 2.5)
-    p, art = narrate_sample(
-        configs,
-        tmp_path,
-        voice={"provider": "espeak", "rate_wpm": 165},
-        audio={"music": str(music), "music_db": -18},
-    )
-
-    assert {"narration", "timings", "duration", "voice", "rate_wpm", "mix"} <= set(art)
-    narration, mix = p.abs(art["narration"]), p.abs(art["mix"])
-    timings = read_json(p.abs(art["timings"]))
-    integrated, true_peak = ebur128(narration)
-    assert integrated == pytest.approx(-14, abs=1) and true_peak <= -1
-    assert timings["loudness"] == {"integrated_lufs": integrated, "true_peak_dbtp": true_peak}
-    assert probe(narration).audio.channels == 1 and probe(mix).audio.channels == 2
-    assert probe(mix).duration == pytest.approx(art["duration"], abs=0.05)
-    assert ebur128(mix)[1] <= -1
-    # the narration stays voice only: no 300 Hz bed in it, while the mix has it in the pauses
-    x, m = samples(narration), samples(mix)
-    first, second = timings["segments"][:2]
-    assert (
-        band_db(m, 300, first["end"] + 0.1, second["start"] - 0.1)
-        > band_db(x, 300, first["end"] + 0.1, second["start"] - 0.1) + 30
-    )
-    # segments back to back with the same pause, words inside their segment and on speech
-    assert [round(b["start"] - a["end"], 2) for a, b in pairwise(timings["segments"])] == [0.45] * 2
-    for w in timings["words"]:
-        seg = timings["segments"][w["segment"]]
-        assert seg["start"] <= w["start"] < w["end"] <= seg["end"]
-    assert " ".join(w["text"] for w in timings["words"]) == " ".join(
-        s["text"] for seg in SCRIPT["segments"] for s in seg["sentences"]
-    )
-
-
-@pytest.mark.parametrize(
-    ("language", "section", "message"),
-    [
-        (
-            "pt-BR",
-            "voice:\n  provider: piper\n",
-            "voice.provider piper has no pt-BR voice installed.*use voice.provider: espeak or azure",
-        ),
-        (
-            "en",
-            "audio:\n  music: music/none.mp3\n",
-            "audio.music: .*'music/none.mp3' is not a file .*relative to the repo",
-        ),
-        ("en", "audio:\n  music_db: 6\n", "audio.music_db: .*less than or equal to 0"),
-    ],
-)
-def test_voice_and_audio_config_errors_say_what_to_fix(
-    tmp_path: Path, language: str, section: str, message: str
-) -> None:
-    path = tmp_path / "demo.yaml"
-    path.write_text(
-        f"channel: demo\ntitle: Demo\nlanguage: {language}\nsources_dir: knowledge/sources/science_en\n"
-        + section,
-        encoding="utf-8",
-    )
-    with pytest.raises(ConfigError, match=message):
-        load_config(path)

@@ -24,7 +24,7 @@ from pipelines.providers.writer.groq import (
     cost_usd,
     groq_from_env,
 )
-from tests.pipelines.fake_groq import FakeGroq
+from tests.helpers.fake_groq import FakeGroq
 
 KEY = "gsk_test_SECRET_0123456789"
 

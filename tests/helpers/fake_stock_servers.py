@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.pipelines.fake_research_servers import FakeServer, Recorded, _words
+from tests.helpers.fake_research_servers import FakeServer, Recorded, _words
 
 
 @dataclass(frozen=True)
