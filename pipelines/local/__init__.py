@@ -1,0 +1,1 @@
+"""What only a person at a terminal runs: the `nicheflow` CLI, the local Airflow stack, the embedded PostgreSQL and the demo."""

@@ -1,0 +1,1 @@
+"""The providers, one folder per slot (tts, writer, research, broll, publish): each has a base.py with its interface and shared types, and one module per provider. A provider imports only its base and shared helpers (media, http, files, errors); the stage that uses a slot picks the provider and owns the fallback."""

@@ -1,0 +1,1 @@
+"""The publish slot: the local outbox (offline default)."""

@@ -1,0 +1,1 @@
+"""The TTS slot: espeak-ng (offline default), Piper and Azure Speech."""

@@ -1,0 +1,1 @@
+"""The writer slot: Groq and the offline template writer."""
