@@ -27,6 +27,12 @@ from pipelines.artifacts import (
     VisualsManifest,
 )
 from pipelines.checkpoints import Checkpoint
+from pipelines.production import Production
+from pipelines.stages.audio import audio_flags
+from pipelines.stages.broll import segment_seconds
+from pipelines.stages.final import chapters, scenes_for, words_of
+from pipelines.stages.publish import description
+from pipelines.stages.shorts import windows
 
 # --- hand-written files in the shapes the stages write (stages/script.py _stored, stages/audio.py narrate,
 # audio_qa.check_narration, stages/broll.py gather/choose, stages/final.py assemble) ---------------------
@@ -333,6 +339,39 @@ def test_the_records_read_what_the_stages_need():
     assert chosen.visuals[1].source == "generated" and chosen.visuals[1].url is None
     assert ScriptOutput.model_validate(SCRIPT_ROW_EDITED).original == SCRIPT_ROW
     assert FinalOutput.model_validate(FINAL_ROW_EDITED).overrides.thumbnail == 1
+
+
+def test_stage_functions_work_on_todays_files(tmp_path: Path):
+    p = Production(1, "science_en", "The Hubble Space Telescope", "running", tmp_path)
+    script = StoredScript.model_validate(SCRIPT_JSON)
+    timings = Timings.model_validate(TIMINGS_JSON)
+    manifest = VisualsManifest.model_validate(VISUALS_JSON)
+
+    assert [(s.start, s.end, s.kind) for s in scenes_for(p, timings, manifest)][:2] == [
+        (0.0, 3.61, "video"),
+        (3.61, 8.45, "video"),
+    ]
+    assert [w.text for w in words_of(timings, 3.0, 9.0)] == ["Hubble", "was", "Astronauts"]
+    assert [c.dump() for c in chapters(script, timings)] == [{"start": 0.0, "title": "Introduction"}]
+    assert segment_seconds(timings)[1] == pytest.approx(4.84)
+    assert windows(timings.segments, timings.duration, 58, 1) == [(3.61, 14.2)]
+    assert audio_flags(timings, 14, QAReport.model_validate(QA_CHECKED)) == [
+        "segment 1: 0.6 words/s (expected 1.5-4.5)",
+        "segment 2: 0.5 words/s (expected 1.5-4.5)",
+        "segment 3: 0.3 words/s (expected 1.5-4.5)",
+        "segment 4: 0.5 words/s (expected 1.5-4.5)",
+        "segment 2: heard differs from the script (WER 0.50 > 0.35): expected \u201claunched\u201d, heard "
+        "\u201clunched\u201d",
+    ]
+    text = description(script, Render.model_validate(RENDER_JSON), "espeak-ng", manifest.visuals)
+    assert text.startswith(
+        "How Hubble was launched and repaired.\n\nChapters:\n0:00 Introduction\n\nSources:\n"
+    )
+    assert (
+        "- Hubble Space Telescope: https://en.wikipedia.org/wiki/Hubble_Space_Telescope\n- Hubble notes\n"
+        in text
+    )
+    assert "B-roll: Hal Ito / Pexels https://www.pexels.com/video/rocket-00/" in text
 
 
 def test_built_records_have_todays_shapes():

@@ -107,8 +107,8 @@ def test_join_trims_silence_keeps_an_even_pause_and_has_no_clicks(tmp_path: Path
     # word timings follow the trim: every word still points at speech in the joined audio
     for i, (words, cut) in enumerate(zip(timings, cuts, strict=True)):
         for w in _place(words, cut, i):
-            assert w["start"] >= cut.offset and w["end"] <= cut.offset + cut.length + 1e-3
-            inside = x[round(w["start"] * RATE) : round(w["end"] * RATE)]
+            assert w.start >= cut.offset and w.end <= cut.offset + cut.length + 1e-3
+            inside = x[round(w.start * RATE) : round(w.end * RATE)]
             assert rms_db(inside) > rms_db(x) - 15, w
 
 
@@ -226,7 +226,7 @@ def narrate_sample(configs: Path, tmp_path: Path, **sections: dict) -> tuple[Pro
     path.write_text(yaml.safe_dump({**cfg, **sections}, allow_unicode=True), encoding="utf-8")
     p = Production(1, "science_en", "Octopuses", "running", tmp_path / "workspace")
     write_json(p.abs("script/r1/script.json"), SCRIPT)
-    return p, narrate(p, "script/r1/script.json", 1)
+    return p, narrate(p, "script/r1/script.json", 1).dump()  # the checkpoint's artifacts
 
 
 def test_narration_stage_with_a_music_bed(configs: Path, tmp_path: Path) -> None:
