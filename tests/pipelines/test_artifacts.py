@@ -26,8 +26,9 @@ from pipelines.artifacts import (
     VisualItem,
     VisualsManifest,
 )
-from pipelines.checkpoints import Checkpoint
+from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.production import Production
+from pipelines.stages import broll, final, script
 from pipelines.stages.audio import audio_flags
 from pipelines.stages.broll import segment_seconds
 from pipelines.stages.final import chapters, scenes_for, words_of
@@ -295,6 +296,11 @@ ROWS = [
 ]
 
 
+def checkpoint(artifacts: dict) -> Checkpoint:
+    now = datetime.now(UTC)
+    return Checkpoint(1, 1, "science_en", "final", 1, "pending", artifacts, None, None, now, None)
+
+
 def _id(case) -> str:
     kind, data = case
     return f"{kind.__name__}-{len(json.dumps(data))}"
@@ -423,6 +429,33 @@ def test_edits_keep_the_stage_output_and_the_reviewers_choices():
     assert manifest.dump() == CHOSEN_JSON
 
 
-def checkpoint(artifacts: dict) -> Checkpoint:
-    now = datetime.now(UTC)
-    return Checkpoint(1, 1, "science_en", "final", 1, "pending", artifacts, None, None, now, None)
+def test_approve_with_edits_on_todays_files(tmp_path: Path):
+    p = Production(1, "science_en", "The Hubble Space Telescope", "running", tmp_path)
+    StoredScript.model_validate(SCRIPT_JSON).save(p.abs("script/r2/script.json"))
+    VisualsManifest.model_validate(VISUALS_JSON).save(p.abs("broll/r1/visuals.json"))
+
+    row = {k: v for k, v in SCRIPT_ROW.items() if k != "notes_understood"}
+    edited = script.apply_edits(None, p, checkpoint(row), {"sentences": {"1.0": " Hubble went up  in 1990."}})
+    assert edited.dump() == {**row, "script": "script/r2/script.edited.json", "_original": row}
+    assert StoredScript.load(p.abs(edited.script)).dump() == {
+        **SCRIPT_JSON,
+        "segments": [
+            SCRIPT_JSON["segments"][0],
+            {
+                **SCRIPT_JSON["segments"][1],
+                "sentences": [EDITED_SENTENCE, SCRIPT_JSON["segments"][1]["sentences"][1]],
+            },
+            *SCRIPT_JSON["segments"][2:],
+        ],
+    }
+
+    swapped = broll.apply_edits(
+        None, p, checkpoint({"visuals": "broll/r1/visuals.json"}), {"choices": {"1": 2}}
+    )
+    assert swapped.dump() == BROLL_ROW_EDITED and swapped.load_visuals(p).dump() == CHOSEN_JSON
+
+    assert final.apply_edits(
+        None, p, checkpoint(FINAL_ROW), {"title": "Hubble, fact by fact", "thumbnail": 1}
+    ).dump() == (FINAL_ROW_EDITED)
+    with pytest.raises(CheckpointError, match="edits.description: Input should be a valid string"):
+        final.apply_edits(None, p, checkpoint(FINAL_ROW), {"description": ["not", "text"]})
