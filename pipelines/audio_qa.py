@@ -16,11 +16,11 @@ from decimal import Decimal
 from itertools import groupby
 from pathlib import Path
 
+from pipelines.artifacts import AudioOutput, QAReport, QASegment, StoredScript, Timings, Word
 from pipelines.config import AudioQA
 from pipelines.media.align import align, onto_written
 from pipelines.media.asr import HeardWord, ModelUnavailable, resolve_model, transcribe_spans
-from pipelines.production import Production, read_json, write_json
-from pipelines.stages.script import segment_text
+from pipelines.production import Production
 
 log = logging.getLogger(__name__)
 
@@ -379,56 +379,53 @@ def caption_words(script_text: str, heard: list[HeardWord], span: dict, language
 
 
 def check_narration(
-    narration: Path, timings_path: Path, script: dict, language: str, settings: AudioQA
-) -> dict:
+    narration: Path, timings_path: Path, script: StoredScript, language: str, settings: AudioQA
+) -> QAReport:
     """Score every segment of a narration; fill timings.json's words from Whisper when the voice gave none.
     Returns the QA record stored in the audio artifacts under `qa`."""
     if settings.model == "off":
-        return {"status": "off"}
+        return QAReport(status="off")
     began = time.monotonic()
-    timings = read_json(timings_path)
-    spans, max_wer = timings["segments"], settings.threshold(language)
-    timed = {w["segment"] for w in timings["words"]}
+    timings = Timings.load(timings_path)
+    spans, max_wer = timings.segments, settings.threshold(language)
+    timed = {w.segment for w in timings.words}
     untimed = {
-        s["segment"] for s in spans
+        s.segment for s in spans
     } - timed  # the voice gave no word timings: Whisper's serve the captions
     try:
         model_dir, model = resolve_model(settings.model, language, timing=bool(untimed))
-        heard = transcribe_spans(narration, [(s["start"], s["end"]) for s in spans], model_dir, language)
+        heard = transcribe_spans(narration, [(s.start, s.end) for s in spans], model_dir, language)
     except (ModelUnavailable, OSError, RuntimeError) as e:  # QA is advice: without it the run goes on
         log.warning("audio QA skipped: %s", e)
-        return {"status": "skipped", "reason": str(e), "seconds": round(time.monotonic() - began, 2)}
+        return QAReport(status="skipped", reason=str(e), seconds=round(time.monotonic() - began, 2))
     segments = []
     for span, words in zip(spans, heard, strict=True):
-        expected = segment_text(script["segments"][span["segment"]])
+        expected = script.segments[span.segment].text
         heard_text = "".join(w.text for w in words).strip()
-        result = compare(expected, heard_text, language)
-        segments.append(
-            {
-                "segment": span["segment"],
-                **result,
-                "flagged": result["wer"] > max_wer,
-                "expected": expected,
-                "heard": heard_text,
-            }
+        scored = QASegment(
+            segment=span.segment,
+            **compare(expected, heard_text, language),
+            flagged=False,
+            expected=expected,
+            heard=heard_text,
         )
+        scored.flagged = scored.wer > max_wer
+        segments.append(scored)
     if untimed:
-        timings["words"] = sorted(
-            timings["words"]
+        timings.words = sorted(
+            timings.words
             + [
-                w
+                Word.model_validate(w)
                 for seg, span, words in zip(segments, spans, heard, strict=True)
-                if span["segment"] in untimed
-                for w in caption_words(seg["expected"], words, span, language)
+                if span.segment in untimed
+                for w in caption_words(seg.expected, words, span.dump(), language)
             ],
-            key=lambda w: (w["start"], w["segment"]),
+            key=lambda w: (w.start, w.segment),
         )
-        timings["word_timings"] = (
-            f"faster-whisper ({model}) for segments {', '.join(map(str, sorted(untimed)))}"
-        )
-        write_json(timings_path, timings)
+        timings.word_timings = f"faster-whisper ({model}) for segments {', '.join(map(str, sorted(untimed)))}"
+        timings.save(timings_path)
     seconds = round(time.monotonic() - began, 2)
-    flagged = [s["segment"] for s in segments if s["flagged"]]
+    flagged = [s.segment for s in segments if s.flagged]
     log.info(
         "audio QA (%s): %d segments, %d over WER %.2f%s, %.1f s for %.1f s of audio",
         model,
@@ -437,17 +434,17 @@ def check_narration(
         max_wer,
         f" (segments {', '.join(map(str, flagged))})" if flagged else "",
         seconds,
-        timings["duration"],
+        timings.duration,
     )
-    return {"status": "checked", "model": model, "max_wer": max_wer, "seconds": seconds, "segments": segments}
+    return QAReport(status="checked", model=model, max_wer=max_wer, seconds=seconds, segments=segments)
 
 
-def check(p: Production, script_rel: str, audio: dict) -> dict:
+def check(p: Production, script_rel: str, audio: AudioOutput) -> QAReport:
     """QA of a production's narration (the audio stage's artifacts), with the channel's settings."""
     return check_narration(
-        p.abs(audio["narration"]),
-        p.abs(audio["timings"]),
-        read_json(p.abs(script_rel)),
+        p.abs(audio.narration),
+        p.abs(audio.timings),
+        StoredScript.load(p.abs(script_rel)),
         p.cfg.language,
         p.cfg.audio_qa,
     )

@@ -187,7 +187,10 @@ def reopen(conn: psycopg.Connection, checkpoint_id: int, admin: str) -> Checkpoi
             f"checkpoint {checkpoint_id} is revision {cp.revision}; only the latest revision "
             f"({last.revision}, checkpoint {last.id}) can be reopened"
         )
-    artifacts = cp.artifacts.get("_original", cp.artifacts)  # undo "approve with edits"
+    from pipelines.artifacts import StageOutput
+
+    original = StageOutput.of(cp).original  # undo "approve with edits"
+    artifacts = cp.artifacts if original is None else original
     conn.execute(
         """UPDATE checkpoints SET status = 'pending', reviewer = NULL, notes = NULL, decided_at = NULL,
                            edits = NULL, artifacts = %s WHERE id = %s""",

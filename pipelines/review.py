@@ -100,7 +100,8 @@ def decide(
             raise CheckpointError(
                 f"edits: unknown fields {sorted(unknown)}; the {cp.stage} checkpoint takes {', '.join(stage.edits)}"
             )
-        artifacts = stage.module.apply_edits(conn, production.load(conn, cp.production_id), cp, edits)
+        edited = stage.module.apply_edits(conn, production.load(conn, cp.production_id), cp, edits)
+        artifacts = edited.dump()  # the stage's artifacts record, its originals under `_original`
     return checkpoints.decide(
         conn, checkpoint_id, decision, reviewer, notes, edits=edits, artifacts=artifacts
     )

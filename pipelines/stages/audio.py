@@ -10,15 +10,23 @@ from pathlib import Path
 
 import psycopg
 
-from pipelines import checkpoints
 from pipelines import notes as review_notes
+from pipelines.artifacts import (
+    AudioOutput,
+    Loudness,
+    QAReport,
+    ScriptOutput,
+    Span,
+    StoredScript,
+    Timings,
+    Word,
+)
 from pipelines.checkpoints import Checkpoint
 from pipelines.media.audio_finish import Cut, ebur128, join_segments, mix_music, normalize
 from pipelines.media.ffmpeg import audio_duration
-from pipelines.production import Production, read_json, write_json
+from pipelines.production import Production
 from pipelines.providers.tts.base import TTS, TTSUnavailable, WordTiming
 from pipelines.providers.tts.espeak import EspeakTTS
-from pipelines.stages.script import segment_text
 
 log = logging.getLogger(__name__)
 PAUSE = 0.45  # seconds of silence between segments
@@ -32,13 +40,13 @@ def _voice_all(tts: TTS, texts: list[str], out: Path) -> list[tuple[Path, list[W
     return voiced
 
 
-def _place(words: list[WordTiming], cut: Cut, segment: int) -> list[dict]:
+def _place(words: list[WordTiming], cut: Cut, segment: int) -> list[Word]:
     """A segment's word timings moved to where the segment sits in the joined narration."""
 
     def at(t: float) -> float:
         return round(cut.offset + min(max(t - cut.trimmed, 0.0), cut.length), 3)
 
-    return [{"text": w.text, "start": at(w.start), "end": at(w.end), "segment": segment} for w in words]
+    return [Word(text=w.text, start=at(w.start), end=at(w.end), segment=segment) for w in words]
 
 
 def offline_voice(language: str, rate_wpm: int) -> EspeakTTS:
@@ -72,12 +80,12 @@ def get_tts(provider: str, name: str | None, language: str, rate_wpm: int, style
     raise ValueError(f"unknown TTS provider {provider!r}; allowed: azure, espeak, piper")
 
 
-def narrate(p: Production, script_rel: str, revision: int, notes: str | None = None) -> dict:
+def narrate(p: Production, script_rel: str, revision: int, notes: str | None = None) -> AudioOutput:
     cfg = p.cfg
     out = p.stage_dir("audio", revision)
-    script = read_json(p.abs(script_rel))
+    script = StoredScript.load(p.abs(script_rel))
     rate = round(cfg.voice.rate_wpm * review_notes.read(notes).rate)  # "slower"/"faster" in review notes
-    texts = [segment_text(seg) for seg in script["segments"]]
+    texts = [seg.text for seg in script.segments]
     tts = get_tts(cfg.voice.provider, cfg.voice.name, cfg.language, rate, cfg.voice.style)
     try:
         voiced = _voice_all(tts, texts, out)
@@ -101,7 +109,7 @@ def narrate(p: Production, script_rel: str, revision: int, notes: str | None = N
         for w in _place(timings, cut, i)
     ]
     spans = [
-        {"segment": i, "start": cut.offset, "end": round(cut.offset + cut.length, 3), "file": p.rel(wav)}
+        Span(segment=i, start=cut.offset, end=round(cut.offset + cut.length, 3), file=p.rel(wav))
         for i, ((wav, _), cut) in enumerate(zip(voiced, cuts, strict=True))
     ]
     narration = out / "narration.wav"
@@ -109,29 +117,19 @@ def narrate(p: Production, script_rel: str, revision: int, notes: str | None = N
     joined.unlink()
     duration = audio_duration(narration)
     for item in (*words, *spans):  # resampling can shorten the audio by a few samples: stay inside it
-        item["end"] = min(item["end"], duration)
-        item["start"] = min(item["start"], item["end"])
+        item.end = min(item.end, duration)
+        item.start = min(item.start, item.end)
     integrated, true_peak = ebur128(narration)
-    artifacts = {
-        "narration": p.rel(narration),
-        "duration": duration,
-        "voice": tts.description,
-        "rate_wpm": rate,
-    }
-    if cfg.audio.music_path:
-        mix = out / "mix.wav"
+    mix = out / "mix.wav" if cfg.audio.music_path else None
+    if mix:
         mix_music(narration, cfg.audio.music_path, mix, cfg.audio.music_db, duration)
-        artifacts["mix"] = p.rel(mix)
-    timings = write_json(
-        out / "timings.json",
-        {
-            "voice": tts.description,
-            "duration": duration,
-            "loudness": {"integrated_lufs": integrated, "true_peak_dbtp": true_peak},
-            "words": words,
-            "segments": spans,
-        },
-    )
+    timings = Timings(
+        voice=tts.description,
+        duration=duration,
+        loudness=Loudness(integrated_lufs=integrated, true_peak_dbtp=true_peak),
+        words=words,
+        segments=spans,
+    ).save(out / "timings.json")
     log.info(
         "narration: %.1f s, %d words, %.1f LUFS, true peak %.1f dBTP, voice %s%s",
         duration,
@@ -139,74 +137,75 @@ def narrate(p: Production, script_rel: str, revision: int, notes: str | None = N
         integrated,
         true_peak,
         tts.name,
-        ", with music bed" if "mix" in artifacts else "",
+        ", with music bed" if mix else "",
     )
-    return {**artifacts, "timings": p.rel(timings)}
+    return AudioOutput(
+        narration=p.rel(narration),
+        duration=duration,
+        voice=tts.description,
+        rate_wpm=rate,
+        **({"mix": p.rel(mix)} if mix else {}),
+        timings=p.rel(timings),
+    )
 
 
-def audio_flags(timings: dict, target_seconds: int, qa: dict | None = None) -> list[str]:
+def audio_flags(timings: Timings, target_seconds: int, qa: QAReport | None = None) -> list[str]:
     """Problems a listener would notice: speech too fast or slow, silent segments, length far off target, and
     (audio QA) segments where Whisper heard something else than the script. Segments are numbered from 1, as
     on the page."""
     flags = []
-    for span in timings["segments"]:
-        words = [w for w in timings["words"] if w["segment"] == span["segment"]]
-        dur = span["end"] - span["start"]
+    for span in timings.segments:
+        words = timings.words_in(span.segment)
+        dur = span.end - span.start
         if not words:
-            flags.append(f"segment {span['segment'] + 1}: no speech detected")
+            flags.append(f"segment {span.segment + 1}: no speech detected")
         elif dur > 0 and not 1.5 <= len(words) / dur <= 4.5:
-            flags.append(f"segment {span['segment'] + 1}: {len(words) / dur:.1f} words/s (expected 1.5-4.5)")
-    if abs(timings["duration"] - target_seconds) > 0.25 * target_seconds:
-        flags.append(f"length {timings['duration']:.0f} s is more than 25% off the {target_seconds} s target")
-    if qa and qa["status"] == "skipped":
-        flags.append(f"audio QA skipped: {qa['reason']}")
+            flags.append(f"segment {span.segment + 1}: {len(words) / dur:.1f} words/s (expected 1.5-4.5)")
+    if abs(timings.duration - target_seconds) > 0.25 * target_seconds:
+        flags.append(f"length {timings.duration:.0f} s is more than 25% off the {target_seconds} s target")
+    if qa and qa.status == "skipped":
+        flags.append(f"audio QA skipped: {qa.reason}")
     flags += [
-        f"segment {s['segment'] + 1}: heard differs from the script (WER {s['wer']:.2f} > {qa['max_wer']:.2f}): "
-        f"{s['diff']}"
-        for s in (qa or {}).get("segments", [])
-        if s["flagged"]
+        f"segment {s.segment + 1}: heard differs from the script (WER {s.wer:.2f} > {qa.max_wer:.2f}): {s.diff}"
+        for s in (qa.flagged if qa else [])
     ]
     return flags
 
 
 def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
-    timings = read_json(p.abs(cp.artifacts["timings"]))
-    script = _approved_script(conn, p)
-    qa = cp.artifacts.get("qa")
-    heard = {s["segment"]: s for s in (qa or {}).get("segments", [])}
+    audio = AudioOutput.of(cp)
+    timings = audio.load_timings(p)
+    script = ScriptOutput.approved(conn, p.id).load_script(p)
+    heard = {s.segment: s.dump() for s in (audio.qa.segments or [])} if audio.qa else {}
     segments = [
         {
-            "index": s["segment"],
-            "heading": script["segments"][s["segment"]]["heading"],
-            "text": " ".join(x["text"] for x in script["segments"][s["segment"]]["sentences"]),
-            "file": s["file"],
-            "start": s["start"],
-            "end": s["end"],
-            "duration": round(s["end"] - s["start"], 2),
-            "words": sum(1 for w in timings["words"] if w["segment"] == s["segment"]),
-            "qa": heard.get(s["segment"]),
+            "index": s.segment,
+            "heading": script.segments[s.segment].heading,
+            "text": script.segments[s.segment].text,
+            "file": s.file,
+            "start": s.start,
+            "end": s.end,
+            "duration": round(s.end - s.start, 2),
+            "words": len(timings.words_in(s.segment)),
+            "qa": heard.get(s.segment),
         }
-        for s in timings["segments"]
+        for s in timings.segments
     ]
     return {
-        "narration": cp.artifacts["narration"],
-        "duration": timings["duration"],
-        "voice": timings["voice"],
+        "narration": audio.narration,
+        "duration": timings.duration,
+        "voice": timings.voice,
         "segments": segments,
-        "flags": audio_flags(timings, p.target_seconds, qa),
-        "qa": qa,
+        "flags": audio_flags(timings, p.target_seconds, audio.qa),
+        "qa": audio.qa.dump() if audio.qa else None,
     }
 
 
-def _approved_script(conn: psycopg.Connection, p: Production) -> dict:
-    return read_json(p.abs(checkpoints.approved(conn, p.id, "script").artifacts["script"]))
-
-
-def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
+def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> AudioOutput:
     """A revision of the narration, checked by audio QA (Whisper scores each segment against the script)."""
     from pipelines.audio_qa import check
 
-    script = checkpoints.approved(conn, p.id, "script").artifacts["script"]
-    artifacts = narrate(p, script, revision, notes)
-    artifacts["qa"] = check(p, script, artifacts)
-    return artifacts
+    script = ScriptOutput.approved(conn, p.id).script
+    audio = narrate(p, script, revision, notes)
+    audio.qa = check(p, script, audio)
+    return audio

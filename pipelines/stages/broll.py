@@ -21,16 +21,24 @@ from pathlib import Path
 
 import psycopg
 
-from pipelines import checkpoints
+from pipelines.artifacts import (
+    AudioOutput,
+    BrollOutput,
+    ScriptOutput,
+    Segment,
+    StoredScript,
+    Timings,
+    VisualItem,
+    VisualsManifest,
+)
 from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.media.cache import MediaCache, link_into, sha256_file
 from pipelines.paths import data_dir
-from pipelines.production import Production, read_json, write_json
+from pipelines.production import Production
 from pipelines.providers.broll.base import BrollProvider, Candidate, measure, relevance, suffix_of
 from pipelines.providers.broll.generated import GeneratedVisuals, Visual, keywords
 from pipelines.providers.broll.stock import Pexels, Pixabay
 from pipelines.providers.http import ProviderError
-from pipelines.stages.script import segment_text
 
 log = logging.getLogger(__name__)
 OPTIONS = 3  # per segment: the first choice and two alternatives
@@ -44,9 +52,9 @@ def cache() -> MediaCache:
     return MediaCache(data_dir() / "cache" / "broll")
 
 
-def search_terms(segment: dict, topic: str) -> list[str]:
+def search_terms(segment: Segment, topic: str) -> list[str]:
     """Most specific first: the visual cue's keywords (else the narration's), the first two, the topic."""
-    words = keywords(segment.get("visual_cue") or "", 4) or keywords(segment_text(segment), 4)
+    words = keywords(segment.visual_cue, 4) or keywords(segment.text, 4)
     queries = [" ".join(words), " ".join(words[:2]), " ".join(keywords(topic, 4)) or topic.strip()]
     return [q for q in dict.fromkeys(queries) if q]
 
@@ -90,11 +98,11 @@ def recently_used(conn: psycopg.Connection, p: Production) -> set[tuple[str, str
     return {(r["provider"], r["clip_id"]) for r in rows}
 
 
-def segment_seconds(timings: dict) -> dict[int, float]:
+def segment_seconds(timings: Timings) -> dict[int, float]:
     """How long each segment's visual is on screen: from its start to the next segment's start."""
-    spans = timings["segments"]
-    ends = [s["start"] for s in spans[1:]] + [timings["duration"]]
-    return {s["segment"]: max(0.5, end - s["start"]) for s, end in zip(spans, ends, strict=True)}
+    spans = timings.segments
+    ends = [s.start for s in spans[1:]] + [timings.duration]
+    return {s.segment: max(0.5, end - s.start) for s, end in zip(spans, ends, strict=True)}
 
 
 class _Gatherer:
@@ -141,7 +149,7 @@ class _Gatherer:
 
         return sorted(dict.fromkeys(found), key=rank)  # stable: the provider's own order breaks ties
 
-    def fetch(self, c: Candidate, segment: int, option: int) -> dict | None:
+    def fetch(self, c: Candidate, segment: int, option: int) -> VisualItem | None:
         """The candidate in the workspace (through the cache), measured; None if it cannot be used."""
         self.used.add((c.source, c.id))  # tried once: never again in this video, usable or not
         try:
@@ -158,23 +166,23 @@ class _Gatherer:
                 "b-roll: %s %s %s is %dx%d once downloaded; not used", c.source, c.kind, c.id, width, height
             )
             return None
-        return {
-            "segment": segment,
-            "kind": c.kind,
-            "path": self.p.rel(path),
-            "source": c.source,
-            "licence": c.licence,
-            "attribution": c.attribution,
-            "url": c.url,
-            "description": c.description,
-            "width": width,
-            "height": height,
-            "duration": duration,
-            "id": c.id,
-        }
+        return VisualItem(
+            segment=segment,
+            kind=c.kind,
+            path=self.p.rel(path),
+            source=c.source,
+            licence=c.licence,
+            attribution=c.attribution,
+            url=c.url,
+            description=c.description,
+            width=width,
+            height=height,
+            duration=duration,
+            id=c.id,
+        )
 
-    def stock(self, index: int, segment: dict, seconds: float) -> list[dict]:
-        items: list[dict] = []
+    def stock(self, index: int, segment: Segment, seconds: float) -> list[VisualItem]:
+        items: list[VisualItem] = []
         for query in search_terms(segment, self.p.topic):
             for c in self.pool(query, seconds):
                 item = self.fetch(c, index, len(items))
@@ -187,123 +195,115 @@ class _Gatherer:
             )
         return items
 
-    def generate(self, index: int, segment: dict, seconds: float, option: int) -> dict:
+    def generate(self, index: int, segment: Segment, seconds: float, option: int) -> VisualItem:
         """Generated options in turn: a card with the on-screen text, a motion background, another card."""
         seed = self.seed + index * 10 + option
         stem = self.out / f"segment-{index:02d}-{option}"
         if option % 3 == 1:
             v = self.generated.motion_background(stem.with_suffix(".mp4"), seconds, seed=seed)
         else:
-            text = segment.get("on_screen_text") or segment["heading"]
-            v = self.generated.make(text, segment_text(segment), stem.with_suffix(".png"), seed=seed)
+            text = segment.on_screen_text or segment.heading
+            v = self.generated.make(text, segment.text, stem.with_suffix(".png"), seed=seed)
         return generated_item(self.p, v, index, "video" if option % 3 == 1 else "image")
 
-    def options(self, index: int, segment: dict, seconds: float) -> list[dict]:
+    def options(self, index: int, segment: Segment, seconds: float) -> list[VisualItem]:
         items = self.stock(index, segment, seconds) if self.providers else []
         if len(items) < OPTIONS:
             log.info("b-roll segment %d: %d stock options; the rest are generated", index, len(items))
         return items + [self.generate(index, segment, seconds, k) for k in range(len(items), OPTIONS)]
 
 
-def generated_item(p: Production, v: Visual, segment: int, kind: str) -> dict:
+def generated_item(p: Production, v: Visual, segment: int, kind: str) -> VisualItem:
     width, height, duration = measure(v.path, kind)
-    return {
-        "segment": segment,
-        "kind": kind,
-        "path": p.rel(v.path),
-        "source": v.source,
-        "licence": v.licence,
-        "attribution": v.attribution,
-        "url": None,
-        "description": v.description,
-        "width": width,
-        "height": height,
-        "duration": duration,
-        "id": sha256_file(v.path),
-    }
+    return VisualItem(
+        segment=segment,
+        kind=kind,
+        path=p.rel(v.path),
+        source=v.source,
+        licence=v.licence,
+        attribution=v.attribution,
+        url=None,
+        description=v.description,
+        width=width,
+        height=height,
+        duration=duration,
+        id=sha256_file(v.path),
+    )
 
 
-def gather(conn: psycopg.Connection, p: Production, script_rel: str, timings_rel: str, revision: int) -> dict:
+def gather(
+    conn: psycopg.Connection, p: Production, script_rel: str, timings_rel: str, revision: int
+) -> BrollOutput:
     out = p.stage_dir("broll", revision)
-    script = read_json(p.abs(script_rel))
-    seconds = segment_seconds(read_json(p.abs(timings_rel)))
+    script = StoredScript.load(p.abs(script_rel))
+    seconds = segment_seconds(Timings.load(p.abs(timings_rel)))
     g = _Gatherer(p, out, providers_for(p), recently_used(conn, p), seed=p.id * 1000 + revision * 7919)
-    options = [g.options(i, seg, seconds.get(i, 5.0)) for i, seg in enumerate(script["segments"])]
+    options = [g.options(i, seg, seconds.get(i, 5.0)) for i, seg in enumerate(script.segments)]
     for opts in options:
         for o in opts:
             conn.execute(
                 "INSERT INTO broll_usage (channel, provider, clip_id, production_id, revision, segment) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (p.channel, o["source"], o["id"], p.id, revision, o["segment"]),
+                (p.channel, o.source, o.id, p.id, revision, o.segment),
             )
-    sources = list(dict.fromkeys(o["source"] for opts in options for o in opts))
-    manifest = write_json(
-        out / "visuals.json",
-        {"provider": ", ".join(sources), "visuals": [opts[0] for opts in options], "options": options},
-    )
-    return {"visuals": p.rel(manifest)}
+    sources = list(dict.fromkeys(o.source for opts in options for o in opts))
+    manifest = VisualsManifest(
+        provider=", ".join(sources), visuals=[opts[0] for opts in options], options=options
+    ).save(out / "visuals.json")
+    return BrollOutput(visuals=p.rel(manifest))
 
 
 def choose(p: Production, visuals_rel: str, choices: dict[int, int]) -> str:
     """Write a copy of the manifest with the reviewer's choices; returns its relative path."""
-    manifest = read_json(p.abs(visuals_rel))
-    for seg, k in choices.items():
-        manifest["visuals"][seg] = manifest["options"][seg][k]
-    manifest["choices"] = {str(s): k for s, k in choices.items()}
-    return p.rel(write_json(p.abs(visuals_rel).with_name("visuals.chosen.json"), manifest))
+    manifest = VisualsManifest.load(p.abs(visuals_rel))
+    manifest.choose(choices)
+    return p.rel(manifest.save(p.abs(visuals_rel).with_name("visuals.chosen.json")))
+
+
+_SHOWN = {
+    "path",
+    "kind",
+    "source",
+    "licence",
+    "attribution",
+    "url",
+    "description",
+    "width",
+    "height",
+    "duration",
+}
 
 
 def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
-    manifest = read_json(p.abs(cp.artifacts["visuals"]))
-    script = _approved_script(conn, p)
+    manifest = BrollOutput.of(cp).load_visuals(p)
+    script = ScriptOutput.approved(conn, p.id).load_script(p)
     segments = []
-    for i, opts in enumerate(manifest["options"]):
-        chosen = next((k for k, o in enumerate(opts) if o["path"] == manifest["visuals"][i]["path"]), 0)
-        seg = script["segments"][i]
+    for i, opts in enumerate(manifest.options):
+        chosen = next((k for k, o in enumerate(opts) if o.path == manifest.visuals[i].path), 0)
+        seg = script.segments[i]
         segments.append(
             {
                 "index": i,
-                "heading": seg["heading"],
+                "heading": seg.heading,
                 "chosen": chosen,
-                "text": " ".join(s["text"] for s in seg["sentences"]),
-                "options": [
-                    {
-                        k: o.get(k)
-                        for k in (
-                            "path",
-                            "kind",
-                            "source",
-                            "licence",
-                            "attribution",
-                            "url",
-                            "description",
-                            "width",
-                            "height",
-                            "duration",
-                        )
-                    }
-                    for o in opts
-                ],
+                "text": seg.text,
+                "options": [o.model_dump(mode="json", include=_SHOWN) for o in opts],
             }
         )
-    return {"provider": manifest["provider"], "segments": segments}
+    return {"provider": manifest.provider, "segments": segments}
 
 
-def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> dict:
+def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> BrollOutput:
     """Approve with edits: the swapped visuals are what gets rendered."""
-    art = {**cp.artifacts, "_original": cp.artifacts}
-    manifest = read_json(p.abs(cp.artifacts["visuals"]))
+    art = BrollOutput.for_edits(cp)
+    options = art.load_visuals(p).options
     choices = {}
     for key, k in _expect(edits, "choices", dict).items():
         seg = int(key) if str(key).isdigit() else -1
-        if (
-            not 0 <= seg < len(manifest["options"])
-            or not isinstance(k, int)
-            or not 0 <= k < len(manifest["options"][seg])
-        ):
+        if not 0 <= seg < len(options) or not isinstance(k, int) or not 0 <= k < len(options[seg]):
             raise CheckpointError(f"edits.choices[{key!r}] = {k!r}: no such segment or option")
         choices[seg] = k
-    art["visuals"] = choose(p, cp.artifacts["visuals"], choices)
+    art.visuals = choose(p, art.visuals, choices)
     return art
 
 
@@ -314,12 +314,8 @@ def _expect(edits: dict, key: str, kind: type):
     return value
 
 
-def _approved_script(conn: psycopg.Connection, p: Production) -> dict:
-    return read_json(p.abs(checkpoints.approved(conn, p.id, "script").artifacts["script"]))
-
-
-def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
+def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> BrollOutput:
     """A revision of the visuals: OPTIONS per segment, the first one chosen."""
-    script = checkpoints.approved(conn, p.id, "script").artifacts["script"]
-    timings = checkpoints.approved(conn, p.id, "audio").artifacts["timings"]
+    script = ScriptOutput.approved(conn, p.id).script
+    timings = AudioOutput.approved(conn, p.id).timings
     return gather(conn, p, script, timings, revision)

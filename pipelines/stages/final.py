@@ -4,63 +4,79 @@ thumbnails."""
 from __future__ import annotations
 
 import psycopg
+from pydantic import ValidationError
 
-from pipelines import checkpoints
+from pipelines.artifacts import (
+    AudioOutput,
+    BrollOutput,
+    FinalEdits,
+    FinalOutput,
+    Render,
+    RenderChapter,
+    ScriptOutput,
+    StoredScript,
+    Timings,
+    VisualsManifest,
+)
 from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.media.align import WordTiming
 from pipelines.media.captions import build_cues, write_ass, write_srt
 from pipelines.media.prepare import bookend_seconds
 from pipelines.media.render import Scene, render_video
 from pipelines.media.thumbnail import make_thumbnails
-from pipelines.production import Production, read_json, write_json
+from pipelines.production import Production
 
 SIZE = (1920, 1080)
 
 
-def scenes_for(p: Production, timings: dict, visuals: dict) -> list[Scene]:
+def scenes_for(p: Production, timings: Timings, visuals: VisualsManifest) -> list[Scene]:
     """Scene i runs from segment i's start to segment i+1's start: visuals change with the narration."""
-    spans = timings["segments"]
-    media = {v["segment"]: (p.abs(v["path"]), v.get("kind", "image")) for v in visuals["visuals"]}
+    spans = timings.segments
+    media = {v.segment: (p.abs(v.path), v.kind) for v in visuals.visuals}
     scenes = []
     for i, span in enumerate(spans):
-        end = spans[i + 1]["start"] if i + 1 < len(spans) else timings["duration"]
-        path, kind = media[span["segment"]]
-        scenes.append(Scene(path, span["start"], end, kind))
+        end = spans[i + 1].start if i + 1 < len(spans) else timings.duration
+        path, kind = media[span.segment]
+        scenes.append(Scene(path, span.start, end, kind))
     return scenes
 
 
 def words_of(
-    timings: dict, start: float = 0.0, end: float | None = None, lead: float = 0.0
+    timings: Timings, start: float = 0.0, end: float | None = None, lead: float = 0.0
 ) -> list[WordTiming]:
     """Word timings inside [start, end), shifted so that `start` is at `lead` (the intro's length)."""
-    end = timings["duration"] if end is None else end
+    end = timings.duration if end is None else end
     return [
-        WordTiming(w["text"], w["start"] - start + lead, min(w["end"], end) - start + lead)
-        for w in timings["words"]
-        if w["start"] >= start and w["start"] < end
+        WordTiming(w.text, w.start - start + lead, min(w.end, end) - start + lead)
+        for w in timings.words
+        if w.start >= start and w.start < end
     ]
 
 
-def chapters(script: dict, timings: dict, min_len: float = 10.0, lead: float = 0.0) -> list[dict]:
+def chapters(
+    script: StoredScript, timings: Timings, min_len: float = 10.0, lead: float = 0.0
+) -> list[RenderChapter]:
     """YouTube-style chapters from segment starts (shifted by the intro's length `lead`), first at 0:00. A
     chapter shorter than min_len is merged into the one before it (YouTube ignores chapter lists with
     chapters under 10 s)."""
-    out: list[dict] = []
-    for span in timings["segments"]:
-        heading = script["segments"][span["segment"]]["heading"]
-        if out and span["start"] + lead - out[-1]["start"] < min_len:
+    out: list[RenderChapter] = []
+    for span in timings.segments:
+        heading = script.segments[span.segment].heading
+        if out and span.start + lead - out[-1].start < min_len:
             continue
-        out.append({"start": 0.0 if not out else span["start"] + lead, "title": heading})
-    if len(out) > 1 and timings["duration"] + lead - out[-1]["start"] < min_len:
+        out.append(RenderChapter(start=0.0 if not out else span.start + lead, title=heading))
+    if len(out) > 1 and timings.duration + lead - out[-1].start < min_len:
         out.pop()
     return out
 
 
-def assemble(p: Production, script_rel: str, audio: dict, broll: dict, revision: int) -> dict:
+def assemble(
+    p: Production, script_rel: str, audio: AudioOutput, broll: BrollOutput, revision: int
+) -> FinalOutput:
     out = p.stage_dir("final", revision)
-    script = read_json(p.abs(script_rel))
-    timings = read_json(p.abs(audio["timings"]))
-    visuals = read_json(p.abs(broll["visuals"]))
+    script = StoredScript.load(p.abs(script_rel))
+    timings = audio.load_timings(p)
+    visuals = broll.load_visuals(p)
     style = p.cfg.style
     lead = bookend_seconds(style.intro_path)  # captions and chapters start after the intro
     cues = build_cues(words_of(timings, lead=lead))
@@ -69,7 +85,7 @@ def assemble(p: Production, script_rel: str, audio: dict, broll: dict, revision:
     video = out / "video.mp4"
     info = render_video(
         scenes_for(p, timings, visuals),
-        p.abs(audio.get("mix", audio["narration"])),
+        p.abs(audio.soundtrack),
         video,
         size=SIZE,
         fps=30,
@@ -77,77 +93,74 @@ def assemble(p: Production, script_rel: str, audio: dict, broll: dict, revision:
         intro=style.intro_path,
         outro=style.outro_path,
     )
-    thumbs = make_thumbnails(
-        script["title"], [p.abs(v["path"]) for v in visuals["visuals"]], out / "thumbnails", style=style
+    thumbs = [
+        p.rel(t)
+        for t in make_thumbnails(
+            script.title, [p.abs(v.path) for v in visuals.visuals], out / "thumbnails", style=style
+        )
+    ]
+    render = Render(
+        duration=info.duration, chapters=chapters(script, timings, lead=lead), thumbnails=thumbs, thumbnail=0
+    ).save(out / "render.json")
+    return FinalOutput(
+        video=p.rel(video),
+        captions=p.rel(srt),
+        render=p.rel(render),
+        thumbnails=thumbs,
+        duration=info.duration,
     )
-    meta = write_json(
-        out / "render.json",
-        {
-            "duration": info.duration,
-            "chapters": chapters(script, timings, lead=lead),
-            "thumbnails": [p.rel(t) for t in thumbs],
-            "thumbnail": 0,
-        },
-    )
-    return {
-        "video": p.rel(video),
-        "captions": p.rel(srt),
-        "render": p.rel(meta),
-        "thumbnails": [p.rel(t) for t in thumbs],
-        "duration": info.duration,
-    }
 
 
 def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
     from pipelines.stages.publish import draft, next_slot, publisher_for
 
-    render = read_json(p.abs(cp.artifacts["render"]))
-    audio = checkpoints.approved(conn, p.id, "audio").artifacts
-    visuals = read_json(p.abs(checkpoints.approved(conn, p.id, "broll").artifacts["visuals"]))["visuals"]
-    proposed = {
-        **draft(p, _approved_script(conn, p), render, audio["voice"], visuals),
-        "thumbnail": render.get("thumbnail", 0),
-        **cp.artifacts.get("overrides", {}),
-    }
+    final = FinalOutput.of(cp)
+    render = final.load_render(p)
+    script = ScriptOutput.approved(conn, p.id).load_script(p)
+    voice = AudioOutput.approved(conn, p.id).voice
+    visuals = BrollOutput.approved(conn, p.id).load_visuals(p).visuals
+    proposed = draft(p, script, render, voice, visuals).edited(final.overrides)
     cfg = p.cfg
     publish_at = next_slot(cfg.timezone, cfg.publish.time, publisher_for(p).taken_slots())
     return {
-        "video": cp.artifacts["video"],
-        "duration": cp.artifacts["duration"],
-        "thumbnails": cp.artifacts["thumbnails"],
-        "chapters": render["chapters"],
+        "video": final.video,
+        "duration": final.duration,
+        "thumbnails": final.thumbnails,
+        "chapters": [c.dump() for c in render.chapters],
         "publish_at": publish_at.isoformat(),
-        **proposed,
+        **proposed.dump(),
     }
 
 
-def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> dict:
+def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> FinalOutput:
     """Approve with edits: the reviewer's title, description, tags and thumbnail are what gets published."""
-    art = {**cp.artifacts, "_original": cp.artifacts}
-    unknown = set(edits) - {"title", "description", "tags", "thumbnail"}
+    art = FinalOutput.for_edits(cp)
+    unknown = set(edits) - set(FinalEdits.model_fields)
     if unknown:
         raise CheckpointError(
             f"edits: unknown fields {sorted(unknown)}; allowed: title, description, tags, thumbnail"
         )
-    if "thumbnail" in edits and edits["thumbnail"] not in range(len(cp.artifacts["thumbnails"])):
-        raise CheckpointError(f"edits.thumbnail: choose 0-{len(cp.artifacts['thumbnails']) - 1}")
+    if "thumbnail" in edits and edits["thumbnail"] not in range(len(art.thumbnails)):
+        raise CheckpointError(f"edits.thumbnail: choose 0-{len(art.thumbnails) - 1}")
     if "title" in edits and not 0 < len(str(edits["title"]).strip()) <= 100:
         raise CheckpointError("edits.title: 1-100 characters (YouTube's limit)")
     if "tags" in edits and not (
         isinstance(edits["tags"], list) and all(isinstance(t, str) for t in edits["tags"])
     ):
         raise CheckpointError("edits.tags: a list of strings")
-    art["overrides"] = {**cp.artifacts.get("overrides", {}), **edits}
+    try:
+        art.overrides = FinalEdits.model_validate(
+            {**(art.overrides.dump() if art.overrides else {}), **edits}
+        )
+    except ValidationError as e:  # e.g. a description that is not text
+        error = e.errors()[0]
+        raise CheckpointError(f"edits.{'.'.join(map(str, error['loc']))}: {error['msg']}") from None
     return art
 
 
-def _approved_script(conn: psycopg.Connection, p: Production) -> dict:
-    return read_json(p.abs(checkpoints.approved(conn, p.id, "script").artifacts["script"]))
-
-
-def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
+def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> FinalOutput:
     """A revision of the render: video, captions, chapters and thumbnails."""
-    script = checkpoints.approved(conn, p.id, "script").artifacts["script"]
-    audio = checkpoints.approved(conn, p.id, "audio").artifacts
-    broll = checkpoints.approved(conn, p.id, "broll").artifacts
+    script = ScriptOutput.approved(conn, p.id).script
+    audio = AudioOutput.approved(conn, p.id)
+    broll = BrollOutput.approved(conn, p.id)
     return assemble(p, script, audio, broll, revision)

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from knowledge import store
 from pipelines import checkpoints, production
-from pipelines.production import production_db, read_json
+from pipelines.artifacts import ScriptOutput
+from pipelines.production import production_db
 
 
 def run(production_id: int) -> dict:
     """Record coverage and review lessons, mark the production published; returns the Asset event's extra."""
     with production_db(production_id) as (conn, p):
-        script = checkpoints.approved(conn, p.id, "script").artifacts
-        segments = read_json(p.abs(script["script"]))["segments"]
-        subtopics = [seg["heading"] for seg in segments if any(s["fact_ids"] for s in seg["sentences"])]
-        store.record_coverage(conn, p.channel, p.topic, p.id, script["fact_ids"], subtopics)
+        script = ScriptOutput.approved(conn, p.id)
+        subtopics = [seg.heading for seg in script.load_script(p).segments if seg.cited_ids()]
+        store.record_coverage(conn, p.channel, p.topic, p.id, script.fact_ids, subtopics)
         conn.execute("DELETE FROM learnings WHERE production_id = %s AND kind LIKE 'review:%%'", (p.id,))
         for cp in checkpoints.history(conn, p.id):
             if cp.notes:

@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pipelines import checkpoints
-from pipelines.production import Production, production_db, read_json
+from pipelines.artifacts import (
+    AudioOutput,
+    BrollOutput,
+    FinalOutput,
+    Listing,
+    Render,
+    ScriptOutput,
+    StoredScript,
+    VisualItem,
+)
+from pipelines.production import Production, production_db
 from pipelines.providers.publish.base import Publisher
 from pipelines.providers.publish.outbox import OutboxPublisher
 
@@ -48,14 +57,14 @@ def timestamp(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def how_made(script: dict, voice: str, visuals: list[dict]) -> str:
+def how_made(script: StoredScript, voice: str, visuals: list[VisualItem]) -> str:
     """The disclosure every description carries: what wrote, voiced and illustrated the video."""
-    lab = _LABELS[script["language"]]
-    licences = sorted({f"{v['source']} ({v['licence']})" for v in visuals})
+    lab = _LABELS[script.language]
+    licences = sorted({f"{v.source} ({v.licence})" for v in visuals})
     return "\n".join(
         [
             f"{lab['made']}:",
-            script["disclosure"],
+            script.disclosure,
             lab["voice"].format(voice=voice),
             lab["visuals"].format(visuals="; ".join(licences)),
             *credits(visuals),
@@ -63,75 +72,75 @@ def how_made(script: dict, voice: str, visuals: list[dict]) -> str:
     )
 
 
-def credits(visuals: list[dict]) -> list[str]:
+def credits(visuals: list[VisualItem]) -> list[str]:
     """One "B-roll: <author> / <source> <page>" line per stock or library visual used (generated ones are
     covered by the Visuals line)."""
     lines = [
-        f"B-roll: {v['attribution']}" + (f" {v['url']}" if v.get("url") else "")
+        f"B-roll: {v.attribution}" + (f" {v.url}" if v.url else "")
         for v in visuals
-        if v["source"] != "generated"
+        if v.source != "generated"
     ]
     return list(dict.fromkeys(lines))
 
 
-def description(script: dict, render: dict, voice: str, visuals: list[dict]) -> str:
-    lab = _LABELS[script["language"]]
-    opening = script.get("description") or script["segments"][0]["sentences"][0]["text"]
+def description(script: StoredScript, render: Render, voice: str, visuals: list[VisualItem]) -> str:
+    lab = _LABELS[script.language]
+    opening = script.description or script.segments[0].sentences[0].text
     lines = [opening, "", f"{lab['chapters']}:"]
-    lines += [f"{timestamp(c['start'])} {c['title']}" for c in render["chapters"]]
+    lines += [f"{timestamp(c.start)} {c.title}" for c in render.chapters]
     lines += ["", f"{lab['sources']}:"]
-    lines += [f"- {s['title']}" + (f": {s['url']}" if s.get("url") else "") for s in script["sources"]]
+    lines += [f"- {s.title}" + (f": {s.url}" if s.url else "") for s in script.sources]
     return ("\n".join(lines) + "\n\n" + how_made(script, voice, visuals))[:5000]
 
 
-def draft(p: Production, script: dict, render: dict, voice: str, visuals: list[dict]) -> dict:
-    """Title, description and tags as nicheflow proposes them; the final review can edit each."""
-    tags = list(dict.fromkeys([*p.cfg.publish.tags, *script.get("tags", [])]))[:15]
-    return {
-        "title": script["title"][:100],
-        "description": description(script, render, voice, visuals),
-        "tags": tags,
-    }
+def draft(
+    p: Production, script: StoredScript, render: Render, voice: str, visuals: list[VisualItem]
+) -> Listing:
+    """Title, description, tags and thumbnail as nicheflow proposes them; the final review can edit each."""
+    tags = list(dict.fromkeys([*p.cfg.publish.tags, *script.tags]))[:15]
+    return Listing(
+        title=script.title[:100],
+        description=description(script, render, voice, visuals),
+        tags=tags,
+        thumbnail=render.thumbnail,
+    )
 
 
-def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, final: dict) -> dict:
+def publish_longform(
+    p: Production, script_rel: str, audio: AudioOutput, broll: BrollOutput, final: FinalOutput
+) -> dict:
     cfg = p.cfg
-    script = read_json(p.abs(script_rel))
-    render = read_json(p.abs(final["render"]))
-    visuals = read_json(p.abs(broll["visuals"]))["visuals"]
+    script = StoredScript.load(p.abs(script_rel))
+    render = final.load_render(p)
+    visuals = broll.load_visuals(p).visuals
     outbox = publisher_for(p)
-    chosen = {
-        **draft(p, script, render, audio["voice"], visuals),
-        "thumbnail": render.get("thumbnail", 0),
-        **final.get("overrides", {}),
-    }  # the reviewer's edits from the final checkpoint win
-    disclosure = how_made(script, audio["voice"], visuals)
-    if disclosure not in chosen["description"]:  # an edited description keeps saying how the video was made
-        chosen["description"] = (
-            chosen["description"].rstrip()[: 5000 - len(disclosure) - 2] + "\n\n" + disclosure
-        )
+    # the reviewer's edits from the final checkpoint win
+    chosen = draft(p, script, render, audio.voice, visuals).edited(final.overrides)
+    disclosure = how_made(script, audio.voice, visuals)
+    if disclosure not in chosen.description:  # an edited description keeps saying how the video was made
+        chosen.description = chosen.description.rstrip()[: 5000 - len(disclosure) - 2] + "\n\n" + disclosure
     metadata = {
         "kind": "longform",
         "channel": p.channel,
         "production_id": p.id,
         "dag_run_id": p.dag_run_id,
-        "title": chosen["title"][:100],
-        "description": chosen["description"][:5000],
-        "tags": chosen["tags"],
+        "title": chosen.title[:100],
+        "description": chosen.description[:5000],
+        "tags": chosen.tags,
         "category_id": cfg.publish.category_id,
         "language": cfg.language,
         "privacy": cfg.publish.privacy,
         "made_for_kids": cfg.publish.made_for_kids,
         "contains_synthetic_media": True,
-        "duration": final["duration"],
+        "duration": final.duration,
         "publish_at": next_slot(cfg.timezone, cfg.publish.time, outbox.taken_slots()).isoformat(),
     }
     return outbox.publish(
         f"{p.id:05d}-longform",
         {
-            "video.mp4": p.abs(final["video"]),
-            "thumbnail.jpg": p.abs(final["thumbnails"][chosen["thumbnail"]]),
-            "captions.srt": p.abs(final["captions"]),
+            "video.mp4": p.abs(final.video),
+            "thumbnail.jpg": p.abs(final.thumbnails[chosen.thumbnail]),
+            "captions.srt": p.abs(final.captions),
         },
         metadata,
     )
@@ -140,7 +149,6 @@ def publish_longform(p: Production, script_rel: str, audio: dict, broll: dict, f
 def run(production_id: int) -> dict:
     """Publish the approved long-form video with the final review's metadata."""
     with production_db(production_id) as (conn, p):
-        art = {
-            s: checkpoints.approved(conn, p.id, s).artifacts for s in ("script", "audio", "broll", "final")
-        }
-    return publish_longform(p, art["script"]["script"], art["audio"], art["broll"], art["final"])
+        script, audio = ScriptOutput.approved(conn, p.id), AudioOutput.approved(conn, p.id)
+        broll, final = BrollOutput.approved(conn, p.id), FinalOutput.approved(conn, p.id)
+    return publish_longform(p, script.script, audio, broll, final)

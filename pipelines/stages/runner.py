@@ -2,7 +2,8 @@
 it works for (PostgreSQL then shows it no other channel's rows), takes and returns small JSON-able values
 (ids, relative paths), and is safe to retry (nothing done twice).
 
-A stage with a checkpoint has `produce(conn, p, revision, notes) -> artifacts`; `run_stage` makes a
+A stage with a checkpoint has `produce(conn, p, revision, notes) -> artifacts` (a typed record of
+pipelines.artifacts, stored as the checkpoint's JSON artifacts); `run_stage` makes a
 revision of it and opens its checkpoint, and `after_decision` says what a decision means. Any other stage
 has `run(production_id) -> result`."""
 
@@ -33,13 +34,13 @@ def run_stage(stage: str, production_id: int, revision: int = 1, notes: str | No
         existing = checkpoints.latest(conn, p.id, stage)
         if existing and existing.revision >= revision:  # a retried task: the revision already exists
             return existing.id
-        artifacts = module.produce(conn, p, revision, notes)
+        artifacts = module.produce(conn, p, revision, notes)  # a pipelines.artifacts.StageOutput
         if notes:
             from pipelines.notes import read
 
-            artifacts["addresses_notes"] = notes
-            artifacts["notes_understood"] = list(read(notes).understood)
-        cp = checkpoints.open_checkpoint(conn, p.id, p.channel, stage, revision, artifacts)
+            artifacts.addresses_notes = notes
+            artifacts.notes_understood = list(read(notes).understood)
+        cp = checkpoints.open_checkpoint(conn, p.id, p.channel, stage, revision, artifacts.dump())
     log.info(
         "checkpoint %s open: production %s, %s revision %s — approve with `nicheflow approve %s`",
         cp.id,

@@ -10,6 +10,7 @@ import logging
 import os
 import re
 from collections import Counter
+from collections.abc import Mapping
 
 import psycopg
 
@@ -18,19 +19,16 @@ from knowledge.query import query
 from knowledge.store import Fact, source_key
 from pipelines import grounding
 from pipelines import notes as review_notes
+from pipelines.artifacts import ScriptChapter, ScriptOutput, Segment, Sentence, Source, StoredScript
 from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.errors import NoFacts
-from pipelines.production import Production, read_json, write_json
-from pipelines.providers.writer.base import Brief, Script, Writer, cited_ids
+from pipelines.production import Production
+from pipelines.providers.writer.base import Brief, Script, Writer
 from pipelines.providers.writer.offline import OfflineWriter
 from pipelines.stages.knowledge import facts_needed
 
 log = logging.getLogger(__name__)
 INTRO_HEADING = {"en": "Introduction", "pt-BR": "Introdução"}
-
-
-def segment_text(segment: dict) -> str:
-    return " ".join(s["text"] for s in segment["sentences"])
 
 
 def rank_sources(ranked: list[Fact], top: int = 15) -> list[str]:
@@ -55,7 +53,7 @@ def writer_for(p: Production) -> Writer:
     return OfflineWriter()
 
 
-def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
+def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> ScriptOutput:
     cfg = p.cfg
     report = query(conn, p.channel, cfg.text_search_config, p.topic, facts_needed(p))
     if not report.facts:
@@ -85,10 +83,11 @@ def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: 
     script, disclosure, usage = written.script, written.disclosure, written.usage
     by_id = {f.id: f for f in pool}
     flags = grounding.check(script, by_id, topic=p.topic)
-    data = _stored(script, cfg.language, [by_id[i] for i in sorted(cited_ids(script)) if i in by_id])
-    data.update(
+    stored = _stored(
+        script,
+        cfg.language,
+        by_id,
         topic=p.topic,
-        language=cfg.language,
         writer=written.writer,
         disclosure=disclosure,
         review_notes=notes,
@@ -97,94 +96,96 @@ def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: 
         grounding_flags=flags,
         usage=usage,
     )
-    path = write_json(p.stage_dir("script", revision) / "script.json", data)
+    path = stored.save(p.stage_dir("script", revision) / "script.json")
     if flags:
         log.warning("script r%s has %d grounding flag(s) for the reviewer", revision, len(flags))
-    return {
-        "script": p.rel(path),
-        "writer": written.writer,
-        "fact_ids": sorted(cited_ids(script)),
-        "grounding_flags": len(flags),
+    return ScriptOutput(
+        script=p.rel(path),
+        writer=written.writer,
+        fact_ids=stored.cited_ids(),
+        grounding_flags=len(flags),
         **({"usage": usage} if usage else {}),
-    }
+    )
 
 
-def _stored(script: Script, language: str, cited: list) -> dict:
-    """script.json: the hook becomes the first (spoken) segment; chapters point at stored segments."""
-    hook = {
-        "heading": INTRO_HEADING[language],
-        "sentences": [{"text": t, "fact_ids": []} for t in re.split(r"(?<=[.!?])\s+", script.hook) if t],
-        "visual_cue": script.title,
-        "on_screen_text": script.title,
-    }
-    segments = [hook] + [seg.model_dump() for seg in script.segments]
-    sources: dict[str, dict] = {}
-    for f in cited:
-        sources.setdefault(
-            f.source_title, {"title": f.source_title, "url": f.source_url, "path": f.source_path}
-        )
-    return {
-        "title": script.title,
-        "hook": script.hook,
-        "segments": segments,
-        "description": script.description,
-        "tags": script.tags,
-        "chapters": [{"segment": c.segment + 1, "title": c.title} for c in script.chapters],
-        "sources": list(sources.values()),
-    }
+def _stored(script: Script, language: str, facts: Mapping[int, store.Fact], **about) -> StoredScript:
+    """script.json: the hook becomes the first (spoken) segment; chapters point at stored segments; the
+    sources are those of the cited facts; `about` says who wrote it, for which notes, and what was flagged."""
+    hook = Segment(
+        heading=INTRO_HEADING[language],
+        sentences=[Sentence(text=t, fact_ids=[]) for t in re.split(r"(?<=[.!?])\s+", script.hook) if t],
+        visual_cue=script.title,
+        on_screen_text=script.title,
+    )
+    stored = StoredScript(
+        title=script.title,
+        hook=script.hook,
+        segments=[hook] + [Segment.model_validate(seg.model_dump()) for seg in script.segments],
+        description=script.description,
+        tags=script.tags,
+        chapters=[ScriptChapter(segment=c.segment + 1, title=c.title) for c in script.chapters],
+        sources=[],
+        language=language,
+        **about,
+    )
+    sources: dict[str, Source] = {}
+    for f in (facts[i] for i in stored.cited_ids() if i in facts):
+        sources.setdefault(f.source_title, Source(title=f.source_title, url=f.source_url, path=f.source_path))
+    stored.sources = list(sources.values())
+    return stored
 
 
 def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
-    script = read_json(p.abs(cp.artifacts["script"]))
-    ids = [i for seg in script["segments"] for s in seg["sentences"] for i in s["fact_ids"]]
+    script = ScriptOutput.of(cp).load_script(p)
+    ids = script.cited_ids()
     facts = {f.id: f for f in store.get_facts(conn, p.channel, ids)}
     segments = [
         {
             "index": i,
-            "heading": seg["heading"],
-            "visual_cue": seg.get("visual_cue", ""),
+            "heading": seg.heading,
+            "visual_cue": seg.visual_cue,
             "sentences": [
                 {
                     "index": j,
-                    "text": s["text"],
-                    "fact_ids": s["fact_ids"],
-                    "edited": s.get("edited", False),
-                    "fact_id": (s["fact_ids"] or [None])[0],
-                    "fact": _fact(facts.get((s["fact_ids"] or [None])[0])),
-                    "facts": [_fact(facts.get(k)) for k in s["fact_ids"]],
+                    "text": s.text,
+                    "fact_ids": s.fact_ids,
+                    "edited": s.edited,
+                    "fact_id": (s.fact_ids or [None])[0],
+                    "fact": _fact(facts.get((s.fact_ids or [None])[0])),
+                    "facts": [_fact(facts.get(k)) for k in s.fact_ids],
                 }
-                for j, s in enumerate(seg["sentences"])
+                for j, s in enumerate(seg.sentences)
             ],
         }
-        for i, seg in enumerate(script["segments"])
+        for i, seg in enumerate(script.segments)
     ]
     # grounding flags count segments without the spoken hook; the page shows them by stored segment
     flags = [
-        {**f, "segment": 0 if f["segment"] is None else f["segment"] + 1, "sentence": f["sentence"] or 0}
-        for f in script.get("grounding_flags", [])
+        {**f.dump(), "segment": 0 if f.segment is None else f.segment + 1, "sentence": f.sentence or 0}
+        for f in script.grounding_flags
     ]
     conflicts = store.conflicts_of(conn, p.channel, ids)
-    for seg in segments:
-        for s in seg["sentences"]:
-            for k in s["fact_ids"]:
+    for i, seg in enumerate(script.segments):
+        for j, s in enumerate(seg.sentences):
+            for k in s.fact_ids:
                 flags += [
                     {
-                        "segment": seg["index"],
-                        "sentence": s["index"],
-                        "text": s["text"],
+                        "segment": i,
+                        "sentence": j,
+                        "text": s.text,
                         "problem": f"fact {k} conflicts with fact {c.id} ({c.source_title}): \u201c{c.claim}\u201d",
                     }
                     for c in conflicts.get(k, [])
                 ]
     used = conn.execute("SELECT questions FROM knowledge_usage WHERE production_id = %s", (p.id,)).fetchone()
     return {
-        "title": script["title"],
-        "writer": script["writer"],
-        "disclosure": script["disclosure"],
-        "review_notes": script.get("review_notes"),
+        "title": script.title,
+        "writer": script.writer,
+        "disclosure": script.disclosure,
+        "review_notes": script.review_notes,
         "segments": segments,
         "flags": flags,
-        "usage": script.get("usage"),
+        "usage": script.usage,
         "questions": used["questions"] if used else [],
     }
 
@@ -199,35 +200,35 @@ def _fact(f: store.Fact | None) -> dict | None:
     }
 
 
-def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> dict:
+def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> ScriptOutput:
     """Approve with edits: the edited sentences are what gets narrated (originals kept)."""
-    art = {**cp.artifacts, "_original": cp.artifacts}
-    script = read_json(p.abs(cp.artifacts["script"]))
+    art = ScriptOutput.for_edits(cp)
+    script = art.load_script(p)
     for key, text in _expect(edits, "sentences", dict).items():
-        seg, sent = _index(key, script["segments"])
+        s = _sentence(key, script.segments)
         if not str(text).strip():
             raise CheckpointError(
                 f"edits.sentences[{key!r}]: empty text; to drop a sentence, request changes"
             )
-        s = script["segments"][seg]["sentences"][sent]
-        s.setdefault("original", s["text"])
-        s.update(text=" ".join(str(text).split()), edited=True)
-    path = p.abs(cp.artifacts["script"]).with_name("script.edited.json")
-    art["script"] = p.rel(write_json(path, script))
+        if s.original is None:
+            s.original = s.text
+        s.text, s.edited = " ".join(str(text).split()), True
+    art.script = p.rel(script.save(p.abs(art.script).with_name("script.edited.json")))
     return art
 
 
-def _index(key: str, segments: list[dict]) -> tuple[int, int]:
+def _sentence(key: str, segments: list[Segment]) -> Sentence:
+    """The sentence an edit's key '<segment>.<sentence>' names."""
     try:
         seg, sent = (int(x) for x in str(key).split("."))
-        segments[seg]["sentences"][sent]
+        sentence = segments[seg].sentences[sent]
         if seg < 0 or sent < 0:
             raise IndexError
     except (ValueError, IndexError):
         raise CheckpointError(
             f"edits.sentences: {key!r} is not a '<segment>.<sentence>' of this script"
         ) from None
-    return seg, sent
+    return sentence
 
 
 def _expect(edits: dict, key: str, kind: type):
@@ -237,6 +238,6 @@ def _expect(edits: dict, key: str, kind: type):
     return value
 
 
-def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> dict:
+def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> ScriptOutput:
     """A revision of the script (the checkpoint's artifacts)."""
     return write_script(conn, p, revision, notes)

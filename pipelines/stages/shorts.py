@@ -8,10 +8,10 @@ import logging
 
 import psycopg
 
-from pipelines import checkpoints
+from pipelines.artifacts import AudioOutput, BrollOutput, ScriptOutput, Span
 from pipelines.media.captions import build_cues, write_ass
 from pipelines.media.render import Scene, render_video
-from pipelines.production import Production, production_db, read_json
+from pipelines.production import Production, production_db
 from pipelines.stages.final import scenes_for, words_of
 from pipelines.stages.publish import next_slot, publisher_for
 
@@ -19,12 +19,10 @@ log = logging.getLogger(__name__)
 SIZE = (1080, 1920)
 
 
-def windows(spans: list[dict], duration: float, max_seconds: float, count: int) -> list[tuple[float, float]]:
+def windows(spans: list[Span], duration: float, max_seconds: float, count: int) -> list[tuple[float, float]]:
     """Up to `count` non-overlapping runs of whole segments, each at most max_seconds long, skipping the
     introduction when there is more to choose from. Greedy, in story order."""
-    bounds = [
-        (s["start"], spans[i + 1]["start"] if i + 1 < len(spans) else duration) for i, s in enumerate(spans)
-    ]
+    bounds = [(s.start, spans[i + 1].start if i + 1 < len(spans) else duration) for i, s in enumerate(spans)]
     start_at = 1 if len(bounds) > 2 else 0
     out: list[tuple[float, float]] = []
     i = start_at
@@ -44,19 +42,16 @@ def windows(spans: list[dict], duration: float, max_seconds: float, count: int) 
 
 def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
     cfg = p.cfg
-    script_rel = checkpoints.approved(conn, p.id, "script").artifacts["script"]
-    audio = checkpoints.approved(conn, p.id, "audio").artifacts
-    broll = checkpoints.approved(conn, p.id, "broll").artifacts
-    script = read_json(p.abs(script_rel))
-    timings = read_json(p.abs(audio["timings"]))
-    visuals = read_json(p.abs(broll["visuals"]))
-    scenes = scenes_for(p, timings, visuals)
+    script = ScriptOutput.approved(conn, p.id).load_script(p)
+    audio = AudioOutput.approved(conn, p.id)
+    timings = audio.load_timings(p)
+    scenes = scenes_for(p, timings, BrollOutput.approved(conn, p.id).load_visuals(p))
     outbox = publisher_for(p)
     results = []
     out_dir = p.workspace / "shorts"
     out_dir.mkdir(exist_ok=True)
     for n, (start, end) in enumerate(
-        windows(timings["segments"], timings["duration"], cfg.shorts.max_seconds, cfg.shorts.count), start=1
+        windows(timings.segments, timings.duration, cfg.shorts.max_seconds, cfg.shorts.count), start=1
     ):
         item = f"{p.id:05d}-short-{n}"
         video = out_dir / f"short-{n}.mp4"
@@ -70,7 +65,7 @@ def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
         if not video.exists():
             render_video(
                 inside,
-                p.abs(audio.get("mix", audio["narration"])),
+                p.abs(audio.soundtrack),
                 video,
                 size=SIZE,
                 fps=30,
@@ -78,15 +73,15 @@ def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
                 audio_start=start,
                 duration=end - start,
             )
-        first = next(i for i, s in enumerate(timings["segments"]) if s["start"] >= start - 0.01)
-        title = f"{script['title']} — {script['segments'][first]['heading']}"[:100]
+        first = next(i for i, s in enumerate(timings.segments) if s.start >= start - 0.01)
+        title = f"{script.title} — {script.segments[first].heading}"[:100]
         metadata = {
             "kind": "short",
             "channel": p.channel,
             "production_id": p.id,
             "dag_run_id": p.dag_run_id,
             "title": title,
-            "description": f"{script['title']}\n\n{script['disclosure']}\n#Shorts",
+            "description": f"{script.title}\n\n{script.disclosure}\n#Shorts",
             "tags": cfg.publish.tags + ["Shorts"],
             "category_id": cfg.publish.category_id,
             "language": cfg.language,

@@ -34,7 +34,7 @@ def narrate_sample(configs: Path, tmp_path: Path, **sections: dict) -> tuple[Pro
     path.write_text(yaml.safe_dump({**cfg, **sections}, allow_unicode=True), encoding="utf-8")
     p = Production(1, "science_en", "Octopuses", "running", tmp_path / "workspace")
     write_json(p.abs("script/r1/script.json"), SCRIPT)
-    return p, narrate(p, "script/r1/script.json", 1)
+    return p, narrate(p, "script/r1/script.json", 1).dump()  # the checkpoint's artifacts
 
 
 PAUSE = 0.35

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.artifacts import StoredScript, Timings
 from pipelines.audio_qa import check_narration, compare, normalise
 from pipelines.config import AudioQA, ConfigError, load_config
 from pipelines.media import asr
@@ -25,12 +26,15 @@ SCRIPT_EN = [
 OTHER_EN = "Octopuses have three hearts, and their blood is blue."
 
 
-def script_of(texts: list[str]) -> dict:
-    return {
-        "segments": [
-            {"heading": f"Part {i}", "sentences": [{"text": t, "fact_ids": []}]} for i, t in enumerate(texts)
-        ]
-    }
+def script_of(texts: list[str]) -> StoredScript:
+    return StoredScript.model_validate(
+        {
+            "segments": [
+                {"heading": f"Part {i}", "sentences": [{"text": t, "fact_ids": []}]}
+                for i, t in enumerate(texts)
+            ]
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,20 +49,20 @@ def test_a_faithful_narration_scores_low(english, data_dir, caplog):
     with caplog.at_level("INFO", logger="pipelines.audio_qa"):
         qa = check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA())
 
-    over = [s["segment"] for s in qa["segments"] if s["flagged"]]
+    over = [s.segment for s in qa.segments if s.flagged]
     assert [r.getMessage() for r in caplog.records if r.name == "pipelines.audio_qa"] == [
         f"audio QA (tiny.en, packaged): 3 segments, {len(over)} over WER 0.35"
         + (f" (segments {', '.join(map(str, over))})" if over else "")
-        + f", {qa['seconds']:.1f} s for {read_json(timings)['duration']:.1f} s of audio"
+        + f", {qa.seconds:.1f} s for {read_json(timings)['duration']:.1f} s of audio"
     ]
-    assert qa["status"] == "checked" and qa["model"] == "tiny.en, packaged" and qa["max_wer"] == 0.35
-    assert [s["segment"] for s in qa["segments"]] == [0, 1, 2]
-    assert [s["flagged"] for s in qa["segments"]] == [s["wer"] > 0.35 for s in qa["segments"]]
-    assert statistics.mean(s["wer"] for s in qa["segments"]) < 0.25, qa["segments"]
-    assert all(s["wer"] < 0.6 for s in qa["segments"]), qa["segments"]  # another sentence scores 0.9 or more
-    assert qa["seconds"] > 0
+    assert qa.status == "checked" and qa.model == "tiny.en, packaged" and qa.max_wer == 0.35
+    assert [s.segment for s in qa.segments] == [0, 1, 2]
+    assert [s.flagged for s in qa.segments] == [s.wer > 0.35 for s in qa.segments]
+    assert statistics.mean(s.wer for s in qa.segments) < 0.25, qa.segments
+    assert all(s.wer < 0.6 for s in qa.segments), qa.segments  # another sentence scores 0.9 or more
+    assert qa.seconds > 0
     assert not [
-        f for f in audio_flags(read_json(timings), target_seconds=15, qa=qa) if "heard differs" not in f
+        f for f in audio_flags(Timings.load(timings), target_seconds=15, qa=qa) if "heard differs" not in f
     ]
 
 
@@ -67,14 +71,14 @@ def test_a_segment_that_says_something_else_is_flagged_alone(tmp_path, data_dir)
     wav, timings = narration(tmp_path, spoken, EspeakTTS("en-us").synthesize, with_words=True)
     qa = check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA())
 
-    assert [s["flagged"] for s in qa["segments"]] == [False, True, False]
-    bad = qa["segments"][1]
-    assert bad["wer"] > 0.8
-    assert bad["expected"] == SCRIPT_EN[1]
-    assert compare(OTHER_EN, bad["heard"], "en")["wer"] < 0.6, bad  # what was heard is what was said
-    assert bad["diff"].startswith("expected \u201cits main mirror")
-    flags = audio_flags(read_json(timings), target_seconds=15, qa=qa)
-    assert flags == [f"segment 2: heard differs from the script (WER {bad['wer']:.2f} > 0.35): {bad['diff']}"]
+    assert [s.flagged for s in qa.segments] == [False, True, False]
+    bad = qa.segments[1]
+    assert bad.wer > 0.8
+    assert bad.expected == SCRIPT_EN[1]
+    assert compare(OTHER_EN, bad.heard, "en")["wer"] < 0.6, bad  # what was heard is what was said
+    assert bad.diff.startswith("expected \u201cits main mirror")
+    flags = audio_flags(Timings.load(timings), target_seconds=15, qa=qa)
+    assert flags == [f"segment 2: heard differs from the script (WER {bad.wer:.2f} > 0.35): {bad.diff}"]
 
 
 def test_whisper_timings_serve_the_captions_when_the_voice_gives_none(tmp_path, english, data_dir):
@@ -129,14 +133,14 @@ def test_a_missing_model_is_a_recorded_skip_never_a_failure(english, tmp_path, d
     missing = tmp_path / "no-model-here"
     qa = check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA(model=str(missing)))
 
-    assert qa["status"] == "skipped"
-    assert qa["reason"] == (
+    assert qa.status == "skipped"
+    assert qa.reason == (
         f"audio_qa.model {str(missing)!r} is not a CTranslate2 Whisper model folder (no "
         "model.bin there); point it at one, or use auto (the packaged models) or off"
     )
     assert timings.read_text() == before
-    assert f"audio QA skipped: {qa['reason']}" in audio_flags(read_json(timings), 15, qa)
-    assert check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA(model="off")) == {
+    assert f"audio QA skipped: {qa.reason}" in audio_flags(Timings.load(timings), 15, qa)
+    assert check_narration(wav, timings, script_of(SCRIPT_EN), "en", AudioQA(model="off")).dump() == {
         "status": "off"
     }
 
@@ -145,8 +149,8 @@ def test_an_english_only_model_for_a_portuguese_channel_is_a_recorded_skip(engli
     wav, timings = english
     tiny_en, _ = asr.resolve_model("auto", "en")
     qa = check_narration(wav, timings, script_of(SCRIPT_EN), "pt-BR", AudioQA(model=str(tiny_en)))
-    assert qa["status"] == "skipped"
-    assert qa["reason"] == (
+    assert qa.status == "skipped"
+    assert qa.reason == (
         f"the Whisper model in {tiny_en} understands only English; a pt-BR channel needs a "
         "multilingual one (audio_qa.model: auto uses the packaged base)"
     )
@@ -178,8 +182,8 @@ def test_portuguese_with_the_packaged_base_model(tmp_path, data_dir):
     wav, timings = narration(tmp_path, [text], EspeakTTS("pt-br").synthesize)
     qa = check_narration(wav, timings, script_of([text]), "pt-BR", AudioQA())
 
-    assert qa["status"] == "checked" and qa["model"] == "base, packaged" and qa["max_wer"] == 0.9
-    assert qa["segments"][0]["wer"] <= 0.6, qa["segments"][0]  # measured 0.1 to 0.3: decoding varies
+    assert qa.status == "checked" and qa.model == "base, packaged" and qa.max_wer == 0.9
+    assert qa.segments[0].wer <= 0.6, qa.segments[0]  # measured 0.1 to 0.3: decoding varies
     model = data_dir / "models" / "whisper-base"
     assert sorted(p.name for p in (data_dir / "models").iterdir()) == ["whisper-base"]  # no temporary left
     parts = [asr._package_dir(m) / "data" / f"model.bin.part{i}" for i, m in enumerate(asr.BASE_PARTS, 1)]

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from pipelines import checkpoints, review
+from pipelines.artifacts import Timings
 from pipelines.db import connect
 from pipelines.stages import runner, start
 from pipelines.stages.audio import audio_flags
@@ -139,11 +140,11 @@ def test_trigger_marks_stalled_counts_reminders_and_decision_resumes(script_chec
 
 
 def test_audio_flags():
-    timings = {
-        "duration": 20.0,
-        "segments": [{"segment": 0, "start": 0, "end": 10}, {"segment": 1, "start": 10, "end": 20}],
-        "words": [{"segment": 0}] * 25,
-    }
+    timings = Timings(
+        duration=20.0,
+        segments=[{"segment": 0, "start": 0, "end": 10}, {"segment": 1, "start": 10, "end": 20}],
+        words=[{"text": "word", "start": 0.4 * i, "end": 0.4 * i + 0.3, "segment": 0} for i in range(25)],
+    )
     flags = audio_flags(timings, target_seconds=60)
     assert "segment 2: no speech detected" in flags  # numbered from 1, as on the page
     assert any("more than 25% off the 60 s target" in f for f in flags)

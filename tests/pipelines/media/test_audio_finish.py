@@ -94,8 +94,8 @@ def test_join_trims_silence_keeps_an_even_pause_and_has_no_clicks(tmp_path: Path
     # word timings follow the trim: every word still points at speech in the joined audio
     for i, (words, cut) in enumerate(zip(timings, cuts, strict=True)):
         for w in _place(words, cut, i):
-            assert w["start"] >= cut.offset and w["end"] <= cut.offset + cut.length + 1e-3
-            inside = x[round(w["start"] * RATE) : round(w["end"] * RATE)]
+            assert w.start >= cut.offset and w.end <= cut.offset + cut.length + 1e-3
+            inside = x[round(w.start * RATE) : round(w.end * RATE)]
             assert rms_db(inside) > rms_db(x) - 15, w
 
 

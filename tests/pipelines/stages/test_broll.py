@@ -10,6 +10,7 @@ import os
 import pytest
 
 from pipelines import production
+from pipelines.artifacts import Render, Segment, StoredScript, VisualItem
 from pipelines.config import ConfigError, load_config
 from pipelines.db import connect
 from pipelines.errors import PermanentError
@@ -96,8 +97,15 @@ def make_production(
 
 def gather(p: production.Production, revision: int = 1) -> dict:
     with connect() as conn:
-        rel = broll.gather(conn, p, "script/r1/script.json", "audio/r1/timings.json", revision)["visuals"]
+        rel = broll.gather(conn, p, "script/r1/script.json", "audio/r1/timings.json", revision).visuals
     return read_json(p.abs(rel))
+
+
+def credited(visuals: list[dict]) -> str:
+    """The published description's text for these visuals (of the test script, without chapters)."""
+    script = StoredScript.model_validate(SCRIPT)
+    no_chapters = Render(duration=12.0, chapters=[])
+    return description(script, no_chapters, "espeak-ng", [VisualItem.model_validate(v) for v in visuals])
 
 
 def ids(manifest: dict) -> list[tuple[str, str]]:
@@ -165,7 +173,7 @@ def test_stock_options_fit_the_segment_with_licence_and_attribution(stock):
     assert all("authorization" not in r.headers for r in pexels.downloads() + pixabay.downloads())
 
     # the credits reach the published description (generated visuals are covered by the Visuals line)
-    text = description(SCRIPT, {"chapters": []}, "espeak-ng", m["visuals"])
+    text = credited(m["visuals"])
     assert "B-roll: Hal Ito / Pexels https://www.pexels.com/video/rocket-launch-countdown-201/" in text
     assert "B-roll: Ivy Jo / Pexels https://www.pexels.com/video/moon-phases-timelapse-202/" in text
     assert "pexels (Pexels License)" in text
@@ -366,7 +374,7 @@ def test_local_library_needs_a_licence_and_is_credited(stock, tmp_path, configs,
     assert "local" not in {
         o["source"] for o in m["options"][2]
     }  # it matches the topic too, but once per video
-    text = description(SCRIPT, {"chapters": []}, "espeak-ng", m["options"][0])
+    text = credited(m["options"][0])
     assert "B-roll: Jane Roe / own library https://example.org/r" in text
 
 
@@ -381,10 +389,13 @@ def test_config_local_needs_a_library(configs):
 
 
 def test_search_terms_come_from_the_visual_cue_then_broaden():
-    seg = segment("Heading", "Saturn V rocket on the launch pad", "The narration talks about engines.")
+    seg = Segment.model_validate(
+        segment("Heading", "Saturn V rocket on the launch pad", "The narration talks about engines.")
+    )
     assert broll.search_terms(seg, "The Apollo program") == [
         "Saturn rocket launch",
         "Saturn rocket",
         "Apollo program",
     ]
-    assert broll.search_terms({**seg, "visual_cue": ""}, "Apollo")[0] == "narration talks engines"
+    seg.visual_cue = ""
+    assert broll.search_terms(seg, "Apollo")[0] == "narration talks engines"

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipelines import checkpoints, production, review
+from pipelines.artifacts import Span
 from pipelines.db import connect
 from pipelines.media.ffmpeg import probe
 from pipelines.paths import outbox_dir
@@ -169,10 +170,10 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
 
 
 def test_shorts_windows_are_whole_segments_within_the_limit():
-    spans = [{"start": s} for s in (0, 5, 20, 40, 55, 70)]
+    spans = [Span(segment=i, start=s, end=s + 4) for i, s in enumerate((0, 5, 20, 40, 55, 70))]
     assert windows(spans, 80, 58, 2) == [(5, 55), (55, 80)]  # intro skipped, whole segments, <= 58 s
     assert windows(spans, 80, 58, 1) == [(5, 55)]
-    assert windows([{"start": 0}], 90, 58, 1) == [(0, 58)]  # one long segment is cut at the limit
+    assert windows(spans[:1], 90, 58, 1) == [(0, 58)]  # one long segment is cut at the limit
 
 
 def test_publish_slots_are_in_the_channel_zone_and_never_shared():
