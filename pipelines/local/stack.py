@@ -222,3 +222,36 @@ class AirflowClient:
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         r = self.http.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").raise_for_status().json()
         return {t["task_id"]: t["state"] for t in r["task_instances"]}
+
+    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict:
+        """One task instance of a run: its state, try_number, note, start and end."""
+        return (
+            self.http.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+            .raise_for_status()
+            .json()
+        )
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+        """The log of one try of a task, as text (one line per log event, with its level and message)."""
+        r = self.http.get(
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+            params={"full_content": "true"},
+            headers={"Accept": "application/json"},
+        ).raise_for_status()
+        lines = []
+        for item in r.json()["content"]:
+            if isinstance(item, dict):
+                extra = {k: v for k, v in item.items() if k not in ("event", "timestamp", "level")}
+                lines.append(
+                    " ".join(str(x) for x in (item.get("level", ""), item.get("event", ""), extra or ""))
+                )
+            else:
+                lines.append(str(item))
+        return "\n".join(lines)
+
+    def set_run_state(self, dag_id: str, run_id: str, state: str) -> None:
+        """Mark a run success/failed/queued, as the UI's "mark as" does (unfinished tasks follow)."""
+        self.http.patch(f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": state}).raise_for_status()
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self.http.patch(f"/dags/{dag_id}", json={"is_paused": paused}).raise_for_status()

@@ -126,7 +126,16 @@ class AzureTTS:
                 speechsdk.CancellationErrorCode.AuthenticationFailure,
                 speechsdk.CancellationErrorCode.Forbidden,
             ):
-                raise AzureKeyRejected(f"Azure Speech refused the key ({details.error_details}); {KEY_HELP}")
+                where = (
+                    f". The key was sent to the endpoint {self._endpoint} (AZURE_SPEECH_ENDPOINT), so "
+                    "no region is used: set the key of that endpoint's resource, or unset "
+                    "AZURE_SPEECH_ENDPOINT to use the region"
+                    if self._endpoint
+                    else ""
+                )
+                raise AzureKeyRejected(
+                    f"Azure Speech refused the key ({details.error_details}); {KEY_HELP}{where}"
+                )
             if details.error_code == speechsdk.CancellationErrorCode.BadRequest:
                 raise AzureMisconfigured(
                     f"Azure Speech refused the request for voice {self.voice!r}"
