@@ -61,49 +61,17 @@ def configs(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def stack_config_edits() -> dict[str, str]:
-    """Per channel, YAML lines to add under `checkpoints:` for a test module's stack (override in a module)."""
+def stack_channel_edits() -> dict[str, dict]:
+    """Per channel, the fields to set in its YAML for a test module's stack, as for tests.helpers.edit_yaml
+    ({"science_en": {"llm.provider": "groq"}}); override in a module."""
     return {}
 
 
 @pytest.fixture(scope="module")
-def stack_channel_edits() -> dict:
-    """Per channel, a function taking the channel's YAML (as yaml.safe_load reads it) and returning it
-    changed, for a test module's stack (override in a module; build changes with `set_fields`)."""
-    return {}
-
-
-def set_fields(raw: dict, changes: dict[str, object]) -> dict:
-    """`raw` (a channel YAML loaded with yaml.safe_load) with each dotted field set: {"voice.provider":
-    "azure"}. A field must be one ChannelConfig has (a section the YAML leaves out is added): a KeyError
-    names any other, so a renamed field fails here rather than as a DAG that never appears."""
-    from pydantic import BaseModel
-
-    from pipelines.config import ChannelConfig
-
-    for dotted, value in changes.items():
-        model: type[BaseModel] | None = ChannelConfig
-        node = raw
-        *parents, leaf = dotted.split(".")
-        for part in [*parents, leaf]:
-            if model is None or part not in model.model_fields:
-                raise KeyError(f"{dotted}: {part!r} is not a channel config field")
-            ann = model.model_fields[part].annotation
-            model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-        for part in parents:
-            node = node.setdefault(part, {})
-            assert isinstance(node, dict), f"{dotted}: {part!r} in the channel YAML is not a mapping"
-        node[leaf] = value
-    return raw
-
-
-@pytest.fixture(scope="module")
-def airflow_stack(tmp_path_factory, pg_server, stack_config_edits, stack_channel_edits):
+def airflow_stack(tmp_path_factory, pg_server, stack_channel_edits):
     """The real Airflow stack (api-server, scheduler, dag-processor, triggerer) on a free port, with the
     sample channels set to manual runs, an empty project schema, and `stack.client` logged in as admin.
     Environment variables a module sets before it starts reach every Airflow process (and its tasks)."""
-    import yaml
-
     from pipelines.config import load_config
     from pipelines.db import connect
     from pipelines.local.stack import AirflowClient, Stack
@@ -111,25 +79,13 @@ def airflow_stack(tmp_path_factory, pg_server, stack_config_edits, stack_channel
     mp = pytest.MonkeyPatch()
     cfg_dir = tmp_path_factory.mktemp("niche_configs")
     samples = {src.stem: src for src in (REPO / "niche_configs").glob("*.yaml")}
-    if unknown := {*stack_config_edits, *stack_channel_edits} - set(samples):
+    if unknown := set(stack_channel_edits) - set(samples):
         raise KeyError(f"stack edits for {sorted(unknown)}: the sample channels are {sorted(samples)}")
     for channel, src in samples.items():
-        text = src.read_text(encoding="utf-8")
-        text = "\n".join(
-            "schedule: null" if line.startswith("schedule:") else line for line in text.splitlines()
-        )
-        extra = stack_config_edits.get(channel, "")
-        text = text.replace("poll_seconds: 10", "poll_seconds: 2" + (f"\n  {extra}" if extra else ""))
-        edit = stack_channel_edits.get(channel)
-        if edit:
-            changed = edit(yaml.safe_load(text))
-            assert isinstance(changed, dict), (
-                f"the stack edit of {channel} returned {changed!r}, not a mapping"
-            )
-            text = yaml.safe_dump(changed, sort_keys=False, allow_unicode=True)
-        (cfg_dir / src.name).write_text(text, encoding="utf-8")
-        if edit:
-            load_config(cfg_dir / src.name)  # an edit the config refuses fails here, naming the field
+        path = shutil.copy(src, cfg_dir / src.name)
+        edit_yaml(path, {"schedule": None, "checkpoints.poll_seconds": 2}, existing=True)
+        edit_yaml(path, stack_channel_edits.get(channel, {}))
+        load_config(path)  # an edit the config refuses fails here, naming the field
     mp.setenv("NICHEFLOW_CONFIG_DIR", str(cfg_dir))
     with connect() as conn:
         conn.execute("DROP SCHEMA IF EXISTS nicheflow CASCADE")

@@ -19,10 +19,10 @@ from pipelines.db import connect
 from pipelines.local.cli import main as cli
 from pipelines.local.demo import production_of, wait_run
 from pipelines.stages import registry
-from tests.conftest import set_fields, wait_for
-from tests.pipelines.fake_azure_speech import FakeAzureSpeech
-from tests.pipelines.fake_groq import FakeGroq
-from tests.pipelines.fake_research_servers import FakeBraveSearch, status
+from tests.helpers import wait_for
+from tests.helpers.fake_azure_speech import FakeAzureSpeech
+from tests.helpers.fake_groq import FakeGroq
+from tests.helpers.fake_research_servers import FakeBraveSearch, status
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -62,19 +62,14 @@ def fakes():
 
 
 @pytest.fixture(scope="module")
-def stack_channel_edits(fakes) -> dict[str, Callable[[dict], dict]]:
+def stack_channel_edits(fakes) -> dict[str, dict]:
     return {
-        "science_en": lambda raw: set_fields(
-            raw, {"llm.provider": "groq", "research.providers": ["local", "websearch"]}
-        ),
-        "historia_ptbr": lambda raw: set_fields(
-            raw,
-            {
-                "voice.provider": "azure",
-                "voice.name": "pt-BR-FranciscaNeural",
-                "research.providers": ["local", "websearch"],
-            },
-        ),
+        "science_en": {"llm.provider": "groq", "research.providers": ["local", "websearch"]},
+        "historia_ptbr": {
+            "voice.provider": "azure",
+            "voice.name": "pt-BR-FranciscaNeural",
+            "research.providers": ["local", "websearch"],
+        },
     }
 
 

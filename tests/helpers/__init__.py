@@ -31,13 +31,23 @@ def wait_for(what: str, fn: Callable[[], T], timeout: float = 300, every: float 
 
 
 def edit_yaml(path: Path, changes: dict[str, Any], *, existing: bool = False) -> dict:
-    """Set fields of a YAML file, by dotted path ({"llm.provider": "groq"}), through yaml.safe_load, and
-    write it back; returns the new data. Missing sections are created, unless `existing`: then every field
-    changed must already be there (a test that means to change a value fails loudly when the sample no
-    longer has it, instead of silently testing something else)."""
+    """Set fields of a channel's YAML by dotted path ({"llm.provider": "groq"}), through yaml.safe_load,
+    and write it back; returns the new data. Every field must be one the channel config has (a KeyError
+    names any other, so a renamed field fails here rather than as a test of something else); a section
+    the YAML leaves out is added, unless `existing`: then every field changed must already be in the file."""
+    from pydantic import BaseModel
+
+    from pipelines.config import ChannelConfig
+
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     for dotted, value in changes.items():
         *parents, leaf = dotted.split(".")
+        model: type[BaseModel] | None = ChannelConfig
+        for part in [*parents, leaf]:
+            if model is None or part not in model.model_fields:
+                raise KeyError(f"{path.name}: {dotted}: {part!r} is not a channel config field")
+            ann = model.model_fields[part].annotation
+            model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
         node = data
         for i, key in enumerate(parents):
             if key not in node and not existing:

@@ -68,10 +68,8 @@ def test_plain_approve_refuses_to_drop_edits():
 
 
 @pytest.fixture(scope="module")
-def stack_config_edits():
-    return {
-        WALK_CHANNEL: "timeout_hours: 0.001\n  reminder_hours: 0.0005"
-    }  # stall after 3.6 s, remind every 1.8 s
+def stack_channel_edits():  # stall after 3.6 s, remind every 1.8 s
+    return {WALK_CHANNEL: {"checkpoints.timeout_hours": 0.001, "checkpoints.reminder_hours": 0.0005}}
 
 
 @pytest.fixture(scope="module")
