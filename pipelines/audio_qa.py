@@ -218,6 +218,18 @@ class _Numbers:
             k += 1
         return out
 
+    def _and_joins(self, k: int, last: str | None) -> bool:
+        """Whether the "and" at token k joins two parts of one number ("one hundred and six"), given the kind
+        of the part before it."""
+        following = self.kind(k + 1)[0]
+        following = following and following.removeprefix("ord-")
+        return bool(
+            last in _AND_AFTER[self.language]
+            and following in _FOLLOWS
+            and last in _FOLLOWS[following]
+            and (last != "ten" or following == "unit")
+        )
+
     def number(self, k: int, digits: Decimal | None = None) -> tuple[int, Decimal, str]:
         """The number in words starting at token k, or continuing `digits` ("1.5 million"): (the token after
         it, its value, its ordinal ending or "")."""
@@ -229,17 +241,10 @@ class _Numbers:
         while k < len(self.tokens):
             word = self.tokens[k][1]
             if word == _AND[self.language]:
-                following = self.kind(k + 1)[0]
-                following = following and following.removeprefix("ord-")
-                if (
-                    last in _AND_AFTER[self.language]
-                    and following in _FOLLOWS
-                    and last in _FOLLOWS[following]
-                    and (last != "ten" or following == "unit")
-                ):
-                    k += 1
-                    continue
-                break
+                if not self._and_joins(k, last):
+                    break
+                k += 1
+                continue
             if word == _POINT[self.language] and last in _BEFORE_POINT:
                 after, decimals = self.decimals(k + 1)
                 if not decimals:

@@ -123,6 +123,15 @@ def lock_pending(conn: psycopg.Connection, checkpoint_id: int) -> Checkpoint:
     return cp
 
 
+def edit_of(edits: dict, key: str, kind: type):
+    """The one value of an "approve with edits" that takes only `key` (a non-empty `kind`); CheckpointError
+    saying what was expected otherwise."""
+    value = edits.get(key)
+    if not isinstance(value, kind) or not value or set(edits) != {key}:
+        raise CheckpointError(f"edits: expected {{{key!r}: {kind.__name__}}}, got {sorted(edits)}")
+    return value
+
+
 def decide(
     conn: psycopg.Connection,
     checkpoint_id: int,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 
+from pipelines import checkpoints
 from pipelines.artifacts import (
     AudioOutput,
     BrollOutput,
@@ -298,20 +299,13 @@ def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: 
     art = BrollOutput.for_edits(cp)
     options = art.load_visuals(p).options
     choices = {}
-    for key, k in _expect(edits, "choices", dict).items():
+    for key, k in checkpoints.edit_of(edits, "choices", dict).items():
         seg = int(key) if str(key).isdigit() else -1
         if not 0 <= seg < len(options) or not isinstance(k, int) or not 0 <= k < len(options[seg]):
             raise CheckpointError(f"edits.choices[{key!r}] = {k!r}: no such segment or option")
         choices[seg] = k
     art.visuals = choose(p, art.visuals, choices)
     return art
-
-
-def _expect(edits: dict, key: str, kind: type):
-    value = edits.get(key)
-    if not isinstance(value, kind) or not value or set(edits) != {key}:
-        raise CheckpointError(f"edits: expected {{{key!r}: {kind.__name__}}}, got {sorted(edits)}")
-    return value
 
 
 def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> BrollOutput:

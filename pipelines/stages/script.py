@@ -17,7 +17,7 @@ import psycopg
 from knowledge import store
 from knowledge.query import query
 from knowledge.store import Fact, source_key
-from pipelines import grounding
+from pipelines import checkpoints, grounding
 from pipelines import notes as review_notes
 from pipelines.artifacts import ScriptChapter, ScriptOutput, Segment, Sentence, Source, StoredScript
 from pipelines.checkpoints import Checkpoint, CheckpointError
@@ -204,7 +204,7 @@ def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: 
     """Approve with edits: the edited sentences are what gets narrated (originals kept)."""
     art = ScriptOutput.for_edits(cp)
     script = art.load_script(p)
-    for key, text in _expect(edits, "sentences", dict).items():
+    for key, text in checkpoints.edit_of(edits, "sentences", dict).items():
         s = _sentence(key, script.segments)
         if not str(text).strip():
             raise CheckpointError(
@@ -229,13 +229,6 @@ def _sentence(key: str, segments: list[Segment]) -> Sentence:
             f"edits.sentences: {key!r} is not a '<segment>.<sentence>' of this script"
         ) from None
     return sentence
-
-
-def _expect(edits: dict, key: str, kind: type):
-    value = edits.get(key)
-    if not isinstance(value, kind) or not value or set(edits) != {key}:
-        raise CheckpointError(f"edits: expected {{{key!r}: {kind.__name__}}}, got {sorted(edits)}")
-    return value
 
 
 def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> ScriptOutput:
