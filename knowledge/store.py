@@ -4,8 +4,9 @@ other channel's rows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -167,7 +168,7 @@ def conflicts_of(conn: Conn, channel: str, ids: list[int]) -> dict[int, list[Fac
     return out
 
 
-def add_facts(conn: Conn, channel: str, lang: str, facts: list[dict]) -> AddResult:
+def add_facts(conn: Conn, channel: str, lang: str, facts: Sequence[Mapping[str, Any]]) -> AddResult:
     """Insert facts (claim, source_title, source_url, source_path, position, confidence), with the names and
     years they mention as `entities`. A claim that is
     already stored, exactly or nearly (same sentence from another source, different punctuation) and with
