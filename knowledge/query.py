@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import psycopg
-
 from knowledge import store
 from knowledge.questions import Answered, score_questions
+from pipelines.db import Conn
 
 
 @dataclass
@@ -54,7 +53,7 @@ class KnowledgeReport:
         }
 
 
-def query(conn: psycopg.Connection, channel: str, lang: str, topic: str, needed: int) -> KnowledgeReport:
+def query(conn: Conn, channel: str, lang: str, topic: str, needed: int) -> KnowledgeReport:
     facts = store.search_facts(conn, channel, lang, topic)
     terms = store.topic_terms(conn, lang, topic)
     matched = store.terms_matched(conn, channel, terms, [f.id for f in facts])

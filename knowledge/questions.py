@@ -198,7 +198,7 @@ def _lang(language: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _topic_stems(topic: str) -> set[str]:
+def _topic_stems(topic: str) -> frozenset[str]:
     return content_stems(topic)
 
 

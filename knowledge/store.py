@@ -4,15 +4,16 @@ other channel's rows."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from knowledge.text import entities, numbers
 from pipelines.config import CHANNEL_ID
-from pipelines.db import enter_channel
+from pipelines.db import Conn, enter_channel, one
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,7 @@ CANDIDATES = (
 )
 
 
-def search_facts(
-    conn: psycopg.Connection, channel: str, lang: str, topic: str, limit: int = 60
-) -> list[Fact]:
+def search_facts(conn: Conn, channel: str, lang: str, topic: str, limit: int = 60) -> list[Fact]:
     """The channel's current facts about a topic, best first: facts matching every topic word (ranked),
     then, if there are fewer than `limit`, facts matching any topic word. Each pass ranks at most
     CANDIDATES rows, so common words in a million-fact channel stay fast. The channel is written into the
@@ -72,14 +71,14 @@ def search_facts(
     return [Fact(**r) for r in rows]
 
 
-def open_channel(conn: psycopg.Connection, channel: str) -> None:
+def open_channel(conn: Conn, channel: str) -> None:
     """Make this connection the channel's own: its search index exists, then the connection enters the
     channel (pipelines.db.enter_channel) and can no longer see or write another channel's rows."""
     ensure_channel_index(conn, channel)
     enter_channel(conn, channel)
 
 
-def ensure_channel_index(conn: psycopg.Connection, channel: str) -> None:
+def ensure_channel_index(conn: Conn, channel: str) -> None:
     """A full-text index of this channel's facts alone (a partial GIN index on `search`). The shared
     (channel, search) index has to intersect the channel's whole posting list on every query; at a million
     facts the channel's own index is several times faster. Created when a connection first opens the channel
@@ -99,15 +98,13 @@ def ensure_channel_index(conn: psycopg.Connection, channel: str) -> None:
     )
 
 
-def topic_terms(conn: psycopg.Connection, lang: str, topic: str) -> list[str]:
+def topic_terms(conn: Conn, lang: str, topic: str) -> list[str]:
     """The topic's searchable lexemes (stop words dropped, stemmed)."""
-    row = conn.execute(
-        "SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s)) AS t", (lang, topic)
-    ).fetchone()
+    row = one(conn.execute("SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s)) AS t", (lang, topic)))
     return list(row["t"])
 
 
-def terms_matched(conn: psycopg.Connection, channel: str, terms: list[str], fact_ids: list[int]) -> set[str]:
+def terms_matched(conn: Conn, channel: str, terms: list[str], fact_ids: list[int]) -> set[str]:
     if not fact_ids or not terms:
         return set()
     rows = conn.execute(
@@ -128,12 +125,13 @@ NEAR_DUPLICATE = 0.8
 SAME_SUBJECT = 0.45  # similar enough to be about the same thing; if the numbers differ, they conflict
 
 
-def flag_conflicts(conn: psycopg.Connection, channel: str, fact_id: int) -> list[int]:
+def flag_conflicts(conn: Conn, channel: str, fact_id: int) -> list[int]:
     """Facts of this channel about the same thing (similar wording) whose numbers disagree with this one —
     "launched in 1990" against "launched in 1991". Both sides are marked; the script review shows them."""
-    row = conn.execute(
-        "SELECT claim FROM facts WHERE id = %s AND channel = %s", (fact_id, channel)
-    ).fetchone()
+    row = one(
+        conn.execute("SELECT claim FROM facts WHERE id = %s AND channel = %s", (fact_id, channel)),
+        f"fact {fact_id} of channel {channel}",
+    )
     mine = numbers(row["claim"])
     if not mine:
         return []
@@ -157,7 +155,7 @@ def flag_conflicts(conn: psycopg.Connection, channel: str, fact_id: int) -> list
     return conflicting
 
 
-def conflicts_of(conn: psycopg.Connection, channel: str, ids: list[int]) -> dict[int, list[Fact]]:
+def conflicts_of(conn: Conn, channel: str, ids: list[int]) -> dict[int, list[Fact]]:
     rows = conn.execute(
         f"""SELECT f.id AS of, {", ".join("c." + c.strip() for c in _COLUMNS.split(","))}
                               FROM facts f JOIN facts c ON c.id = ANY(f.conflicts_with) AND c.channel = f.channel
@@ -170,7 +168,7 @@ def conflicts_of(conn: psycopg.Connection, channel: str, ids: list[int]) -> dict
     return out
 
 
-def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dict]) -> AddResult:
+def add_facts(conn: Conn, channel: str, lang: str, facts: Sequence[Mapping[str, Any]]) -> AddResult:
     """Insert facts (claim, source_title, source_url, source_path, position, confidence), with the names and
     years they mention as `entities`. A claim that is
     already stored, exactly or nearly (same sentence from another source, different punctuation) and with
@@ -215,7 +213,7 @@ def add_facts(conn: psycopg.Connection, channel: str, lang: str, facts: list[dic
 
 
 def record_usage(
-    conn: psycopg.Connection,
+    conn: Conn,
     channel: str,
     production_id: int,
     reused: int,
@@ -237,7 +235,7 @@ def record_usage(
 
 
 def log_research(
-    conn: psycopg.Connection,
+    conn: Conn,
     channel: str,
     production_id: int,
     provider: str,
@@ -253,7 +251,7 @@ def log_research(
     )
 
 
-def asked_recently(conn: psycopg.Connection, channel: str, provider: str, query: str, days: int) -> bool:
+def asked_recently(conn: Conn, channel: str, provider: str, query: str, days: int) -> bool:
     return (
         conn.execute(
             """SELECT 1 FROM research_log WHERE channel = %s AND provider = %s AND lower(query) = lower(%s)
@@ -264,22 +262,26 @@ def asked_recently(conn: psycopg.Connection, channel: str, provider: str, query:
     )
 
 
-def reuse_rate(conn: psycopg.Connection, channel: str) -> float | None:
+def reuse_rate(conn: Conn, channel: str) -> float | None:
     """Share of the facts this channel's productions used that were already in its knowledge base."""
-    row = conn.execute(
-        "SELECT sum(facts_reused) AS r, sum(facts_new) AS n FROM knowledge_usage WHERE channel = %s",
-        (channel,),
-    ).fetchone()
+    row = one(
+        conn.execute(
+            "SELECT sum(facts_reused) AS r, sum(facts_new) AS n FROM knowledge_usage WHERE channel = %s",
+            (channel,),
+        )
+    )
     total = (row["r"] or 0) + (row["n"] or 0)
     return round(row["r"] / total, 3) if total else None
 
 
-def fact_count(conn: psycopg.Connection, channel: str) -> int:
+def fact_count(conn: Conn, channel: str) -> int:
     """The channel's current facts (not expired, not consolidated into another)."""
-    return conn.execute(
-        "SELECT count(*) AS n FROM facts WHERE channel = %s AND (expires_at IS NULL OR expires_at > now())",
-        (channel,),
-    ).fetchone()["n"]
+    return one(
+        conn.execute(
+            "SELECT count(*) AS n FROM facts WHERE channel = %s AND (expires_at IS NULL OR expires_at > now())",
+            (channel,),
+        )
+    )["n"]
 
 
 SOURCE_KEY = "coalesce(source_path, source_url, source_title)"  # a local file, a web page, or a named source
@@ -289,7 +291,7 @@ def source_key(f: Fact) -> str:
     return f.source_path or f.source_url or f.source_title
 
 
-def facts_from_sources(conn: psycopg.Connection, channel: str, sources: list[str]) -> list[Fact]:
+def facts_from_sources(conn: Conn, channel: str, sources: list[str]) -> list[Fact]:
     """Every current fact of these sources (see source_key), in the sources' order and each source's
     sentence order."""
     rows = conn.execute(
@@ -301,7 +303,7 @@ def facts_from_sources(conn: psycopg.Connection, channel: str, sources: list[str
     return [Fact(**r) for r in rows]
 
 
-def get_facts(conn: psycopg.Connection, channel: str, ids: list[int]) -> list[Fact]:
+def get_facts(conn: Conn, channel: str, ids: list[int]) -> list[Fact]:
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM facts WHERE channel = %s AND id = ANY(%s) ORDER BY id", (channel, ids)
     ).fetchall()
@@ -309,12 +311,12 @@ def get_facts(conn: psycopg.Connection, channel: str, ids: list[int]) -> list[Fa
 
 
 def record_coverage(
-    conn: psycopg.Connection,
+    conn: Conn,
     channel: str,
     topic: str,
     production_id: int,
     fact_ids: list[int],
-    subtopics: list[str] = (),
+    subtopics: Sequence[str] = (),
 ) -> None:
     conn.execute(
         """INSERT INTO coverage (channel, topic, production_id, fact_ids, subtopics) VALUES (%s, %s, %s, %s, %s)
@@ -324,7 +326,7 @@ def record_coverage(
     )
 
 
-def recent_learnings(conn: psycopg.Connection, channel: str, limit: int = 12) -> list[str]:
+def recent_learnings(conn: Conn, channel: str, limit: int = 12) -> list[str]:
     """The channel's latest lessons (review notes, later performance), newest first, for the next prompt."""
     return [
         r["lesson"]
@@ -335,7 +337,7 @@ def recent_learnings(conn: psycopg.Connection, channel: str, limit: int = 12) ->
     ]
 
 
-def add_learning(conn: psycopg.Connection, channel: str, production_id: int, kind: str, lesson: str) -> None:
+def add_learning(conn: Conn, channel: str, production_id: int, kind: str, lesson: str) -> None:
     conn.execute(
         "INSERT INTO learnings (channel, production_id, kind, lesson) VALUES (%s, %s, %s, %s)",
         (channel, production_id, kind, lesson),

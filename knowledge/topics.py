@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
 from knowledge.sources import read_all
+from pipelines.db import Conn
 
 SIMILAR = 0.5  # a topic at or above this similarity to a covered one is a repeat
 
@@ -21,7 +20,7 @@ class Covered:
 
 
 def similar_covered(
-    conn: psycopg.Connection, channel: str, lang: str, topic: str, threshold: float = SIMILAR
+    conn: Conn, channel: str, lang: str, topic: str, threshold: float = SIMILAR
 ) -> list[Covered]:
     """Covered topics close to `topic`: the best of trigram similarity of the titles and the overlap
     (Jaccard) of their stemmed words, so "Apollo 11 Moon landing" matches "The Moon landing of Apollo 11"."""
@@ -45,7 +44,7 @@ def similar_covered(
 
 
 def suggest(
-    conn: psycopg.Connection, channel: str, lang: str, backlog: list[str], sources: Path, limit: int = 10
+    conn: Conn, channel: str, lang: str, backlog: list[str], sources: Path, limit: int = 10
 ) -> list[dict]:
     """Next topics from the coverage gaps: backlog topics not covered yet, then source documents whose
     subject no video has covered (the knowledge is there, the video is not)."""

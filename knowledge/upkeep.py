@@ -5,12 +5,11 @@ still resolve; queries only see current facts."""
 
 from __future__ import annotations
 
-import psycopg
-
 from knowledge.store import NEAR_DUPLICATE, numbers
+from pipelines.db import Conn, one
 
 
-def consolidate(conn: psycopg.Connection, channel: str) -> int:
+def consolidate(conn: Conn, channel: str) -> int:
     """Near-identical current claims: keep the most confident (then the oldest), expire the others."""
     rows = conn.execute(
         """WITH cur AS (SELECT id, claim, confidence FROM facts
@@ -40,7 +39,7 @@ def consolidate(conn: psycopg.Connection, channel: str) -> int:
     return len(keep_of)
 
 
-def expire(conn: psycopg.Connection, channel: str, ttl_days: int | None) -> int:
+def expire(conn: Conn, channel: str, ttl_days: int | None) -> int:
     if ttl_days is None:
         return 0
     cur = conn.execute(
@@ -51,18 +50,20 @@ def expire(conn: psycopg.Connection, channel: str, ttl_days: int | None) -> int:
     return cur.rowcount
 
 
-def counts(conn: psycopg.Connection, channel: str) -> dict:
-    row = conn.execute(
-        """SELECT count(*) FILTER (WHERE expires_at IS NULL OR expires_at > now()) AS current_facts,
-                  count(*) FILTER (WHERE expires_at <= now()) AS expired_facts,
-                  count(*) FILTER (WHERE duplicate_of IS NOT NULL) AS duplicate_facts
-             FROM facts WHERE channel = %s""",
-        (channel,),
-    ).fetchone()
+def counts(conn: Conn, channel: str) -> dict:
+    row = one(
+        conn.execute(
+            """SELECT count(*) FILTER (WHERE expires_at IS NULL OR expires_at > now()) AS current_facts,
+                      count(*) FILTER (WHERE expires_at <= now()) AS expired_facts,
+                      count(*) FILTER (WHERE duplicate_of IS NOT NULL) AS duplicate_facts
+                 FROM facts WHERE channel = %s""",
+            (channel,),
+        )
+    )
     return dict(row)
 
 
-def run(conn: psycopg.Connection, channel: str, ttl_days: int | None) -> dict:
+def run(conn: Conn, channel: str, ttl_days: int | None) -> dict:
     merged = consolidate(conn, channel)
     expired = expire(conn, channel, ttl_days)
     return {"channel": channel, "consolidated": merged, "expired": expired, **counts(conn, channel)}

@@ -113,9 +113,14 @@ class LLM(Strict):
     audience: str = Field("", description="e.g. 'adults new to astronomy'")
 
 
+ResearchProviderName = Literal["local", "wikipedia", "websearch"]
+StockProviderName = Literal["local", "pexels", "pixabay"]
+StockMedia = Literal["video", "photo"]
+
+
 class Research(Strict):
-    providers: list[Literal["local", "wikipedia", "websearch"]] = Field(
-        default_factory=lambda: ["local"],
+    providers: list[ResearchProviderName] = Field(
+        default_factory=lambda: list[ResearchProviderName](["local"]),
         description="asked in order, each only while gaps remain; websearch needs BRAVE_SEARCH_API_KEY",
     )
     max_external_calls: Annotated[int, Field(ge=0, le=20)] = Field(
@@ -131,8 +136,8 @@ class Knowledge(Strict):
 
 
 class Broll(Strict):
-    providers: list[Literal["local", "pexels", "pixabay"]] = Field(
-        default_factory=lambda: ["pexels", "pixabay"],
+    providers: list[StockProviderName] = Field(
+        default_factory=lambda: list[StockProviderName](["pexels", "pixabay"]),
         description="stock sources asked in order (generated visuals always come last); pexels/pixabay need "
         "PEXELS_API_KEY/PIXABAY_API_KEY (or Airflow connections) and are skipped, and logged, without",
     )
@@ -141,8 +146,8 @@ class Broll(Strict):
         description="the channel's own images/clips, each with a <name>.yaml "
         "sidecar giving its licence (needed for provider local)",
     )
-    media: list[Literal["video", "photo"]] = Field(
-        default_factory=lambda: ["video", "photo"],
+    media: list[StockMedia] = Field(
+        default_factory=lambda: list[StockMedia](["video", "photo"]),
         min_length=1,
         description="what to search for, preferred first",
     )

@@ -11,16 +11,20 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeAlias
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 from pipelines.paths import REPO
 
 log = logging.getLogger(__name__)
 MIGRATIONS = REPO / "sql"
 EMBEDDED_PORT = int(os.environ.get("NICHEFLOW_PG_PORT", "55432"))
+
+Conn: TypeAlias = psycopg.Connection[DictRow]
+"""A connection from connect(): its rows are dicts, column name to value."""
 
 
 def embedded_url(dbname: str = "nicheflow") -> str:
@@ -32,12 +36,21 @@ def database_url() -> str:
 
 
 @contextmanager
-def connect(url: str | None = None) -> Iterator[psycopg.Connection]:
+def connect(url: str | None = None) -> Iterator[Conn]:
     """A connection with dict rows and search_path set; commits on success, rolls back on error."""
     with psycopg.connect(
         url or database_url(), row_factory=dict_row, options="-c search_path=nicheflow,public"
     ) as conn:
         yield conn
+
+
+def one(cursor: psycopg.Cursor[DictRow], what: str = "a row") -> DictRow:
+    """The row of a statement that always returns one (an aggregate, INSERT ... RETURNING, a row whose key
+    was just read); raises LookupError if it returned none."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError(f"expected {what}, the statement returned none")
+    return row
 
 
 def migrate(url: str | None = None) -> list[str]:
@@ -58,10 +71,7 @@ def migrate(url: str | None = None) -> list[str]:
             conn.execute(path.read_text())
             conn.execute("INSERT INTO nicheflow.schema_migrations (name) VALUES (%s)", (path.name,))
             applied.append(path.name)
-        if (
-            applied
-            and conn.execute("SELECT to_regproc('nicheflow.refresh_channel_views') AS f").fetchone()["f"]
-        ):
+        if applied and one(conn.execute("SELECT to_regproc('nicheflow.refresh_channel_views') AS f"))["f"]:
             conn.execute("SELECT nicheflow.refresh_channel_views()")  # a channel's views follow its tables
     return applied
 
@@ -69,7 +79,7 @@ def migrate(url: str | None = None) -> list[str]:
 CHANNEL_ROLE = "nicheflow_channel"
 
 
-def enter_channel(conn: psycopg.Connection, channel: str) -> None:
+def enter_channel(conn: Conn, channel: str) -> None:
     """From here on, this connection sees and writes only this channel's rows, enforced by PostgreSQL: it runs
     as role nicheflow_channel, whose only view of channel tables is schema nicheflow_channel (one view per
     table, filtered on the setting `nicheflow.channel`; see sql/007_channel_isolation.sql). For the rest of

@@ -62,7 +62,7 @@ def _check_sentence(
 
 def check(script: Script, facts: Mapping[int, Fact], topic: str = "") -> list[dict]:
     given = frozenset(numbers(topic))
-    flags = [
+    flags: list[dict] = [  # segment and sentence are None for the hook
         {
             "segment": None,
             "sentence": None,

@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import psycopg
-
 from knowledge import store
 from pipelines.config import ChannelConfig, get_config
-from pipelines.db import connect
+from pipelines.db import Conn, connect, one
 from pipelines.files import read_json, write_json  # noqa: F401 (moved there; still imported from here)
 from pipelines.paths import channel_dir
 
@@ -56,24 +54,26 @@ class Production:
 
 
 def create(
-    conn: psycopg.Connection, channel: str, topic: str, dag_run_id: str, target_seconds: int | None = None
+    conn: Conn, channel: str, topic: str, dag_run_id: str, target_seconds: int | None = None
 ) -> Production:
     """The production of a DAG run; a retried task gets the same one (unique per channel and run)."""
     row = conn.execute(
         "SELECT id FROM productions WHERE channel = %s AND dag_run_id = %s", (channel, dag_run_id)
     ).fetchone()
     if row is None:
-        row = conn.execute(
-            "INSERT INTO productions (channel, topic, dag_run_id, workspace, target_seconds)"
-            " VALUES (%s, %s, %s, '', %s) RETURNING id",
-            (channel, topic, dag_run_id, target_seconds),
-        ).fetchone()
+        row = one(
+            conn.execute(
+                "INSERT INTO productions (channel, topic, dag_run_id, workspace, target_seconds)"
+                " VALUES (%s, %s, %s, '', %s) RETURNING id",
+                (channel, topic, dag_run_id, target_seconds),
+            )
+        )
         workspace = channel_dir(channel) / "productions" / f"{row['id']:05d}-{slugify(topic)}"
         conn.execute("UPDATE productions SET workspace = %s WHERE id = %s", (str(workspace), row["id"]))
     return load(conn, row["id"])
 
 
-def load(conn: psycopg.Connection, production_id: int) -> Production:
+def load(conn: Conn, production_id: int) -> Production:
     row = conn.execute(
         "SELECT id, channel, topic, status, workspace, target_seconds, dag_run_id FROM productions "
         "WHERE id = %s",
@@ -94,14 +94,14 @@ def load(conn: psycopg.Connection, production_id: int) -> Production:
     return p
 
 
-def set_status(conn: psycopg.Connection, production_id: int, status: str) -> None:
+def set_status(conn: Conn, production_id: int, status: str) -> None:
     conn.execute(
         "UPDATE productions SET status = %s, updated_at = now() WHERE id = %s", (status, production_id)
     )
 
 
 @contextmanager
-def channel_db(channel: str) -> Iterator[psycopg.Connection]:
+def channel_db(channel: str) -> Iterator[Conn]:
     """A connection entered into the channel (knowledge.store.open_channel): it sees only its rows."""
     with connect() as conn:
         store.open_channel(conn, channel)
@@ -109,7 +109,7 @@ def channel_db(channel: str) -> Iterator[psycopg.Connection]:
 
 
 @contextmanager
-def production_db(production_id: int) -> Iterator[tuple[psycopg.Connection, Production]]:
+def production_db(production_id: int) -> Iterator[tuple[Conn, Production]]:
     """The production and a connection entered into its channel."""
     with connect() as conn:
         p = load(conn, production_id)

@@ -30,7 +30,7 @@ import psycopg
 
 from pipelines import checkpoints
 from pipelines.config import load_all
-from pipelines.db import connect, database_url
+from pipelines.db import connect, database_url, one
 
 
 def _reviewer(args) -> str:
@@ -60,9 +60,10 @@ def cmd_show(args) -> int:
     with connect() as conn:
         cp = checkpoints.get(conn, args.id)
         hist = checkpoints.history(conn, cp.production_id)
-        workspace = conn.execute(
-            "SELECT workspace FROM productions WHERE id = %s", (cp.production_id,)
-        ).fetchone()
+        workspace = one(
+            conn.execute("SELECT workspace FROM productions WHERE id = %s", (cp.production_id,)),
+            f"production {cp.production_id}",
+        )
     print(f"Checkpoint {cp.id}: {cp.channel} production {cp.production_id} ({cp.topic!r})")
     print(
         f"  stage {cp.stage}, revision {cp.revision}, {cp.status}"

@@ -96,10 +96,12 @@ def onto_written(
             for k in early + ([hyp[j][1]] if j is not None else []):
                 give(here, k)
             early = []
-        elif here is not None:
-            give(here, hyp[j][1])
         else:
-            early.append(hyp[j][1])
+            assert j is not None, "align() leaves out one side of a pair, never both"
+            if here is not None:
+                give(here, hyp[j][1])
+            else:
+                early.append(hyp[j][1])
 
     lo, hi = bounds
     out: list[WordTiming] = []

@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.errors import PermanentError
-from pipelines.media.ffmpeg import run_ffmpeg
+from pipelines.media.ffmpeg import FFmpegArg, run_ffmpeg
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def join_segments(wavs: list[Path], pause: float, out: Path) -> list[Cut]:
     return cuts
 
 
-def _loudnorm(src: Path, chain: str, what: str, out_args: list) -> dict:
+def _loudnorm(src: Path, chain: str, what: str, out_args: Sequence[FFmpegArg]) -> dict:
     """Run `chain` then loudnorm on `src`; loudnorm's JSON report."""
     stderr = run_ffmpeg(["-loglevel", "info", "-nostats", "-i", src, "-af", chain, *out_args], what=what)
     return json.loads(stderr[stderr.rindex("{") : stderr.rindex("}") + 1])
@@ -163,7 +164,14 @@ def ebur128(path: Path) -> tuple[float, float]:
         what=f"measure {Path(path).name} (EBU R128)",
     )
     summary = stderr[stderr.rindex("Summary:") :]
-    return float(_INTEGRATED.search(summary).group(1)), float(_TRUE_PEAK.search(summary).group(1))
+    return _measured(_INTEGRATED, summary), _measured(_TRUE_PEAK, summary)
+
+
+def _measured(pattern: re.Pattern[str], summary: str) -> float:
+    m = pattern.search(summary)
+    if m is None:
+        raise RuntimeError(f"ffmpeg's EBU R128 summary has no match for {pattern.pattern!r}:\n{summary}")
+    return float(m.group(1))
 
 
 def mix_music(voice: Path, music: Path, out: Path, music_db: float, duration: float) -> dict:

@@ -8,18 +8,23 @@ exact command is logged so a failure can be reproduced by copy-paste.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shlex
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeAlias
 
 from pipelines.errors import PermanentError
 
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 20
+
+FFmpegArg: TypeAlias = str | os.PathLike[str] | int | float  # run_ffmpeg passes each as str(arg)
 
 
 class FFmpegError(PermanentError, RuntimeError):
@@ -44,7 +49,7 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_ffmpeg(args: list[str], *, what: str, timeout: float | None = None) -> str:
+def run_ffmpeg(args: Sequence[FFmpegArg], *, what: str, timeout: float | None = None) -> str:
     """Run ffmpeg with `args` (without the executable). `what` names the step in errors. Returns its stderr
     (where filters such as loudnorm and ebur128 print their measurements).
 

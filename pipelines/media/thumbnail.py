@@ -65,10 +65,12 @@ def best_visuals(media: list[Path], work: Path, n: int) -> list[Path]:
     """Up to n distinct visuals, best first (stills as they are, clips by their middle frame)."""
     from pipelines.media.prepare import media_kind
 
-    scored = []
+    scored: list[tuple[float, Path]] = []
     for i, path in enumerate(dict.fromkeys(Path(m) for m in media)):
         still = path if media_kind(path) == "image" else _frame_of(path, work / f"frame{i}.jpg")
-        value = score(still) if still else None
+        if still is None:
+            continue
+        value = score(still)
         if value is not None:
             scored.append((value, still))
     return [p for _, p in sorted(scored, key=lambda s: -s[0])[:n]]

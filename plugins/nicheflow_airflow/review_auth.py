@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -64,7 +64,7 @@ class Reviewer:
     def name(self) -> str:
         return self.user.get_name()
 
-    def _dag(self, method: str, channel: str) -> bool:
+    def _dag(self, method: Literal["GET", "PUT"], channel: str) -> bool:  # an Airflow ResourceMethod
         key = (method, channel)
         if key not in self._cache:
             from airflow.api_fastapi.app import get_auth_manager

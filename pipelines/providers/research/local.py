@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+from psycopg.rows import DictRow
 
 from knowledge.sources import SourceDocument, read_all
 from pipelines.paths import REPO
@@ -19,10 +20,14 @@ class LocalSources:
     name = "local source documents"
     external = False
 
-    def __init__(self, folder: Path, language: str, conn: psycopg.Connection, text_search_config: str):
+    def __init__(
+        self, folder: Path, language: str, conn: psycopg.Connection[DictRow], text_search_config: str
+    ):
         self.folder = folder
         self.language = language  # the channel's ("en", "pt-BR"): how sentences split
-        self.conn = conn  # ranks with PostgreSQL full-text search, in the channel's text search config
+        # ranks with PostgreSQL full-text search, in the channel's text search config; a pipelines.db.Conn
+        # (spelled out: a provider does not import pipelines.db)
+        self.conn = conn
         self.lang = text_search_config
 
     def rank(self, query: str) -> list[tuple[float, SourceDocument]]:
@@ -35,6 +40,7 @@ class LocalSources:
                           replace(plainto_tsquery(%(lang)s::regconfig, %(q)s)::text, '&', '|')::tsquery) AS r""",
                 {"lang": lang, "text": f"{doc.title}. {doc.title}. {doc.body}", "q": query},
             ).fetchone()
+            assert row is not None, "a SELECT without FROM returns one row"
             if row["r"] > 0:
                 ranked.append((float(row["r"]), doc))
         ranked.sort(key=lambda x: -x[0])

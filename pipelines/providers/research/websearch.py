@@ -96,8 +96,8 @@ class WebSearch:
             "extra_snippets": "true",
             "text_decorations": "false",
         }
-        if _COUNTRY[self.language]:
-            params["country"] = _COUNTRY[self.language]
+        if country := _COUNTRY[self.language]:
+            params["country"] = country
         headers = {
             "X-Subscription-Token": self._key,
             "Accept": "application/json",

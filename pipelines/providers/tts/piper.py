@@ -36,7 +36,10 @@ def _load(name: str):
     try:
         from piper import PiperVoice
 
-        data = Path(import_module(PACKAGED_VOICES[name]).__file__).parent / "data"
+        package = import_module(PACKAGED_VOICES[name])
+        if package.__file__ is None:  # a bare folder of that name (a namespace package), not the voice
+            raise ImportError(f"{package.__name__} has no files")
+        data = Path(package.__file__).parent / "data"
     except ImportError as e:
         raise TTSNotInstalled(
             f"Piper or its voice {name} is not installed ({e}); run `make install` "
@@ -93,7 +96,9 @@ class PiperTTS:
             from piper import SynthesisConfig
 
             syn = SynthesisConfig(length_scale=voice.config.length_scale * NATURAL_WPM / self.rate_wpm)
-            pcm, spoken, n = [], [], 0  # n: samples before this chunk (one chunk per sentence)
+            pcm: list[bytes] = []
+            spoken: list[tuple[str, int, int]] = []
+            n = 0  # samples before this chunk (one chunk per sentence)
             for chunk in voice.synthesize(text, syn, include_alignments=True):
                 if not chunk.phoneme_alignments:
                     raise TTSNotInstalled(

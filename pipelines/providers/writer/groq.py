@@ -28,6 +28,8 @@ from pathlib import Path
 import groq
 import jinja2
 import pydantic
+from groq.types.chat import ChatCompletionMessageParam
+from pydantic_core import ErrorDetails
 
 from knowledge.store import Fact
 from pipelines import grounding
@@ -162,7 +164,7 @@ class GroqWriter:
             "questions": list(brief.questions),
             "schema": json.dumps(Script.model_json_schema(), ensure_ascii=False, separators=(",", ":")),
         }
-        messages = [
+        messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": self._render("system", ctx)},
             {"role": "user", "content": self._render("user", ctx)},
         ]
@@ -254,7 +256,9 @@ class GroqWriter:
     def _render(self, part: str, ctx: dict) -> str:
         return self._template.render(part=part, **ctx).strip()
 
-    def _complete(self, messages: list[dict], usage: dict, target_words: int) -> _Answer:
+    def _complete(
+        self, messages: list[ChatCompletionMessageParam], usage: dict, target_words: int
+    ) -> _Answer:
         usage["calls"] += 1
         try:
             resp = self._client.chat.completions.create(
@@ -326,7 +330,7 @@ def _api_message(e: groq.APIStatusError) -> str:
     return f"{msg} ({code})" if code else str(msg)
 
 
-def _pydantic_error(err: dict) -> str:
+def _pydantic_error(err: ErrorDetails) -> str:
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "script"
     return f"{where}: {err['msg']}"
 

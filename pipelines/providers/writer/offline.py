@@ -6,6 +6,8 @@ same structured `Script` as the Groq writer, and says what it is in the script a
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from knowledge.store import Fact
 from knowledge.text import content_stems
 from pipelines import notes as review_notes
@@ -16,7 +18,15 @@ DISCLOSURE = {
     "en": "Script arranged by nicheflow's offline template writer from stored facts (no language model).",
     "pt-BR": "Roteiro montado pelo redator offline do nicheflow a partir de fatos armazenados (sem modelo de linguagem).",
 }
-_TEMPLATES = {
+
+
+class _Template(TypedDict):
+    hook: str  # the opening line; {topic} is filled in
+    outro: list[str]  # the closing sentences
+    outro_heading: str
+
+
+_TEMPLATES: dict[str, _Template] = {
     "en": {
         "hook": "{topic}. Here is what the sources say, fact by fact.",
         "outro": ["Those were the facts about {topic}.", "The sources are listed in the description."],
