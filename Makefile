@@ -23,9 +23,8 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/nicheflow demo --port $(PORT)
 
-test: $(STAMP)
+test: lint
 	./docker/install-system-deps.sh --test
-	$(BIN)/ruff check dags plugins pipelines knowledge tests
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
@@ -39,6 +38,8 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check dags plugins pipelines knowledge tests
+	$(BIN)/ruff format --check dags plugins pipelines knowledge tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info

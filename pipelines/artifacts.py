@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-import psycopg
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines import checkpoints
 from pipelines.checkpoints import Checkpoint
+from pipelines.db import Conn
 from pipelines.production import Production, read_json, write_json
 
 
@@ -227,7 +227,7 @@ class StageOutput(Record):
         return cls.model_validate(cp.artifacts)
 
     @classmethod
-    def approved(cls, conn: psycopg.Connection, production_id: int) -> Self:
+    def approved(cls, conn: Conn, production_id: int) -> Self:
         """The artifacts of the stage's approved revision: what later stages build on."""
         return cls.of(checkpoints.approved(conn, production_id, cls.stage))
 

@@ -191,7 +191,9 @@ class _Numbers:
         while k < len(self.tokens):
             kind, text = self.tokens[k]
             if kind == "num":
-                digits, ordinal, percent = re.fullmatch(_NUMBER, text).groups()
+                m = re.fullmatch(_NUMBER, text)
+                assert m is not None, "a num token is what _NUMBER matched"
+                digits, ordinal, percent = m.groups()
                 values = _written(digits, self.language)
                 if values is None:
                     out.append(digits)
@@ -255,24 +257,32 @@ class _Numbers:
             kind, value = self.kind(k)
             if kind == "ord":
                 return self.ordinal_pt(k) if last is None else (k, total + current, "")
-            base = kind and kind.removeprefix("ord-")
-            if base is None or last not in _FOLLOWS[base]:
+            if kind is None or last not in _FOLLOWS[kind.removeprefix("ord-")]:
                 break
-            if base == "hundred":
-                if current >= 100 or current != current.to_integral_value():
-                    break
-                current = (current or 1) * value
-            elif base == "scale":
-                bare = current == 0 and (last is None or (self.language == "pt-BR" and value == 1000))
-                if (current == 0 and not bare) or value >= top:  # "dois milhões e mil": a bare "mil"
-                    break
-                total, current, top = total + (current or 1) * value, Decimal(0), value
-            else:
-                current += value
-            last, k = base, k + 1
+            base = kind.removeprefix("ord-")
+            added = self._add(base, value, last, total, current, top)
+            if added is None:
+                break
+            (total, current, top), last, k = added, base, k + 1
             if kind.startswith("ord-"):
                 return k, total + current, "th"
         return k, total + current, ""
+
+    def _add(
+        self, base: str, value: int, last: str | None, total: Decimal, current: Decimal, top: int
+    ) -> tuple[Decimal, Decimal, int] | None:
+        """(total, current, top) after a number word of kind `base`, or None when it cannot continue the
+        number (a second "hundred", a scale no smaller than the last one)."""
+        if base == "hundred":
+            if current >= 100 or current != current.to_integral_value():
+                return None
+            return total, (current or Decimal(1)) * value, top
+        if base == "scale":
+            bare = current == 0 and (last is None or (self.language == "pt-BR" and value == 1000))
+            if (current == 0 and not bare) or value >= top:  # "dois milhões e mil": a bare "mil"
+                return None
+            return total + (current or Decimal(1)) * value, Decimal(0), value
+        return total, current + value, top
 
     def decimals(self, k: int) -> tuple[int, str]:
         """The digits after a decimal point said in words: "point one four", "vírgula vinte e cinco"."""

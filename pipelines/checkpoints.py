@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import psycopg
 from psycopg.types.json import Jsonb
 
+from pipelines.db import Conn
 from pipelines.errors import PermanentError
 
 Decision = Literal["approved", "changes_requested", "rejected"]
@@ -54,7 +54,7 @@ _SELECT = """SELECT c.id, c.production_id, c.channel, c.stage, c.revision, c.sta
 
 
 def open_checkpoint(
-    conn: psycopg.Connection, production_id: int, channel: str, stage: str, revision: int, artifacts: dict
+    conn: Conn, production_id: int, channel: str, stage: str, revision: int, artifacts: dict
 ) -> Checkpoint:
     """Write the pending row for a stage's revision. Idempotent: a retried stage gets the same row."""
     from pipelines.stages.registry import CHECKPOINTS
@@ -67,10 +67,12 @@ def open_checkpoint(
            VALUES (%s, %s, %s, %s, %s, clock_timestamp()) ON CONFLICT (production_id, stage, revision) DO NOTHING""",
         (production_id, channel, stage, revision, Jsonb(artifacts)),
     )
-    return latest(conn, production_id, stage)
+    cp = latest(conn, production_id, stage)
+    assert cp is not None, "the row was just inserted, or was already there"
+    return cp
 
 
-def get(conn: psycopg.Connection, checkpoint_id: int) -> Checkpoint:
+def get(conn: Conn, checkpoint_id: int) -> Checkpoint:
     row = conn.execute(_SELECT + " WHERE c.id = %s", (checkpoint_id,)).fetchone()
     if not row:
         raise CheckpointNotFound(
@@ -79,7 +81,7 @@ def get(conn: psycopg.Connection, checkpoint_id: int) -> Checkpoint:
     return Checkpoint(**row)
 
 
-def latest(conn: psycopg.Connection, production_id: int, stage: str) -> Checkpoint | None:
+def latest(conn: Conn, production_id: int, stage: str) -> Checkpoint | None:
     row = conn.execute(
         _SELECT + " WHERE c.production_id = %s AND c.stage = %s ORDER BY c.revision DESC LIMIT 1",
         (production_id, stage),
@@ -87,7 +89,7 @@ def latest(conn: psycopg.Connection, production_id: int, stage: str) -> Checkpoi
     return Checkpoint(**row) if row else None
 
 
-def approved(conn: psycopg.Connection, production_id: int, stage: str) -> Checkpoint:
+def approved(conn: Conn, production_id: int, stage: str) -> Checkpoint:
     """The approved revision of a stage: what later stages build on."""
     cp = latest(conn, production_id, stage)
     if cp is None or cp.status != "approved":
@@ -95,18 +97,18 @@ def approved(conn: psycopg.Connection, production_id: int, stage: str) -> Checkp
     return cp
 
 
-def pending(conn: psycopg.Connection, channel: str | None = None) -> list[Checkpoint]:
+def pending(conn: Conn, channel: str | None = None) -> list[Checkpoint]:
     where = " WHERE c.status = 'pending'" + (" AND c.channel = %s" if channel else "")
     rows = conn.execute(_SELECT + where + " ORDER BY c.created_at", (channel,) if channel else ()).fetchall()
     return [Checkpoint(**r) for r in rows]
 
 
-def history(conn: psycopg.Connection, production_id: int) -> list[Checkpoint]:
+def history(conn: Conn, production_id: int) -> list[Checkpoint]:
     rows = conn.execute(_SELECT + " WHERE c.production_id = %s ORDER BY c.id", (production_id,)).fetchall()
     return [Checkpoint(**r) for r in rows]
 
 
-def lock_pending(conn: psycopg.Connection, checkpoint_id: int) -> Checkpoint:
+def lock_pending(conn: Conn, checkpoint_id: int) -> Checkpoint:
     """Lock the row for this transaction and return it; AlreadyDecided if it is not pending. Concurrent
     deciders queue on the lock and then see the first one's decision."""
     row = conn.execute("SELECT id FROM checkpoints WHERE id = %s FOR UPDATE", (checkpoint_id,)).fetchone()
@@ -133,7 +135,7 @@ def edit_of(edits: dict, key: str, kind: type):
 
 
 def decide(
-    conn: psycopg.Connection,
+    conn: Conn,
     checkpoint_id: int,
     decision: str,
     reviewer: str,
@@ -179,7 +181,7 @@ def decide(
     return get(conn, checkpoint_id)
 
 
-def reopen(conn: psycopg.Connection, checkpoint_id: int, admin: str) -> Checkpoint:
+def reopen(conn: Conn, checkpoint_id: int, admin: str) -> Checkpoint:
     """An admin takes a decision back: the checkpoint is pending again (the audit log keeps the decision).
     Only the latest revision of a stage, and only while the production is not published."""
     conn.execute("SELECT id FROM checkpoints WHERE id = %s FOR UPDATE", (checkpoint_id,))
@@ -216,7 +218,7 @@ def reopen(conn: psycopg.Connection, checkpoint_id: int, admin: str) -> Checkpoi
     return get(conn, checkpoint_id)
 
 
-def events(conn: psycopg.Connection, checkpoint_id: int) -> list[dict]:
+def events(conn: Conn, checkpoint_id: int) -> list[dict]:
     return conn.execute(
         "SELECT action, actor, notes, edits, at FROM checkpoint_events WHERE checkpoint_id = %s ORDER BY id",
         (checkpoint_id,),

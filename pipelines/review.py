@@ -8,11 +8,10 @@ import statistics
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
-
 from knowledge import store
 from pipelines import checkpoints, production
 from pipelines.checkpoints import Checkpoint, CheckpointError, CheckpointNotFound
+from pipelines.db import Conn
 from pipelines.stages import registry
 
 _LIST = """SELECT c.id, c.channel, c.production_id, p.topic, c.stage, c.revision, c.status, c.created_at,
@@ -22,7 +21,7 @@ _LIST = """SELECT c.id, c.channel, c.production_id, p.topic, c.stage, c.revision
 
 
 def list_checkpoints(
-    conn: psycopg.Connection,
+    conn: Conn,
     *,
     channel: str | None = None,
     stage: str | None = None,
@@ -46,11 +45,11 @@ def list_checkpoints(
     return [{**r, "waiting_seconds": float(r["waiting_seconds"])} for r in conn.execute(sql, [*args, limit])]
 
 
-def channels(conn: psycopg.Connection) -> list[str]:
+def channels(conn: Conn) -> list[str]:
     return [r["channel"] for r in conn.execute("SELECT DISTINCT channel FROM productions ORDER BY channel")]
 
 
-def checkpoint_detail(conn: psycopg.Connection, checkpoint_id: int) -> dict:
+def checkpoint_detail(conn: Conn, checkpoint_id: int) -> dict:
     cp = checkpoints.get(conn, checkpoint_id)
     row = list_checkpoints(conn, status=None, checkpoint_id=cp.id)[0]
     prod = conn.execute(
@@ -73,7 +72,7 @@ def checkpoint_detail(conn: psycopg.Connection, checkpoint_id: int) -> dict:
 
 
 def decide(
-    conn: psycopg.Connection,
+    conn: Conn,
     checkpoint_id: int,
     decision: str,
     reviewer: str,
@@ -107,11 +106,11 @@ def decide(
     )
 
 
-def reopen(conn: psycopg.Connection, checkpoint_id: int, admin: str) -> Checkpoint:
+def reopen(conn: Conn, checkpoint_id: int, admin: str) -> Checkpoint:
     return checkpoints.reopen(conn, checkpoint_id, admin)
 
 
-def media_file(conn: psycopg.Connection, production_id: int, rel_path: str) -> Path:
+def media_file(conn: Conn, production_id: int, rel_path: str) -> Path:
     p = (
         production.load(conn, production_id)
         if conn.execute("SELECT 1 FROM productions WHERE id = %s", (production_id,)).fetchone()
@@ -127,7 +126,7 @@ def media_file(conn: psycopg.Connection, production_id: int, rel_path: str) -> P
     return path
 
 
-def channel_state(conn: psycopg.Connection) -> list[dict]:
+def channel_state(conn: Conn) -> list[dict]:
     """Per channel: productions in flight by the stage they wait at, stalled ones, checkpoint waits, and its
     knowledge: current facts and the reuse rate (share of the facts its productions used that it already had)."""
     out = []

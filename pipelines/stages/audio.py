@@ -8,8 +8,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import psycopg
-
 from pipelines import notes as review_notes
 from pipelines.artifacts import (
     AudioOutput,
@@ -22,6 +20,7 @@ from pipelines.artifacts import (
     Word,
 )
 from pipelines.checkpoints import Checkpoint
+from pipelines.db import Conn
 from pipelines.media.audio_finish import Cut, ebur128, join_segments, mix_music, normalize
 from pipelines.media.ffmpeg import audio_duration
 from pipelines.production import Production
@@ -47,6 +46,11 @@ def _place(words: list[WordTiming], cut: Cut, segment: int) -> list[Word]:
         return round(cut.offset + min(max(t - cut.trimmed, 0.0), cut.length), 3)
 
     return [Word(text=w.text, start=at(w.start), end=at(w.end), segment=segment) for w in words]
+
+
+def _clip(item: Word | Span, duration: float) -> None:
+    item.end = min(item.end, duration)
+    item.start = min(item.start, item.end)
 
 
 def offline_voice(language: str, rate_wpm: int) -> EspeakTTS:
@@ -116,12 +120,12 @@ def narrate(p: Production, script_rel: str, revision: int, notes: str | None = N
     normalize(joined, narration)
     joined.unlink()
     duration = audio_duration(narration)
-    for item in (*words, *spans):  # resampling can shorten the audio by a few samples: stay inside it
-        item.end = min(item.end, duration)
-        item.start = min(item.start, item.end)
+    timed: list[Word | Span] = [*words, *spans]
+    for item in timed:  # resampling can shorten the audio by a few samples: stay inside it
+        _clip(item, duration)
     integrated, true_peak = ebur128(narration)
     mix = out / "mix.wav" if cfg.audio.music_path else None
-    if mix:
+    if mix and cfg.audio.music_path:
         mix_music(narration, cfg.audio.music_path, mix, cfg.audio.music_db, duration)
     timings = Timings(
         voice=tts.description,
@@ -165,14 +169,16 @@ def audio_flags(timings: Timings, target_seconds: int, qa: QAReport | None = Non
         flags.append(f"length {timings.duration:.0f} s is more than 25% off the {target_seconds} s target")
     if qa and qa.status == "skipped":
         flags.append(f"audio QA skipped: {qa.reason}")
-    flags += [
-        f"segment {s.segment + 1}: heard differs from the script (WER {s.wer:.2f} > {qa.max_wer:.2f}): {s.diff}"
-        for s in (qa.flagged if qa else [])
-    ]
+    if qa:
+        flags += [
+            f"segment {s.segment + 1}: heard differs from the script (WER {s.wer:.2f} > {qa.max_wer:.2f}): "
+            f"{s.diff}"
+            for s in qa.flagged
+        ]
     return flags
 
 
-def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
+def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
     audio = AudioOutput.of(cp)
     timings = audio.load_timings(p)
     script = ScriptOutput.approved(conn, p.id).load_script(p)
@@ -201,7 +207,7 @@ def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
     }
 
 
-def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> AudioOutput:
+def produce(conn: Conn, p: Production, revision: int, notes: str | None) -> AudioOutput:
     """A revision of the narration, checked by audio QA (Whisper scores each segment against the script)."""
     from pipelines.audio_qa import check
 

@@ -19,8 +19,6 @@ import logging
 import os
 from pathlib import Path
 
-import psycopg
-
 from pipelines import checkpoints
 from pipelines.artifacts import (
     AudioOutput,
@@ -33,6 +31,7 @@ from pipelines.artifacts import (
     VisualsManifest,
 )
 from pipelines.checkpoints import Checkpoint, CheckpointError
+from pipelines.db import Conn
 from pipelines.media.cache import MediaCache, link_into, sha256_file
 from pipelines.paths import data_dir
 from pipelines.production import Production
@@ -89,7 +88,7 @@ def providers_for(p: Production) -> list[BrollProvider]:
     return out
 
 
-def recently_used(conn: psycopg.Connection, p: Production) -> set[tuple[str, str]]:
+def recently_used(conn: Conn, p: Production) -> set[tuple[str, str]]:
     """Clips the channel used within its repeat window, and every clip this production was offered."""
     rows = conn.execute(
         "SELECT DISTINCT provider, clip_id FROM broll_usage WHERE channel = %s AND "
@@ -232,9 +231,7 @@ def generated_item(p: Production, v: Visual, segment: int, kind: str) -> VisualI
     )
 
 
-def gather(
-    conn: psycopg.Connection, p: Production, script_rel: str, timings_rel: str, revision: int
-) -> BrollOutput:
+def gather(conn: Conn, p: Production, script_rel: str, timings_rel: str, revision: int) -> BrollOutput:
     out = p.stage_dir("broll", revision)
     script = StoredScript.load(p.abs(script_rel))
     seconds = segment_seconds(Timings.load(p.abs(timings_rel)))
@@ -275,7 +272,7 @@ _SHOWN = {
 }
 
 
-def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
+def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
     manifest = BrollOutput.of(cp).load_visuals(p)
     script = ScriptOutput.approved(conn, p.id).load_script(p)
     segments = []
@@ -294,7 +291,7 @@ def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
     return {"provider": manifest.provider, "segments": segments}
 
 
-def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> BrollOutput:
+def apply_edits(conn: Conn, p: Production, cp: Checkpoint, edits: dict) -> BrollOutput:
     """Approve with edits: the swapped visuals are what gets rendered."""
     art = BrollOutput.for_edits(cp)
     options = art.load_visuals(p).options
@@ -308,7 +305,7 @@ def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: 
     return art
 
 
-def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> BrollOutput:
+def produce(conn: Conn, p: Production, revision: int, notes: str | None) -> BrollOutput:
     """A revision of the visuals: OPTIONS per segment, the first one chosen."""
     script = ScriptOutput.approved(conn, p.id).script
     timings = AudioOutput.approved(conn, p.id).timings

@@ -3,7 +3,6 @@ thumbnails."""
 
 from __future__ import annotations
 
-import psycopg
 from pydantic import ValidationError
 
 from pipelines.artifacts import (
@@ -19,6 +18,7 @@ from pipelines.artifacts import (
     VisualsManifest,
 )
 from pipelines.checkpoints import Checkpoint, CheckpointError
+from pipelines.db import Conn
 from pipelines.media.align import WordTiming
 from pipelines.media.captions import build_cues, write_ass, write_srt
 from pipelines.media.prepare import bookend_seconds
@@ -111,7 +111,7 @@ def assemble(
     )
 
 
-def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
+def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
     from pipelines.stages.publish import draft, next_slot, publisher_for
 
     final = FinalOutput.of(cp)
@@ -132,7 +132,7 @@ def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
     }
 
 
-def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> FinalOutput:
+def apply_edits(conn: Conn, p: Production, cp: Checkpoint, edits: dict) -> FinalOutput:
     """Approve with edits: the reviewer's title, description, tags and thumbnail are what gets published."""
     art = FinalOutput.for_edits(cp)
     unknown = set(edits) - set(FinalEdits.model_fields)
@@ -158,7 +158,7 @@ def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: 
     return art
 
 
-def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> FinalOutput:
+def produce(conn: Conn, p: Production, revision: int, notes: str | None) -> FinalOutput:
     """A revision of the render: video, captions, chapters and thumbnails."""
     script = ScriptOutput.approved(conn, p.id).script
     audio = AudioOutput.approved(conn, p.id)

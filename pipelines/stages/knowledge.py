@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import logging
 import os
-
-import psycopg
+from typing import NotRequired, TypedDict
 
 from knowledge import store
 from knowledge.query import KnowledgeReport, query
+from pipelines.db import Conn
 from pipelines.production import Production, production_db, write_json
-from pipelines.providers.research.base import ResearchProvider
+from pipelines.providers.research.base import FoundFact, ResearchProvider
 from pipelines.providers.research.local import LocalSources
 
 log = logging.getLogger(__name__)
 RECHECK_DAYS = 30  # an external query is not repeated for a channel within this many days (or the fact TTL)
+
+
+class ResearchResult(TypedDict):
+    """What the research of a production did (knowledge/research.json)."""
+
+    providers: list[dict]  # one entry per call: name, query, question, candidates, new
+    gaps: list[str]
+    questions: list[dict]
+    new_fact_ids: list[int]
+    duplicates: int
+    external_calls: int
+    skipped_queries: list[dict]
+    reused_fact_ids: list[int]
+    candidates: int
+    questions_after: NotRequired[list[dict]]
 
 
 def facts_needed(p: Production) -> int:
@@ -23,7 +38,7 @@ def facts_needed(p: Production) -> int:
     return max(3, round(words / 20))
 
 
-def query_knowledge(conn: psycopg.Connection, p: Production) -> KnowledgeReport:
+def query_knowledge(conn: Conn, p: Production) -> KnowledgeReport:
     report = query(conn, p.channel, p.cfg.text_search_config, p.topic, facts_needed(p))
     write_json(p.workspace / "knowledge" / "query.json", report.as_json())
     log.info(
@@ -36,7 +51,7 @@ def query_knowledge(conn: psycopg.Connection, p: Production) -> KnowledgeReport:
     return report
 
 
-def providers_for(conn: psycopg.Connection, p: Production) -> list[tuple[str, ResearchProvider]]:
+def providers_for(conn: Conn, p: Production) -> list[tuple[str, ResearchProvider]]:
     """The channel's research providers, in its order; which run depends on config and credentials."""
     out: list[tuple[str, ResearchProvider]] = []
     for name in p.cfg.research.providers:
@@ -73,14 +88,14 @@ def _next_query(topic: str, report: KnowledgeReport, asked: set[str]) -> tuple[s
     return None
 
 
-def research_gaps(conn: psycopg.Connection, p: Production, report: KnowledgeReport) -> dict:
+def research_gaps(conn: Conn, p: Production, report: KnowledgeReport) -> ResearchResult:
     """Only when the knowledge base falls short: each provider in turn, while gaps remain. Local documents
     are searched for the topic and its missing words; external providers are asked the topic, then the
     open questions, one call at a time, until the gaps close, a call finds nothing new, or the channel's
     call budget is spent. A query this provider was already asked for the channel recently is not sent
     again. New facts are stored with their source; near-duplicates of stored facts are not."""
     reused = [f.id for f in report.facts]
-    result = {
+    result: ResearchResult = {
         "providers": [],
         "gaps": report.gaps,
         "questions": [q.as_json() for q in report.questions],
@@ -95,7 +110,7 @@ def research_gaps(conn: psycopg.Connection, p: Production, report: KnowledgeRepo
     budget = p.cfg.research.max_external_calls
     recheck_days = min(RECHECK_DAYS, p.cfg.knowledge.fact_ttl_days or RECHECK_DAYS)
 
-    def store_found(name: str, query_text: str, question: str | None, found: list[dict]) -> int:
+    def store_found(name: str, query_text: str, question: str | None, found: list[FoundFact]) -> int:
         added = store.add_facts(conn, p.channel, lang, found)
         result["providers"].append(
             {

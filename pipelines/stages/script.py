@@ -12,8 +12,6 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 
-import psycopg
-
 from knowledge import store
 from knowledge.query import query
 from knowledge.store import Fact, source_key
@@ -21,6 +19,7 @@ from pipelines import checkpoints, grounding
 from pipelines import notes as review_notes
 from pipelines.artifacts import ScriptChapter, ScriptOutput, Segment, Sentence, Source, StoredScript
 from pipelines.checkpoints import Checkpoint, CheckpointError
+from pipelines.db import Conn
 from pipelines.errors import NoFacts
 from pipelines.production import Production
 from pipelines.providers.writer.base import Brief, Script, Writer
@@ -53,7 +52,7 @@ def writer_for(p: Production) -> Writer:
     return OfflineWriter()
 
 
-def write_script(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> ScriptOutput:
+def write_script(conn: Conn, p: Production, revision: int, notes: str | None) -> ScriptOutput:
     cfg = p.cfg
     report = query(conn, p.channel, cfg.text_search_config, p.topic, facts_needed(p))
     if not report.facts:
@@ -135,7 +134,7 @@ def _stored(script: Script, language: str, facts: Mapping[int, store.Fact], **ab
     return stored
 
 
-def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
+def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
     script = ScriptOutput.of(cp).load_script(p)
     ids = script.cited_ids()
     facts = {f.id: f for f in store.get_facts(conn, p.channel, ids)}
@@ -150,8 +149,8 @@ def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
                     "text": s.text,
                     "fact_ids": s.fact_ids,
                     "edited": s.edited,
-                    "fact_id": (s.fact_ids or [None])[0],
-                    "fact": _fact(facts.get((s.fact_ids or [None])[0])),
+                    "fact_id": s.fact_ids[0] if s.fact_ids else None,
+                    "fact": _fact(facts.get(s.fact_ids[0])) if s.fact_ids else None,
                     "facts": [_fact(facts.get(k)) for k in s.fact_ids],
                 }
                 for j, s in enumerate(seg.sentences)
@@ -191,16 +190,20 @@ def view(conn: psycopg.Connection, p: Production, cp: Checkpoint) -> dict:
 
 
 def _fact(f: store.Fact | None) -> dict | None:
-    return f and {
-        "id": f.id,
-        "claim": f.claim,
-        "source_title": f.source_title,
-        "source_url": f.source_url,
-        "source_path": f.source_path,
-    }
+    return (
+        None
+        if f is None
+        else {
+            "id": f.id,
+            "claim": f.claim,
+            "source_title": f.source_title,
+            "source_url": f.source_url,
+            "source_path": f.source_path,
+        }
+    )
 
 
-def apply_edits(conn: psycopg.Connection, p: Production, cp: Checkpoint, edits: dict) -> ScriptOutput:
+def apply_edits(conn: Conn, p: Production, cp: Checkpoint, edits: dict) -> ScriptOutput:
     """Approve with edits: the edited sentences are what gets narrated (originals kept)."""
     art = ScriptOutput.for_edits(cp)
     script = art.load_script(p)
@@ -231,6 +234,6 @@ def _sentence(key: str, segments: list[Segment]) -> Sentence:
     return sentence
 
 
-def produce(conn: psycopg.Connection, p: Production, revision: int, notes: str | None) -> ScriptOutput:
+def produce(conn: Conn, p: Production, revision: int, notes: str | None) -> ScriptOutput:
     """A revision of the script (the checkpoint's artifacts)."""
     return write_script(conn, p, revision, notes)

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import logging
 
-import psycopg
-
 from pipelines.artifacts import AudioOutput, BrollOutput, ScriptOutput, Span
+from pipelines.db import Conn
 from pipelines.media.captions import build_cues, write_ass
 from pipelines.media.render import Scene, render_video
 from pipelines.production import Production, production_db
@@ -40,7 +39,7 @@ def windows(spans: list[Span], duration: float, max_seconds: float, count: int) 
     return out
 
 
-def cut_shorts(conn: psycopg.Connection, p: Production) -> list[dict]:
+def cut_shorts(conn: Conn, p: Production) -> list[dict]:
     cfg = p.cfg
     script = ScriptOutput.approved(conn, p.id).load_script(p)
     audio = AudioOutput.approved(conn, p.id)
