@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipelines import checkpoints
 from pipelines.checkpoints import Checkpoint
 from pipelines.db import Conn
-from pipelines.production import Production, read_json, write_json
+from pipelines.files import read_json, write_json
+from pipelines.production import Production
 
 
 class Record(BaseModel):

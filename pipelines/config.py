@@ -1,7 +1,7 @@
 """The channel config: one YAML file per channel in niche_configs/, validated strictly.
 
-parse -> ChannelConfig (this module) -> plan (pipelines.plan) -> DAG (dags/). Errors name the file
-and the field and say what is allowed.
+parse -> ChannelConfig (this module) -> the stages of pipelines/stages/registry.py -> DAG (dags/). Errors
+name the file and the field and say what is allowed.
 """
 
 from __future__ import annotations

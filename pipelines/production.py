@@ -14,7 +14,6 @@ from pathlib import Path
 from knowledge import store
 from pipelines.config import ChannelConfig, get_config
 from pipelines.db import Conn, connect, one
-from pipelines.files import read_json, write_json  # noqa: F401 (moved there; still imported from here)
 from pipelines.paths import channel_dir
 
 

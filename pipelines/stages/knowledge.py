@@ -9,7 +9,8 @@ from typing import NotRequired, TypedDict
 from knowledge import store
 from knowledge.query import KnowledgeReport, query
 from pipelines.db import Conn
-from pipelines.production import Production, production_db, write_json
+from pipelines.files import write_json
+from pipelines.production import Production, production_db
 from pipelines.providers.research.base import FoundFact, ResearchProvider
 from pipelines.providers.research.local import LocalSources
 

@@ -11,11 +11,11 @@ import pytest
 from knowledge import store
 from pipelines import checkpoints
 from pipelines.db import connect
+from pipelines.files import read_json
 from pipelines.local.cli import main as cli
 from pipelines.local.demo import production_of, wait_run
 from pipelines.media.ffmpeg import probe
 from pipelines.paths import outbox_dir
-from pipelines.production import read_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -9,9 +9,9 @@ import pytest
 
 from pipelines import checkpoints
 from pipelines.db import connect
+from pipelines.files import read_json
 from pipelines.local.demo import production_of, wait_run
 from pipelines.paths import REPO, outbox_dir
-from pipelines.production import read_json
 from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]

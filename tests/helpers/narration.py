@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.production import Production, write_json
+from pipelines.files import write_json
+from pipelines.production import Production
 from pipelines.stages.audio import narrate
 
 SCRIPT = {

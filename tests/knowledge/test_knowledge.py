@@ -5,6 +5,7 @@ from knowledge.query import query
 from knowledge.sources import read_all, read_document
 from pipelines import production
 from pipelines.db import connect
+from pipelines.files import read_json
 from pipelines.paths import REPO
 from pipelines.stages import runner, start
 from tests.helpers import edit_yaml
@@ -75,7 +76,7 @@ def test_script_cites_stored_facts_in_channel_language(database, data_dir, confi
 
         cp = checkpoints.get(conn, cid)
         p = production.load(conn, pid)
-        script = production.read_json(p.abs(cp.artifacts["script"]))
+        script = read_json(p.abs(cp.artifacts["script"]))
         cited = [s for seg in script["segments"] for s in seg["sentences"] if s["fact_ids"]]
         facts = {f.id: f for f in store.get_facts(conn, "historia_ptbr", [s["fact_ids"][0] for s in cited])}
     assert cp.status == "pending" and cp.stage == "script" and cp.revision == 1

@@ -10,9 +10,9 @@ import pytest
 from pipelines.artifacts import StoredScript, Timings
 from pipelines.audio_qa import check_narration, compare, normalise
 from pipelines.config import AudioQA, ConfigError, load_config
+from pipelines.files import read_json, write_json
 from pipelines.media import asr
 from pipelines.media.ffmpeg import audio_duration
-from pipelines.production import read_json, write_json
 from pipelines.providers.tts.espeak import EspeakTTS
 from pipelines.stages.audio import audio_flags
 from tests.helpers import edit_yaml

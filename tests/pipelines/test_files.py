@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import files, production
 from pipelines.files import (
     atomic_output,
     atomic_write_bytes,
@@ -49,12 +48,11 @@ def test_writes_whole_files_and_makes_the_folder(tmp_path):
     assert leftovers(target.parent) == []
 
 
-def test_json_round_trip_and_the_old_import_still_works(tmp_path):
+def test_json_round_trip(tmp_path):
     data = {"título": "Céu", "when": date(2024, 5, 1), "path": Path("x/y"), "n": [1, 2.5, None]}
     path = write_json(tmp_path / "d.json", data)
     assert read_json(path) == {"título": "Céu", "when": "2024-05-01", "path": "x/y", "n": [1, 2.5, None]}
     assert "título" in path.read_text(encoding="utf-8")  # not \u-escaped
-    assert production.write_json is files.write_json and production.read_json is files.read_json
 
 
 def test_a_failed_serialisation_leaves_the_old_file(tmp_path):

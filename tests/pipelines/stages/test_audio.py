@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.config import ConfigError, load_config
+from pipelines.files import read_json
 from pipelines.media.audio_finish import ebur128
 from pipelines.media.ffmpeg import probe
-from pipelines.production import read_json
 from tests.helpers.audio import band_db, samples, tone
 from tests.helpers.narration import SCRIPT, narrate_sample
 

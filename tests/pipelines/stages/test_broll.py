@@ -14,9 +14,9 @@ from pipelines.artifacts import Render, Segment, StoredScript, VisualItem
 from pipelines.config import ConfigError, load_config
 from pipelines.db import connect
 from pipelines.errors import PermanentError
+from pipelines.files import read_json, write_json
 from pipelines.media.cache import sha256_file
 from pipelines.media.ffmpeg import probe
-from pipelines.production import read_json, write_json
 from pipelines.providers.broll.stock import Pixabay
 from pipelines.providers.http import ProviderError, ProviderRejected
 from pipelines.stages import broll

@@ -11,9 +11,9 @@ import pytest
 from pipelines import checkpoints, production, review
 from pipelines.artifacts import Span
 from pipelines.db import connect
+from pipelines.files import read_json
 from pipelines.media.ffmpeg import probe
 from pipelines.paths import outbox_dir
-from pipelines.production import read_json
 from pipelines.stages import runner, shorts, start
 from pipelines.stages.publish import next_slot
 from pipelines.stages.shorts import windows

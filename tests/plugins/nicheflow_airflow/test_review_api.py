@@ -451,8 +451,8 @@ def test_walk_through_every_stage(stack, users, runs):
         every=2,
     )
     assert stack.client.run_state(dag_id, runs[WALK_CHANNEL]) == "success"
+    from pipelines.files import read_json
     from pipelines.paths import outbox_dir
-    from pipelines.production import read_json
 
     item = outbox_dir(WALK_CHANNEL) / f"{pid:05d}-longform"
     assert read_json(item / "metadata.json")["title"] == "Santos Dumont e o 14-bis"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.errors import PermanentError, TransientError, is_permanent
+from pipelines.files import read_json
 from pipelines.media.ffmpeg import audio_duration
-from pipelines.production import read_json
 from pipelines.providers.tts.azure import AzureKeyRejected, AzureMisconfigured, AzureTTS
 from pipelines.providers.tts.base import TTSServiceDown, TTSUnavailable
 from pipelines.providers.tts.espeak import EspeakTTS
