@@ -22,8 +22,8 @@ os.environ["NICHEFLOW_DATA_DIR"] = tempfile.mkdtemp(prefix="nicheflow-bench-")
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from pipelines.audio_qa import compare  # noqa: E402
 from pipelines.media import asr  # noqa: E402
+from pipelines.media.wer import compare  # noqa: E402
 from pipelines.providers.tts.espeak import EspeakTTS  # noqa: E402
 from tests.helpers.narration import narration  # noqa: E402
 
