@@ -23,6 +23,9 @@ from pipelines.production import Production
 
 
 class Record(BaseModel):
+    """The base of every record here: unknown keys are kept, and a dump holds the keys it was given (see
+    the module's note)."""
+
     model_config = ConfigDict(
         extra="allow",
         validate_assignment=True,
@@ -41,6 +44,7 @@ class JsonFile(Record):
 
     @classmethod
     def load(cls, path: Path) -> Self:
+        """The record stored at `path`; pydantic's ValidationError when the file does not have its shape."""
         return cls.model_validate(read_json(path))
 
     def save(self, path: Path) -> Path:
@@ -52,6 +56,8 @@ class JsonFile(Record):
 
 
 class Sentence(Record):
+    """One narrated sentence and the facts it states; an edited one keeps the writer's text as `original`."""
+
     text: str
     fact_ids: list[int] = []  # the facts it states; [] for a sentence that states none
     edited: bool = False  # the reviewer's text ("approve with edits")
@@ -59,6 +65,8 @@ class Sentence(Record):
 
 
 class Segment(Record):
+    """A part of the script under one heading: its sentences, and what is shown while they are narrated."""
+
     heading: str
     sentences: list[Sentence]
     visual_cue: str = ""
@@ -75,11 +83,16 @@ class Segment(Record):
 
 
 class ScriptChapter(Record):
+    """A chapter the writer proposes: its title and the stored segment it starts at."""
+
     segment: int  # index into the stored segments (the spoken hook is 0)
     title: str
 
 
 class Source(Record):
+    """A source of the script's cited facts: its title, its page (`url`) and, for one of the channel's
+    documents, its path."""
+
     title: str
     url: str | None = None
     path: str | None = None
@@ -124,6 +137,8 @@ class StoredScript(JsonFile):
 
 
 class Word(Record):
+    """One narrated word: when it is spoken (seconds into the narration) and the segment it belongs to."""
+
     text: str
     start: float
     end: float
@@ -140,6 +155,8 @@ class Span(Record):
 
 
 class Loudness(Record):
+    """The narration's loudness after normalising (EBU R128): integrated LUFS, true peak in dBTP."""
+
     integrated_lufs: float
     true_peak_dbtp: float
 
@@ -155,6 +172,7 @@ class Timings(JsonFile):
     word_timings: str | None = None  # who timed the words when the voice gave none (audio QA)
 
     def words_in(self, segment: int) -> list[Word]:
+        """The words of one segment, in spoken order."""
         return [w for w in self.words if w.segment == segment]
 
 
@@ -198,6 +216,8 @@ class VisualsManifest(JsonFile):
 
 
 class RenderChapter(Record):
+    """A chapter of the rendered video: its start (seconds into the video, intro included) and title."""
+
     start: float
     title: str
 
@@ -225,6 +245,7 @@ class StageOutput(Record):
 
     @classmethod
     def of(cls, cp: Checkpoint) -> Self:
+        """The checkpoint's artifacts as this stage's record; ValidationError when they lack its shape."""
         return cls.model_validate(cp.artifacts)
 
     @classmethod
@@ -241,6 +262,8 @@ class StageOutput(Record):
 
 
 class ScriptOutput(StageOutput):
+    """The script stage's checkpoint artifacts: script.json, who wrote it and the fact ids it cites."""
+
     stage = "script"
     script: str  # script.json
     writer: str = ""
@@ -249,10 +272,14 @@ class ScriptOutput(StageOutput):
     usage: dict[str, Any] | None = None
 
     def load_script(self, p: Production) -> StoredScript:
+        """The stored script (script.json) these artifacts name."""
         return StoredScript.load(p.abs(self.script))
 
 
 class QASegment(Record):
+    """One segment's audio QA: its WER, a short diff of what Whisper heard against the script, and whether
+    it is over the limit."""
+
     segment: int
     wer: float
     diff: str
@@ -273,10 +300,13 @@ class QAReport(Record):
 
     @property
     def flagged(self) -> list[QASegment]:
+        """The segments over the WER limit; none when QA was off or skipped."""
         return [s for s in self.segments or [] if s.flagged]
 
 
 class AudioOutput(StageOutput):
+    """The audio stage's checkpoint artifacts: the narration, its music mix, the word timings and audio QA."""
+
     stage = "audio"
     narration: str  # narration.wav: voice only
     duration: float
@@ -292,14 +322,18 @@ class AudioOutput(StageOutput):
         return self.mix or self.narration
 
     def load_timings(self, p: Production) -> Timings:
+        """The word timings (timings.json) these artifacts name."""
         return Timings.load(p.abs(self.timings))
 
 
 class BrollOutput(StageOutput):
+    """The b-roll stage's checkpoint artifacts: the visuals manifest."""
+
     stage = "broll"
     visuals: str  # visuals.json, or visuals.chosen.json after the reviewer's swaps
 
     def load_visuals(self, p: Production) -> VisualsManifest:
+        """The visuals manifest these artifacts name (visuals.chosen.json once options are swapped)."""
         return VisualsManifest.load(p.abs(self.visuals))
 
 
@@ -327,6 +361,9 @@ class Listing(Record):
 
 
 class FinalOutput(StageOutput):
+    """The final stage's checkpoint artifacts: the video, captions, render record and thumbnails, and the
+    reviewer's edits to the listing (`overrides`)."""
+
     stage = "final"
     video: str
     captions: str  # captions.srt
@@ -336,4 +373,5 @@ class FinalOutput(StageOutput):
     overrides: FinalEdits | None = None
 
     def load_render(self, p: Production) -> Render:
+        """The render record (render.json) these artifacts name."""
         return Render.load(p.abs(self.render))

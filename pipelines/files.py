@@ -54,6 +54,7 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
 
 
 def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
+    """Write `text`, encoded, to `path` whole or not at all (see the module's note). Returns `path`."""
     return atomic_write_bytes(path, text.encode(encoding))
 
 
@@ -63,6 +64,7 @@ def write_json(path: Path | str, data: object) -> Path:
 
 
 def read_json(path: Path | str) -> dict:
+    """The JSON stored at `path` (UTF-8)."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 

@@ -62,6 +62,9 @@ def is_transient_status(status: int | None) -> bool:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How `send` retries: at most `max_attempts` attempts, exponential backoff with jitter between them,
+    and a server-requested wait honoured up to `retry_after_cap` seconds."""
+
     max_attempts: int = 4
     backoff: float = 0.5  # first backoff wait, doubled each attempt, with jitter
     backoff_max: float = 8.0
@@ -243,6 +246,8 @@ def _excerpt(response: httpx.Response, limit: int = 200) -> str:
 
 
 def json_body(response: httpx.Response, provider: str) -> dict:
+    """The response's JSON object; ProviderRejected when the body is not JSON or not an object (a wrong
+    base_url, most often)."""
     try:
         data = response.json()
     except ValueError as e:

@@ -85,6 +85,9 @@ def get_tts(provider: str, name: str | None, language: str, rate_wpm: int, style
 
 
 def narrate(p: Production, script_rel: str, revision: int, notes: str | None = None) -> AudioOutput:
+    """Voice each stored segment into the revision's folder, join and normalise the narration (and mix the
+    music bed), write timings.json; returns the artifacts, without QA. The offline voice stands in when
+    the channel's is unavailable."""
     cfg = p.cfg
     out = p.stage_dir("audio", revision)
     script = StoredScript.load(p.abs(script_rel))
@@ -179,6 +182,7 @@ def audio_flags(timings: Timings, target_seconds: int, qa: QAReport | None = Non
 
 
 def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
+    """The audio checkpoint on the Review page: each segment's span, text, word count and QA; the flags."""
     audio = AudioOutput.of(cp)
     timings = audio.load_timings(p)
     script = ScriptOutput.approved(conn, p.id).load_script(p)

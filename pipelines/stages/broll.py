@@ -49,6 +49,7 @@ _STOCK = {
 
 
 def cache() -> MediaCache:
+    """The b-roll media cache, shared by every channel under the data dir."""
     return MediaCache(data_dir() / "cache" / "broll")
 
 
@@ -214,6 +215,7 @@ class _Gatherer:
 
 
 def generated_item(p: Production, v: Visual, segment: int, kind: str) -> VisualItem:
+    """The manifest entry for a generated visual of `segment`: measured, its id the file's content hash."""
     width, height, duration = measure(v.path, kind)
     return VisualItem(
         segment=segment,
@@ -232,6 +234,8 @@ def generated_item(p: Production, v: Visual, segment: int, kind: str) -> VisualI
 
 
 def gather(conn: Conn, p: Production, script_rel: str, timings_rel: str, revision: int) -> BrollOutput:
+    """A revision of the visuals: OPTIONS per segment, each recorded in broll_usage (what recently_used
+    skips), in visuals.json with the first option chosen; returns the artifacts."""
     out = p.stage_dir("broll", revision)
     script = StoredScript.load(p.abs(script_rel))
     seconds = segment_seconds(Timings.load(p.abs(timings_rel)))
@@ -273,6 +277,7 @@ _SHOWN = {
 
 
 def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
+    """The b-roll checkpoint on the Review page: each segment's text, its options and which one is chosen."""
     manifest = BrollOutput.of(cp).load_visuals(p)
     script = ScriptOutput.approved(conn, p.id).load_script(p)
     segments = []

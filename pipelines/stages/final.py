@@ -73,6 +73,8 @@ def chapters(
 def assemble(
     p: Production, script_rel: str, audio: AudioOutput, broll: BrollOutput, revision: int
 ) -> FinalOutput:
+    """Render a revision: video.mp4 (the scenes, soundtrack and captions between intro and outro),
+    captions.srt, thumbnails and render.json; returns the artifacts."""
     out = p.stage_dir("final", revision)
     script = StoredScript.load(p.abs(script_rel))
     timings = audio.load_timings(p)
@@ -112,6 +114,8 @@ def assemble(
 
 
 def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
+    """The final checkpoint on the Review page: the video, thumbnails and chapters, the listing as it would
+    be published (edits applied) and its publish time."""
     from pipelines.stages.publish import draft, next_slot, publisher_for
 
     final = FinalOutput.of(cp)

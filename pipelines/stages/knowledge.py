@@ -40,6 +40,8 @@ def facts_needed(p: Production) -> int:
 
 
 def query_knowledge(conn: Conn, p: Production) -> KnowledgeReport:
+    """What the channel's knowledge base has on the topic (facts, score, gaps), also written to
+    knowledge/query.json."""
     report = query(conn, p.channel, p.cfg.text_search_config, p.topic, facts_needed(p))
     write_json(p.workspace / "knowledge" / "query.json", report.as_json())
     log.info(

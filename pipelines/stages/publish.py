@@ -53,6 +53,7 @@ def next_slot(tz: str, at: time, taken: set[datetime], after: datetime | None = 
 
 
 def timestamp(seconds: float) -> str:
+    """A chapter timestamp as YouTube reads it: m:ss, or h:mm:ss from an hour on."""
     s = int(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
@@ -84,6 +85,8 @@ def credits(visuals: list[VisualItem]) -> list[str]:
 
 
 def description(script: StoredScript, render: Render, voice: str, visuals: list[VisualItem]) -> str:
+    """The proposed description: the script's opening, chapters, sources and how the video was made, within
+    YouTube's 5000 characters."""
     lab = _LABELS[script.language]
     opening = script.description or script.segments[0].sentences[0].text
     lines = [opening, "", f"{lab['chapters']}:"]
@@ -109,6 +112,8 @@ def draft(
 def publish_longform(
     p: Production, script_rel: str, audio: AudioOutput, broll: BrollOutput, final: FinalOutput
 ) -> dict:
+    """Publish the video, its chosen thumbnail and captions at the channel's next free slot, with the
+    reviewed listing (which always keeps the how-made disclosure); returns the publisher's receipt."""
     cfg = p.cfg
     script = StoredScript.load(p.abs(script_rel))
     render = final.load_render(p)

@@ -53,6 +53,8 @@ def writer_for(p: Production) -> Writer:
 
 
 def write_script(conn: Conn, p: Production, revision: int, notes: str | None) -> ScriptOutput:
+    """Write a revision of the script from the channel's facts, grounding-check it and store script.json;
+    returns the artifacts. NoFacts when the channel has no facts on the topic."""
     cfg = p.cfg
     report = query(conn, p.channel, cfg.text_search_config, p.topic, facts_needed(p))
     if not report.facts:
@@ -135,6 +137,8 @@ def _stored(script: Script, language: str, facts: Mapping[int, store.Fact], **ab
 
 
 def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
+    """The script checkpoint on the Review page: each sentence with the facts it cites, the grounding flags
+    and fact conflicts, and the writer's usage."""
     script = ScriptOutput.of(cp).load_script(p)
     ids = script.cited_ids()
     facts = {f.id: f for f in store.get_facts(conn, p.channel, ids)}

@@ -40,6 +40,8 @@ def windows(spans: list[Span], duration: float, max_seconds: float, count: int) 
 
 
 def cut_shorts(conn: Conn, p: Production) -> list[dict]:
+    """Render and publish the production's Shorts: 9:16 cuts of whole segments with re-timed captions, each
+    at the channel's next free Shorts slot; returns the receipts. A Short already rendered is not redone."""
     cfg = p.cfg
     script = ScriptOutput.approved(conn, p.id).load_script(p)
     audio = AudioOutput.approved(conn, p.id)

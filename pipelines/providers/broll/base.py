@@ -32,10 +32,12 @@ class Candidate:
 
     @property
     def text(self) -> str:
+        """The words its relevance is ranked on: the description and the tags."""
         return f"{self.description} {self.tags}"
 
     @property
     def key(self) -> str:
+        """The media cache key of its file: source, id, kind and size."""
         return f"{self.source}-{self.id}-{self.kind}-{self.width}x{self.height}"
 
 
@@ -75,6 +77,7 @@ def measure(path: Path, kind: str) -> tuple[int, int, float | None]:
 
 
 def suffix_of(candidate: Candidate) -> str:
+    """The suffix a download is stored under: the URL's, else .mp4 for a video, .jpg for an image."""
     suffix = Path(urlsplit(candidate.download).path).suffix.lower()
     if re.fullmatch(r"\.[a-z0-9]{2,4}", suffix or ""):
         return suffix

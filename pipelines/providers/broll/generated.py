@@ -37,6 +37,9 @@ STOPWORDS = set(
 
 @dataclass(frozen=True)
 class Visual:
+    """A generated file at `path`, with the source, licence, attribution and description its manifest
+    entry carries."""
+
     path: Path
     source: str
     licence: str
@@ -59,6 +62,9 @@ def keywords(text: str, n: int = 4) -> list[str]:
 
 
 class GeneratedVisuals:
+    """The generated b-roll: cards (`make`) and motion backgrounds (`motion_background`), each labelled
+    as generated."""
+
     name = "generated"
 
     def make(

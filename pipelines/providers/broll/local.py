@@ -49,6 +49,8 @@ def _name(path: Path) -> str:
 
 
 class LocalLibrary:
+    """The channel's own b-roll library as a provider (see the module's docstring)."""
+
     name = "local"
 
     def __init__(self, folder: Path, *, min_width: int = 1280):
@@ -102,6 +104,8 @@ class LocalLibrary:
         )
 
     def search(self, query: str, kind: str) -> list[Candidate]:
+        """Licensed files of `kind` whose description, tags or name share a word with `query`, landscape and
+        at least `min_width` wide, in library order (the stage ranks them)."""
         found = [
             self.candidate(path)
             for path, (meta, tags) in self.entries.items()
@@ -111,4 +115,5 @@ class LocalLibrary:
         return [c for c in found if c]
 
     def fetch(self, candidate: Candidate) -> bytes:
+        """The file's bytes, read from the library."""
         return Path(candidate.download).read_bytes()

@@ -149,6 +149,8 @@ class _Stock:
 
 
 class Pexels(_Stock):
+    """Pexels photos and videos, the key in the `Authorization` header (see the module's docstring)."""
+
     name = "pexels"
     default_base = "https://api.pexels.com"
     licence = "Pexels License"
@@ -221,6 +223,9 @@ class Pexels(_Stock):
 
 
 class Pixabay(_Stock):
+    """Pixabay photos and videos, the key in the `key` query parameter and cut from every logged URL (see
+    the module's docstring)."""
+
     name = "pixabay"
     default_base = "https://pixabay.com"
     licence = "Pixabay Content License"

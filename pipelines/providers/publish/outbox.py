@@ -20,15 +20,22 @@ class OutboxConflict(PermanentError, RuntimeError):
 
 
 class OutboxPublisher:
+    """The publish slot's offline default: each item a folder of the channel's outbox (see the module's
+    docstring)."""
+
     name = "local outbox"
 
     def __init__(self, channel: str):
         self.root = outbox_dir(channel)
 
     def taken_slots(self) -> set[datetime]:
+        """The publish times of the items in the outbox, from their metadata.json."""
         return {datetime.fromisoformat(read_json(m)["publish_at"]) for m in self.root.glob("*/metadata.json")}
 
     def publish(self, item: str, files: dict[str, Path], metadata: dict) -> dict:
+        """Place the files, then metadata.json, then receipt.json in the item's folder; returns the receipt.
+        An item this run already published returns its receipt; one another run published raises
+        OutboxConflict."""
         folder = self.root / item
         receipt = folder / "receipt.json"
         if receipt.exists():

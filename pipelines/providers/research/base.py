@@ -26,4 +26,7 @@ class ResearchProvider(Protocol):
     name: str
     external: bool  # a call leaves the machine: counted against the channel's budget, logged, not repeated
 
-    def research(self, query: str) -> list[FoundFact]: ...
+    def research(self, query: str) -> list[FoundFact]:
+        """The candidate facts this source has on `query`, each with its source, in the source's order; []
+        when it has none. An online provider that fails raises a ProviderError (rejected or unavailable)."""
+        ...

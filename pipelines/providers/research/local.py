@@ -17,6 +17,8 @@ from pipelines.providers.research.base import FoundFact
 
 
 class LocalSources:
+    """The research slot's offline default: the channel's source documents (see the module's docstring)."""
+
     name = "local source documents"
     external = False
 
@@ -31,6 +33,7 @@ class LocalSources:
         self.lang = text_search_config
 
     def rank(self, query: str) -> list[tuple[float, SourceDocument]]:
+        """The documents that match `query` (full-text rank above 0) with their rank, best first."""
         conn, lang = self.conn, self.lang
         docs = read_all(self.folder)
         ranked = []

@@ -46,6 +46,9 @@ def clean_snippet(text: str) -> str:
 
 
 class WebSearch:
+    """Brave Search as a research provider: facts from the complete sentences of result snippets (see the
+    module's docstring)."""
+
     name = "web search"
     external = True
 

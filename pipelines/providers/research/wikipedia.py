@@ -61,6 +61,9 @@ _BUSY_CODES = {"maxlag", "ratelimited", "readonly"}
 
 
 class WikipediaSources:
+    """Wikipedia in the channel's language as a research provider: facts from the best pages' text (see the
+    module's docstring)."""
+
     name = "wikipedia"
     external = True
 
@@ -127,6 +130,7 @@ class WikipediaSources:
         return None
 
     def search(self, client: httpx.Client, query: str, limit: int) -> list[dict]:
+        """The `list=search` hits for `query` (page id and title), best first, at most `limit`."""
         data = self._get(
             client,
             {
@@ -141,6 +145,7 @@ class WikipediaSources:
         return list((data.get("query") or {}).get("search") or [])
 
     def page(self, client: httpx.Client, pageid: int) -> dict | None:
+        """One page's plain-text extract, canonical URL and disambiguation flag; None when it is missing."""
         data = self._get(
             client,
             {

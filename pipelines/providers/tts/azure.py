@@ -79,6 +79,8 @@ def _units(word: str) -> list[str]:
 
 
 class AzureTTS:
+    """An Azure Speech neural voice, with the channel's style and rate (see the module's docstring)."""
+
     name = "azure"
 
     def __init__(
@@ -101,6 +103,9 @@ class AzureTTS:
         )
 
     def synthesize(self, text: str, out_wav: Path) -> list[WordTiming]:
+        """Speak `text` into a 48 kHz mono 16-bit WAV at `out_wav`; return the timing of each written word. A
+        refused key, voice or style raises AzureKeyRejected or AzureMisconfigured (permanent); other service
+        failures TTSServiceDown."""
         import azure.cognitiveservices.speech as speechsdk
 
         if not text.strip():

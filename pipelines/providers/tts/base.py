@@ -33,4 +33,7 @@ class TTS(Protocol):
     name: str
     description: str  # said in the video's description: which voice spoke
 
-    def synthesize(self, text: str, out_wav: Path) -> list[WordTiming]: ...
+    def synthesize(self, text: str, out_wav: Path) -> list[WordTiming]:
+        """Speak `text` into a WAV at `out_wav`; return each written word's timing, in seconds from the WAV's
+        start. A voice that cannot be used raises a TTSUnavailable; empty text, ValueError."""
+        ...

@@ -174,6 +174,8 @@ def word_timings(
 
 
 class EspeakTTS:
+    """The espeak-ng voice: offline, on every machine; the audio stage falls back to it."""
+
     name = "espeak-ng"
     description = "espeak-ng offline synthetic voice (robotic; not a human narrator)"
 

@@ -72,6 +72,8 @@ def align_words(
 
 
 class PiperTTS:
+    """A Piper voice shipped in a pip package; without a voice name, the channel's language picks one."""
+
     name = "piper"
 
     def __init__(self, voice: str | None, language: str, rate_wpm: int = 165) -> None:

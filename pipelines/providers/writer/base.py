@@ -29,6 +29,8 @@ class _Strict(BaseModel):
 
 
 class Sentence(_Strict):
+    """One spoken sentence and the ids of the given facts that support it."""
+
     text: NonEmpty = Field(description="one spoken sentence")
     fact_ids: list[int] = Field(
         default_factory=list,
@@ -38,6 +40,8 @@ class Sentence(_Strict):
 
 
 class Segment(_Strict):
+    """A part of the script under one heading: its sentences, what to show and any on-screen text."""
+
     heading: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
     sentences: list[Sentence] = Field(min_length=1)
     visual_cue: NonEmpty = Field(description="what to show on screen while this segment is narrated")
@@ -45,11 +49,16 @@ class Segment(_Strict):
 
 
 class Chapter(_Strict):
+    """A chapter: its title and the segment it starts at (0-based, the hook not counted)."""
+
     segment: int = Field(ge=0, description="0-based index of the segment where the chapter starts")
     title: NonEmpty
 
 
 class Script(_Strict):
+    """What every writer produces: title, spoken hook, segments, description, tags and chapters (the limits
+    are in the module's docstring)."""
+
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     hook: NonEmpty = Field(description="the spoken opening, before the first segment; states no fact")
     segments: list[Segment] = Field(min_length=2)
@@ -122,6 +131,11 @@ class Writer(Protocol):
 
     name: str
 
-    def write(self, brief: Brief) -> WriterResult: ...
+    def write(self, brief: Brief) -> WriterResult:
+        """A script for the brief that cites only its facts, and who wrote it. A failure of the writer's
+        service is a PermanentError or a TransientError (pipelines.errors)."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the writer holds (an HTTP client); called after `write`, whether or not it worked."""
+        ...

@@ -95,6 +95,7 @@ class LLMOutputError(LLMError, PermanentError):
 
 
 def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """The tokens' cost in US dollars at the model's list price; None for a model without a known price."""
     price = PRICES_PER_MILLION.get(model)
     if price is None:
         return None
@@ -108,6 +109,8 @@ class _Answer:
 
 
 class GroqWriter:
+    """The Groq writer (see the module's docstring); the key is never logged or shown by repr()."""
+
     name = "groq"
 
     def __init__(
@@ -134,6 +137,7 @@ class GroqWriter:
         return f"GroqWriter(model={self.model!r}, base_url={str(self._client.base_url)!r})"
 
     def close(self) -> None:
+        """Close the SDK's HTTP client."""
         self._client.close()
 
     # -- the one public call ------------------------------------------------------------------------
@@ -211,6 +215,7 @@ class GroqWriter:
     # -- checks ------------------------------------------------------------------------------------
     @staticmethod
     def length_bounds(target_words: int) -> tuple[int, int]:
+        """The spoken words a script for `target_words` may have: (least, most), within LENGTH_TOLERANCE."""
         return math.ceil(target_words * (1 - LENGTH_TOLERANCE)), math.floor(
             target_words * (1 + LENGTH_TOLERANCE)
         )

@@ -138,4 +138,5 @@ class OfflineWriter:
         return WriterResult(script=script, writer=NAME, disclosure=DISCLOSURE[brief.language])
 
     def close(self) -> None:
+        """Nothing to release."""
         pass
