@@ -54,7 +54,14 @@ def test_two_dags_per_channel_with_the_reviewed_chain(airflow_home, configs):
     assert lf.timetable.expression == "0 9 * * *" and str(lf.timetable.timezone) == "Europe/London"
     outlets = lf.get_task("learnings").outlets
     assert [a.uri for a in outlets] == ["x-nicheflow://science_en/longform"]
+    from pipelines.stages import registry
+
+    for stage in registry.STAGES:  # the registry's tasks are the DAGs' tasks
+        dag = bag.dags[f"{stage.dag}_science_en"]
+        assert stage.task_id in dag.task_ids
+        assert (f"review_{stage.task_id}" in dag.task_ids) == stage.checkpoint
     shorts = bag.dags["shorts_science_en"]
+    assert shorts.task_ids == ["shorts"]
     assert (
         shorts.timetable.asset_condition.uri == "x-nicheflow://science_en/longform"
     )  # each channel's Shorts listen only to their own asset
