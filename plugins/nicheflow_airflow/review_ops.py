@@ -13,10 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException
 
 from nicheflow_airflow.review_auth import Reviewer, dag_id
+
+if TYPE_CHECKING:
+    from pipelines.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ class ReviewError(HTTPException):
 
 
 @contextmanager
-def _db() -> Iterator:
+def _db() -> Iterator[Conn]:
     import psycopg
 
     from pipelines import checkpoints
@@ -51,7 +55,7 @@ def _db() -> Iterator:
         raise ReviewError(503, "the nicheflow database is unavailable; try again in a moment") from None
 
 
-def _production(conn, production_id: int) -> dict:
+def _production(conn: Conn, production_id: int) -> dict:
     row = conn.execute(
         "SELECT id, channel, topic, status, dag_run_id FROM productions WHERE id = %s", (production_id,)
     ).fetchone()

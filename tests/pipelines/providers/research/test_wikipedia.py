@@ -1,123 +1,23 @@
-"""The online research providers (Wikipedia, Brave web search) with real httpx against local fake servers
-that speak the real protocols, including their failures: timeouts, 429 with Retry-After, 5xx, bad keys."""
+"""Wikipedia research with real httpx against a local fake that speaks the MediaWiki API, including its
+failures: timeouts, 429 with Retry-After, 5xx, refusals, errors inside a 200; and what is stored of it."""
 
 from __future__ import annotations
 
-import logging
 import time
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 
 import pytest
 
 from knowledge import store
-from knowledge import text as sentences
 from pipelines.db import connect
 from pipelines.errors import PermanentError, TransientError, is_permanent
 from pipelines.providers.http import (
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
-    RetryPolicy,
-    parse_retry_after,
 )
-from pipelines.providers.research.websearch import KEY_REJECTED, WebSearch
-from pipelines.providers.research.wikipedia import WikipediaSources, _fair_shares
-from tests.helpers.fake_research_servers import Failure, FakeBraveSearch, FakeWikipedia, status, timeout
-
-KEY = "test-key-valid"
-FACT_KEYS = {"claim", "source_title", "source_url", "source_path", "position", "confidence"}
-FAST = {"timeout": 2, "backoff": 0.05}
-
-
-@pytest.fixture
-def wiki():
-    with FakeWikipedia() as server:
-        yield server
-
-
-@pytest.fixture
-def brave():
-    with FakeBraveSearch(valid_key=KEY) as server:
-        yield server
-
-
-def wikipedia(server: FakeWikipedia, language: str = "en", **kw) -> WikipediaSources:
-    return WikipediaSources(language, base_url=server.base_url(language), **{**FAST, **kw})
-
-
-def websearch(server: FakeBraveSearch, key: str = KEY, **kw) -> WebSearch:
-    return WebSearch(key, base_url=server.url, **{**FAST, **kw})
-
-
-# -- sentence splitting ---------------------------------------------------------------------------------
-
-
-def test_sentences_keep_abbreviations_together_in_english():
-    text = (
-        "The idea came from Dr. Lyman Spitzer, who wrote about it in 1946. It flew on the U.S. Space "
-        "Shuttle Discovery in April 1990. President John F. Kennedy set the goal of a Moon landing. "
-        "The record is listed as No. 5 in the official NASA catalogue. Mr. Armstrong stepped onto the "
-        "surface first. Then the crew went home."
-    )
-    assert sentences.split(text, "en") == [
-        "The idea came from Dr. Lyman Spitzer, who wrote about it in 1946.",
-        "It flew on the U.S. Space Shuttle Discovery in April 1990.",
-        "President John F. Kennedy set the goal of a Moon landing.",
-        "The record is listed as No. 5 in the official NASA catalogue.",
-        "Mr. Armstrong stepped onto the surface first.",
-        "Then the crew went home.",
-    ]
-
-
-def test_sentences_keep_abbreviations_together_in_portuguese():
-    text = (
-        "Em 49 a.C. César atravessou o rio Rubicão com uma legião. O Sr. Silva visitou o museu em 2019 com "
-        "a família. O Mal. Deodoro da Fonseca proclamou a República em 1889. A obra foi escrita no séc. XIX "
-        "por um autor carioca. Ele reinou depois de D. Pedro I. Em seguida veio a Regência. O calendário "
-        "juliano entrou em vigor em 45 a.C. e durou muitos séculos."
-    )
-    assert sentences.split(text, "pt-BR") == [
-        "Em 49 a.C. César atravessou o rio Rubicão com uma legião.",
-        "O Sr. Silva visitou o museu em 2019 com a família.",
-        "O Mal. Deodoro da Fonseca proclamou a República em 1889.",
-        "A obra foi escrita no séc. XIX por um autor carioca.",
-        "Ele reinou depois de D. Pedro I.",  # a Roman numeral after a name still ends the sentence
-        "Em seguida veio a Regência.",
-        "O calendário juliano entrou em vigor em 45 a.C. e durou muitos séculos.",
-    ]
-
-
-def test_claims_are_complete_sentences_of_6_to_60_words():
-    long = "The telescope " + "really " * 60 + "works."
-    text = (
-        f"Hubble orbits Earth. {long} The mirror was ground to the wrong shape in 1990. Since then the "
-        "telescope has made more than ... \nA list item without a full stop at all here\n"
-        "... and it was launched in April 1990 by the crew."
-    )
-    assert sentences.claim_sentences(text, "en") == ["The mirror was ground to the wrong shape in 1990."]
-    with pytest.raises(ValueError, match="pt-BR"):
-        sentences.split("x", "fr")
-
-
-# -- retry helpers --------------------------------------------------------------------------------------
-
-
-def test_retry_after_accepts_seconds_and_http_dates():
-    now = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
-    assert parse_retry_after("3", now) == 3.0
-    assert parse_retry_after(format_datetime(now + timedelta(seconds=7), usegmt=True), now) == 7.0
-    assert parse_retry_after(format_datetime(now - timedelta(seconds=7), usegmt=True), now) == 0.0
-    assert parse_retry_after("soon", now) is None and parse_retry_after(None) is None
-    policy = RetryPolicy(backoff=1, backoff_max=4)
-    delays = [policy.backoff_delay(a) for a in (1, 2, 3, 4, 5)]
-    assert (
-        0.5 <= delays[0] <= 1 and 1 <= delays[1] <= 2 and 2 <= delays[2] <= 4 and all(d <= 4 for d in delays)
-    )
-    assert _fair_shares([30, 4, 10], 12) == [4, 4, 4] and _fair_shares([30, 2], 12) == [10, 2]
-
-
-# -- Wikipedia ------------------------------------------------------------------------------------------
+from pipelines.providers.research.wikipedia import WikipediaSources
+from tests.helpers.fake_research_servers import Failure, status, timeout
+from tests.helpers.research import FACT_KEYS, FAST, websearch, wikipedia
 
 
 def test_wikipedia_english_facts_from_the_page_with_its_url(wiki):
@@ -273,125 +173,6 @@ def test_wikipedia_sends_the_user_agent_and_explains_a_refusal(wiki):
     assert e.value.status == 403 and len(wiki.requests) == 1
 
 
-# -- web search (Brave) ---------------------------------------------------------------------------------
-
-
-def test_websearch_facts_from_snippets_with_the_key_in_the_header(brave):
-    facts = websearch(brave).research("Hubble Space Telescope", max_results=5)
-    claims = [f["claim"] for f in facts]
-    assert facts and all(set(f) == FACT_KEYS for f in facts)
-    assert all(f["confidence"] == 0.5 and f["source_path"] is None for f in facts)
-    assert claims == [
-        "The Hubble Space Telescope has been in orbit since April 1990.",
-        "It has made more than 1.5 million observations over its lifetime.",
-        "Hubble orbits about 515 kilometers above the surface of the Earth.",  # from extra_snippets
-        "Hubble Space Telescope, the first sophisticated optical observatory placed into orbit around Earth, "
-        "was launched on April 24, 1990.",
-    ]  # the snippets cut with "..." are dropped, <strong> is stripped
-    assert [(f["source_title"], f["source_url"], f["position"]) for f in facts] == [
-        ("Hubble Space Telescope - NASA Science", "https://science.nasa.gov/mission/hubble/", 0),
-        ("Hubble Space Telescope - NASA Science", "https://science.nasa.gov/mission/hubble/", 1),
-        ("Hubble Space Telescope - NASA Science", "https://science.nasa.gov/mission/hubble/", 2),
-        ("Hubble Space Telescope | Britannica", "https://www.britannica.com/topic/Hubble-Space-Telescope", 0),
-    ]
-    [req] = brave.requests
-    assert req.path == "/res/v1/web/search"
-    assert req.headers["x-subscription-token"] == KEY and req.headers["accept"] == "application/json"
-    assert req.query["q"] == "Hubble Space Telescope" and req.query["count"] == "5"
-    assert req.query["search_lang"] == "en"
-
-
-def test_websearch_portuguese(brave):
-    facts = websearch(brave, language="pt-BR").research("Independência do Brasil")
-    assert (
-        facts[0]["claim"]
-        == "A Independência do Brasil foi proclamada por D. Pedro em 7 de setembro de 1822, em São Paulo."
-    )
-    assert brave.requests[0].query["search_lang"] == "pt-br" and brave.requests[0].query["country"] == "BR"
-
-
-def test_websearch_no_results_is_empty(brave):
-    assert websearch(brave).research("xyzzy plugh quux") == []
-
-
-@pytest.mark.parametrize("how", ["wrong key (Brave answers 422)", "401", "403"])
-def test_websearch_rejected_key_fails_at_once(brave, how):
-    if how.startswith("wrong"):
-        ws = websearch(brave, key="not-the-key")
-    else:
-        brave.fail(status(int(how)))
-        ws = websearch(brave)
-    with pytest.raises(ProviderError) as e:
-        ws.research("Hubble Space Telescope")
-    assert e.value.message == KEY_REJECTED and "websearch_default" in str(e.value)
-    assert "BRAVE_SEARCH_API_KEY" in str(e.value)
-    assert len(brave.requests) == 1
-
-
-def test_websearch_missing_key_fails_before_any_request(brave):
-    with pytest.raises(ProviderError, match="no web search key"):
-        websearch(brave, key="  ").research("Hubble")
-    assert brave.requests == []
-
-
-def test_websearch_never_logs_the_key(brave, caplog):
-    secret = "sk-brave-SECRET-0123456789"
-    brave.valid_key = secret
-    brave.fail(status(503), status(401))
-    ws = websearch(brave, key=secret)
-    with caplog.at_level(logging.DEBUG), pytest.raises(ProviderError) as e:
-        ws.research("Hubble Space Telescope")
-    assert [r.status for r in brave.requests] == [503, 401]
-    assert "retrying" in caplog.text
-    assert secret not in caplog.text and secret not in str(e.value) and secret not in repr(ws)
-
-
-def test_websearch_429_without_retry_after_uses_the_rate_limit_headers(brave):
-    brave.fail(status(429, headers={"X-RateLimit-Remaining": "0, 1500", "X-RateLimit-Reset": "1, 1419704"}))
-    assert websearch(brave).research("Hubble Space Telescope")
-    first, second = brave.requests
-    assert first.status == 429 and second.status == 200 and 0.95 <= second.at - first.at < 1.8
-
-
-def test_websearch_monthly_quota_used_up_fails_at_once(brave):
-    brave.fail(status(429, headers={"X-RateLimit-Remaining": "1, 0", "X-RateLimit-Reset": "1, 1419704"}))
-    with pytest.raises(ProviderError, match="rate-limited and asks to wait 1419704 s") as e:
-        websearch(brave).research("Hubble Space Telescope")
-    assert e.value.status == 429 and len(brave.requests) == 1
-
-
-# -- which failures are worth retrying (pipelines.errors) -----------------------------------------------
-
-
-@pytest.mark.parametrize("how", ["wrong key (Brave answers 422)", "401", "403"])
-def test_a_rejected_brave_key_is_permanent_and_says_what_to_set(brave, how):
-    if how.startswith("wrong"):
-        ws = websearch(brave, key="not-the-key")
-    else:
-        brave.fail(status(int(how)))
-        ws = websearch(brave)
-    with pytest.raises(PermanentError) as e:
-        ws.research("Hubble Space Telescope")
-    assert isinstance(e.value, ProviderRejected) and is_permanent(e.value)
-    assert "the web search key was rejected" in str(e.value)
-    assert "Airflow connection 'websearch_default'" in str(e.value) and "BRAVE_SEARCH_API_KEY" in str(e.value)
-    assert "not-the-key" not in str(e.value) and len(brave.requests) == 1
-
-
-def test_a_missing_brave_key_is_permanent(brave):
-    with pytest.raises(ProviderRejected, match="no web search key: set one in the Airflow connection"):
-        websearch(brave, key="").research("Hubble")
-
-
-def test_a_brave_5xx_through_every_attempt_is_transient(brave):
-    brave.fail(*[status(502)] * 2)
-    with pytest.raises(TransientError) as e:
-        websearch(brave, max_attempts=2).research("Hubble Space Telescope")
-    assert isinstance(e.value, ProviderUnavailable) and not is_permanent(e.value)
-    assert "gave up on GET" in str(e.value) and "try again later" in str(e.value)
-    assert [r.status for r in brave.requests] == [502, 502]
-
-
 def test_a_refused_wikipedia_call_is_permanent_and_says_what_to_fix(wiki):
     with pytest.raises(PermanentError) as e:
         wikipedia(wiki, user_agent="python-httpx/0.28.1").research("Apollo 11")
@@ -442,9 +223,6 @@ def test_a_mediawiki_error_in_a_200_is_transient_only_when_the_wiki_is_busy(wiki
     wiki.fail(Failure(status=200, body={"error": {"code": code, "info": "boom"}}))
     with pytest.raises(kind, match=f"MediaWiki API error '{code}': boom"):
         wikipedia(wiki).research("Apollo 11")
-
-
-# -- the knowledge layer stores them --------------------------------------------------------------------
 
 
 def test_online_facts_are_stored_by_the_knowledge_layer(database, wiki, brave):
