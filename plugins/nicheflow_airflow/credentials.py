@@ -20,7 +20,6 @@ SLOTS = {  # provider slot (the stage registry's `keys`) -> its connections
     "research": ("websearch_default",),
     "tts": ("azure_speech_default",),
     "broll": ("pexels_default", "pixabay_default"),
-    "publish": (),
 }
 REGIONS = {"azure_speech_default": "AZURE_SPEECH_REGION"}  # that connection's host holds the region
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
-import yaml
-
 from pipelines.files import write_json
 from pipelines.production import Production
 from pipelines.stages.audio import narrate
+from tests.helpers import edit_yaml
 
 SCRIPT = {
     "title": "Octopuses",
@@ -31,8 +30,7 @@ SCRIPT = {
 def narrate_sample(configs: Path, tmp_path: Path, **sections: dict) -> tuple[Production, dict]:
     """Run the narration stage for a small script on science_en, with YAML sections replaced."""
     path = configs / "science_en.yaml"
-    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    path.write_text(yaml.safe_dump({**cfg, **sections}, allow_unicode=True), encoding="utf-8")
+    edit_yaml(path, sections)
     p = Production(1, "science_en", "Octopuses", "running", tmp_path / "workspace")
     write_json(p.abs("script/r1/script.json"), SCRIPT)
     return p, narrate(p, "script/r1/script.json", 1).dump()  # the checkpoint's artifacts

@@ -73,6 +73,14 @@ def test_edit_rules(script_checkpoint):
         review.decide(conn, script_checkpoint, "rejected", "ana", "no", edits={"sentences": {"0.0": "x"}})
     with connect() as conn, pytest.raises(checkpoints.CheckpointError, match="empty text"):
         review.decide(conn, script_checkpoint, "approved", "ana", edits={"sentences": {"0.0": "  "}})
+    with (  # a stage takes the edits its registry entry names, no others
+        connect() as conn,
+        pytest.raises(
+            checkpoints.CheckpointError,
+            match=r"unknown fields \['title'\]; the script checkpoint takes sentences",
+        ),
+    ):
+        review.decide(conn, script_checkpoint, "approved", "ana", edits={"title": "Another title"})
     with connect() as conn:  # nothing was decided by the refused attempts
         assert checkpoints.get(conn, script_checkpoint).status == "pending"
 

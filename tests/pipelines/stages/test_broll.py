@@ -383,7 +383,7 @@ def test_config_local_needs_a_library(configs):
     edit_yaml(cfg, {"broll.providers": ["local"]})
     with pytest.raises(ConfigError, match="broll: .*set library_dir"):
         load_config(cfg)
-    edit_yaml(cfg, {"broll.providers": ["pexels"], "broll.min_width": 100}, existing=False)
+    edit_yaml(cfg, {"broll.providers": ["pexels"], "broll.min_width": 100})
     with pytest.raises(ConfigError, match="broll.min_width"):
         load_config(cfg)
 
