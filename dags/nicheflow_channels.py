@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, get_parsing_context, task
 from nicheflow_airflow.sensors import CheckpointSensor
+from nicheflow_airflow.tasks import StageTask
 
 from pipelines.config import ChannelConfig, load_all
 from pipelines.stages import registry
@@ -92,19 +93,23 @@ def build_longform(cfg: ChannelConfig) -> DAG:
                 bool(params.get("allow_similar")),
             )
 
-        def stage_task(stage: Stage):
-            @task(task_id=stage.task_id, outlets=[asset] if stage.emits_asset else [])
+        def stage_task(stage: Stage, production_id) -> StageTask:
             def run(production_id: int, **context):
                 from nicheflow_airflow.tasks import run_stage
 
                 from pipelines.stages import runner
 
-                result = run_stage(stage.task_id, runner.run, stage.task_id, production_id)
+                result = run_stage(stage.task_id, runner.run, stage.task_id, production_id, channel=ch)
                 if stage.emits_asset:
                     context["outlet_events"][asset].extra = result
                 return result
 
-            return run
+            return StageTask(
+                task_id=stage.task_id,
+                python_callable=run,
+                op_args=[production_id],
+                outlets=[asset] if stage.emits_asset else [],
+            )
 
         def review(stage: Stage) -> CheckpointSensor:
             return CheckpointSensor(
@@ -122,7 +127,7 @@ def build_longform(cfg: ChannelConfig) -> DAG:
         for stage in registry.of_dag("longform"):
             if stage.task_id == "start":
                 continue
-            produced = stage_task(stage)(pid)
+            produced = stage_task(stage, pid)
             if prev is not None:
                 prev >> produced
             prev = produced
@@ -145,7 +150,6 @@ def build_shorts(cfg: ChannelConfig) -> DAG:
         tags=["nicheflow", ch, "shorts"],
     ) as dag:
 
-        @task(task_id="shorts")
         def shorts(**context) -> list[dict]:
             from nicheflow_airflow.tasks import run_stage
 
@@ -154,10 +158,11 @@ def build_shorts(cfg: ChannelConfig) -> DAG:
             done = []
             for events in context["triggering_asset_events"].values():
                 for event in events:  # queued events collapse into one run: handle every one
-                    done.extend(run_stage("shorts", shorts.run, int(event.extra["production_id"]), ch))
+                    production_id = int(event.extra["production_id"])
+                    done.extend(run_stage("shorts", shorts.run, production_id, ch, channel=ch))
             return done
 
-        shorts()
+        StageTask(task_id="shorts", python_callable=shorts)
     return dag
 
 

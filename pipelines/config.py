@@ -77,14 +77,57 @@ class Audio(Strict):
         return (REPO / self.music).resolve() if self.music else None
 
 
+class YouTube(Strict):
+    project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")] = Field(
+        description="the Google Cloud project whose OAuth client this channel uses (and whose daily quota it "
+        "shares): the Airflow connection youtube_project_<project> holds the client id and secret",
+    )
+    channel_id: Annotated[str | None, Field(pattern=r"^UC[A-Za-z0-9_-]{22}$")] = Field(
+        None,
+        description="the YouTube channel (UC...) the token must be bound to; `nicheflow youtube connect` "
+        "prints it. Null: the channel the token was bound to when it was connected",
+    )
+    playlists: list[str] = Field(default_factory=list, description="playlist ids every long-form video joins")
+    shorts_playlists: list[str] = Field(default_factory=list, description="playlist ids every Short joins")
+    notify_subscribers: bool = True
+    captions: bool = Field(True, description="upload the SRT captions in the channel's language")
+    chunk_mib: Annotated[float, Field(gt=0, le=256)] = Field(
+        8, description="upload chunk size in MiB, a multiple of 0.25 (each chunk is saved as done)"
+    )
+
+    @field_validator("chunk_mib")
+    @classmethod
+    def _chunk(cls, v: float) -> float:
+        if (v * 4) != int(v * 4):
+            raise ValueError(f"chunk_mib {v}: YouTube takes chunks in multiples of 256 KiB (0.25 MiB)")
+        return v
+
+
 class Publish(Strict):
-    provider: Literal["outbox"] = "outbox"
-    time: TimeOfDay = Field(TimeOfDay(17, 0), description="local time of day for long-form videos")
-    shorts_time: TimeOfDay = Field(TimeOfDay(12, 0), description="local time of day for Shorts")
+    provider: Literal["outbox", "youtube"] = Field(
+        "outbox",
+        description="outbox (a local folder per channel, no account needed) or youtube (needs publish.youtube "
+        "and `nicheflow youtube connect <channel>`)",
+    )
+    time: TimeOfDay | None = Field(
+        TimeOfDay(17, 0),
+        description="local time of day for long-form videos (uploaded private, YouTube makes them public "
+        "then); null = publish when ready with `privacy`",
+    )
+    shorts_time: TimeOfDay | None = Field(
+        TimeOfDay(12, 0), description="local time of day for Shorts; null = publish when ready"
+    )
     privacy: Literal["private", "unlisted", "public"] = "private"
     made_for_kids: bool = False
     tags: list[str] = Field(default_factory=list)
     category_id: str = "27"
+    youtube: YouTube | None = None
+
+    @model_validator(mode="after")
+    def _youtube_needs_its_section(self) -> Publish:
+        if self.provider == "youtube" and self.youtube is None:
+            raise ValueError("publish.provider is youtube: add publish.youtube with at least `project`")
+        return self
 
 
 class Shorts(Strict):

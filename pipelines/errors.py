@@ -15,6 +15,8 @@ production. Classes that were ValueError/RuntimeError keep that base too, so old
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class NicheflowError(Exception):
     """Root of every error the project raises on purpose; the message says what to do about it."""
@@ -45,3 +47,12 @@ def is_permanent(exc: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__
     return False
+
+
+class WaitUntil(NicheflowError):
+    """Not an error to retry with backoff: the work can only go on at `until` (e.g. when YouTube's daily
+    quota is back). The task waits deferred, holding no worker slot, and then runs again."""
+
+    def __init__(self, message: str, until: datetime):
+        self.until = until
+        super().__init__(f"{message}; trying again at {until.isoformat(timespec='minutes')}")

@@ -116,7 +116,7 @@ def assemble(
 def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
     """The final checkpoint on the Review page: the video, thumbnails and chapters, the listing as it would
     be published (edits applied) and its publish time."""
-    from pipelines.stages.publish import draft, next_slot, publisher_for
+    from pipelines.stages.publish import draft, slot_for
 
     final = FinalOutput.of(cp)
     render = final.load_render(p)
@@ -124,14 +124,13 @@ def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
     voice = AudioOutput.approved(conn, p.id).voice
     visuals = BrollOutput.approved(conn, p.id).load_visuals(p).visuals
     proposed = draft(p, script, render, voice, visuals).edited(final.overrides)
-    cfg = p.cfg
-    publish_at = next_slot(cfg.timezone, cfg.publish.time, publisher_for(p).taken_slots())
+    publish_at = slot_for(conn, p, f"{p.id:05d}-longform", p.cfg.publish.time)
     return {
         "video": final.video,
         "duration": final.duration,
         "thumbnails": final.thumbnails,
         "chapters": [c.dump() for c in render.chapters],
-        "publish_at": publish_at.isoformat(),
+        "publish_at": publish_at.isoformat() if publish_at else None,
         **proposed.dump(),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from pipelines import clock, quota
 from pipelines.artifacts import (
     AudioOutput,
     BrollOutput,
@@ -15,9 +16,15 @@ from pipelines.artifacts import (
     StoredScript,
     VisualItem,
 )
+from pipelines.db import Conn
+from pipelines.errors import WaitUntil
 from pipelines.production import Production, production_db
-from pipelines.providers.publish.base import Publisher
+from pipelines.providers.publish import youtube
+from pipelines.providers.publish.base import Publisher, PublishItem
 from pipelines.providers.publish.outbox import OutboxPublisher
+from pipelines.providers.publish.youtube import QuotaExhausted
+from pipelines.quota import Ledger
+from pipelines.uploads import UploadRows
 
 _LABELS = {
     "en": {
@@ -37,9 +44,80 @@ _LABELS = {
 }
 
 
-def publisher_for(p: Production) -> Publisher:
-    """Where the channel's videos go: its local outbox (the offline default)."""
-    return OutboxPublisher(p.channel)
+def publisher_for(conn: Conn, p: Production) -> Publisher:
+    """Where the channel's videos go: YouTube (publish.provider youtube, with the channel's token), or its
+    local outbox (the offline default)."""
+    yt = p.cfg.publish.youtube
+    if p.cfg.publish.provider != "youtube" or yt is None:
+        return OutboxPublisher(p.channel)
+    from pipelines.providers.publish import youtube
+
+    client, token = youtube.credentials_for(p.channel, yt.project)
+    api = youtube.YouTubeAPI(client, token, Ledger(yt.project, p.channel), channel=p.channel)
+    return youtube.YouTubePublisher(
+        api,
+        UploadRows(conn, p.channel, yt.project),
+        yt.channel_id or token.channel_id,
+        chunk_bytes=int(yt.chunk_mib * 1024 * 1024),
+    )
+
+
+def taken_slots(conn: Conn, p: Production) -> dict[str, datetime]:
+    """The publish times already given to the channel's items (item name -> time)."""
+    yt = p.cfg.publish.youtube
+    if p.cfg.publish.provider == "youtube" and yt is not None:
+        return UploadRows(conn, p.channel, yt.project).taken_slots()
+    return OutboxPublisher(p.channel).taken_slots()
+
+
+def slot_for(conn: Conn, p: Production, item: str, at: time | None) -> datetime | None:
+    """The publish time of `item`: the one it was already given, else the first free day's `at` in the
+    channel's time zone; None (publish when ready) when the channel has no publish time."""
+    if at is None:
+        return None
+    taken = taken_slots(conn, p)
+    return taken.pop(item, None) or next_slot(p.cfg.timezone, at, set(taken.values()), after=clock.now())
+
+
+def _quota_wait(p: Production, e: Exception, ledger: Ledger) -> WaitUntil:
+    """When the quota YouTube refused (or the ledger says is spent) is back."""
+    if isinstance(e, QuotaExhausted) and e.reason == "uploadLimitExceeded":
+        day_ago = clock.now() - timedelta(hours=24)
+        first = min(ledger.channel_uploads_since(day_ago), default=clock.now())
+        return WaitUntil(
+            f"channel {p.channel} reached YouTube's upload limit (a rolling 24 hours per channel)",
+            first + timedelta(hours=24),
+        )
+    return WaitUntil(f"project {ledger.project}'s YouTube quota for today is spent", quota.next_reset())
+
+
+def publish_item(conn: Conn, p: Production, item: PublishItem) -> dict:
+    """Publish `item` exactly once. On YouTube: first check that everything it still needs fits the
+    project's quota left today; when it does not, or YouTube says the quota or the channel's upload limit
+    is spent, raise WaitUntil (the task waits deferred until then). A revoked token or a token for another
+    channel stops the item, marked failed with what to do."""
+    publisher = publisher_for(conn, p)
+    if not isinstance(publisher, youtube.YouTubePublisher):
+        return publisher.publish(item)
+    store, ledger = publisher.store, publisher.api.ledger
+    assert isinstance(store, UploadRows) and isinstance(ledger, Ledger)
+    need = publisher.calls(item, store.load(item))
+    try:
+        units = sum(quota.UNITS[c] for c in need)
+        if not ledger.today().fits(units, need.count("videos.insert")):
+            raise QuotaExhausted(
+                "quotaExceeded", f"{units} units and {need.count('videos.insert')} upload needed"
+            )
+        receipt = publisher.publish(item)
+    except QuotaExhausted as e:
+        wait = _quota_wait(p, e, ledger)
+        store.mark(item.name, "waiting", f"waiting for quota: {wait}", wait.until)
+        raise wait from e
+    except (youtube.TokenRevoked, youtube.WrongChannel, youtube.NotConnected) as e:
+        store.mark(item.name, "failed", f"needs attention: {e}")
+        raise
+    store.mark(item.name, "published", "scheduled" if item.publish_at else f"published {item.privacy}")
+    return receipt
 
 
 def next_slot(tz: str, at: time, taken: set[datetime], after: datetime | None = None) -> datetime:
@@ -110,7 +188,7 @@ def draft(
 
 
 def publish_longform(
-    p: Production, script_rel: str, audio: AudioOutput, broll: BrollOutput, final: FinalOutput
+    conn: Conn, p: Production, script_rel: str, audio: AudioOutput, broll: BrollOutput, final: FinalOutput
 ) -> dict:
     """Publish the video, its chosen thumbnail and captions at the channel's next free slot, with the
     reviewed listing (which always keeps the how-made disclosure); returns the publisher's receipt."""
@@ -118,37 +196,35 @@ def publish_longform(
     script = StoredScript.load(p.abs(script_rel))
     render = final.load_render(p)
     visuals = broll.load_visuals(p).visuals
-    outbox = publisher_for(p)
     # the reviewer's edits from the final checkpoint win
     chosen = draft(p, script, render, audio.voice, visuals).edited(final.overrides)
     disclosure = how_made(script, audio.voice, visuals)
     if disclosure not in chosen.description:  # an edited description keeps saying how the video was made
         chosen.description = chosen.description.rstrip()[: 5000 - len(disclosure) - 2] + "\n\n" + disclosure
-    metadata = {
-        "kind": "longform",
-        "channel": p.channel,
-        "production_id": p.id,
-        "dag_run_id": p.dag_run_id,
-        "title": chosen.title[:100],
-        "description": chosen.description[:5000],
-        "tags": chosen.tags,
-        "category_id": cfg.publish.category_id,
-        "language": cfg.language,
-        "privacy": cfg.publish.privacy,
-        "made_for_kids": cfg.publish.made_for_kids,
-        "contains_synthetic_media": True,
-        "duration": final.duration,
-        "publish_at": next_slot(cfg.timezone, cfg.publish.time, outbox.taken_slots()).isoformat(),
-    }
-    return outbox.publish(
-        f"{p.id:05d}-longform",
-        {
-            "video.mp4": p.abs(final.video),
-            "thumbnail.jpg": p.abs(final.thumbnails[chosen.thumbnail]),
-            "captions.srt": p.abs(final.captions),
-        },
-        metadata,
+    name = f"{p.id:05d}-longform"
+    yt = cfg.publish.youtube
+    item = PublishItem(
+        name=name,
+        kind="longform",
+        channel=p.channel,
+        production_id=p.id,
+        dag_run_id=p.dag_run_id,
+        title=chosen.title[:100],
+        description=chosen.description[:5000],
+        tags=chosen.tags,
+        category_id=cfg.publish.category_id,
+        language=cfg.language,
+        privacy=cfg.publish.privacy,
+        made_for_kids=cfg.publish.made_for_kids,
+        notify_subscribers=yt.notify_subscribers if yt else True,
+        publish_at=slot_for(conn, p, name, cfg.publish.time),
+        video=p.abs(final.video),
+        thumbnail=p.abs(final.thumbnails[chosen.thumbnail]),
+        captions=p.abs(final.captions) if not yt or yt.captions else None,
+        playlists=tuple(yt.playlists) if yt else (),
+        extra={"duration": final.duration},
     )
+    return publish_item(conn, p, item)
 
 
 def run(production_id: int) -> dict:
@@ -156,4 +232,4 @@ def run(production_id: int) -> dict:
     with production_db(production_id) as (conn, p):
         script, audio = ScriptOutput.approved(conn, p.id), AudioOutput.approved(conn, p.id)
         broll, final = BrollOutput.approved(conn, p.id), FinalOutput.approved(conn, p.id)
-    return publish_longform(p, script.script, audio, broll, final)
+        return publish_longform(conn, p, script.script, audio, broll, final)

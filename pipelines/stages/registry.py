@@ -55,9 +55,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("audio", "Audio", checkpoint=True, keys=("tts",)),
     Stage("broll", "B-roll", checkpoint=True, keys=("broll",), edits=("choices",)),
     Stage("final", "Final", checkpoint=True, edits=("title", "description", "tags", "thumbnail")),
-    Stage("publish", "Publish"),
+    Stage("publish", "Publish", keys=("publish",)),
     Stage("learnings", "Learnings", emits_asset=True),
-    Stage("shorts", "Shorts", dag="shorts"),
+    Stage("shorts", "Shorts", dag="shorts", keys=("publish",)),
 )
 BY_ID = {s.task_id: s for s in STAGES}
 CHECKPOINTS: tuple[str, ...] = tuple(s.task_id for s in STAGES if s.checkpoint)

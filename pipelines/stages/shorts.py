@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import logging
 
+from pipelines import uploads
 from pipelines.artifacts import AudioOutput, BrollOutput, ScriptOutput, Span
 from pipelines.db import Conn
 from pipelines.media.captions import build_cues, write_ass
 from pipelines.media.render import Scene, render_video
 from pipelines.production import Production, production_db
+from pipelines.providers.publish.base import PublishItem
 from pipelines.stages.final import scenes_for, words_of
-from pipelines.stages.publish import next_slot, publisher_for
+from pipelines.stages.publish import publish_item, slot_for
 
 log = logging.getLogger(__name__)
 SIZE = (1080, 1920)
@@ -47,14 +49,15 @@ def cut_shorts(conn: Conn, p: Production) -> list[dict]:
     audio = AudioOutput.approved(conn, p.id)
     timings = audio.load_timings(p)
     scenes = scenes_for(p, timings, BrollOutput.approved(conn, p.id).load_visuals(p))
-    outbox = publisher_for(p)
     results = []
+    longform = next((u["url"] for u in uploads.of_production(conn, p.id) if u["kind"] == "longform"), None)
+    yt = cfg.publish.youtube
     out_dir = p.workspace / "shorts"
     out_dir.mkdir(exist_ok=True)
     for n, (start, end) in enumerate(
         windows(timings.segments, timings.duration, cfg.shorts.max_seconds, cfg.shorts.count), start=1
     ):
-        item = f"{p.id:05d}-short-{n}"
+        item_name = f"{p.id:05d}-short-{n}"
         video = out_dir / f"short-{n}.mp4"
         cues = build_cues(words_of(timings, start, end), max_chars=20, max_words=4)  # one line at 9:16
         ass = write_ass(cues, out_dir / f"short-{n}.ass", *SIZE, cfg.style)
@@ -76,25 +79,39 @@ def cut_shorts(conn: Conn, p: Production) -> list[dict]:
             )
         first = next(i for i, s in enumerate(timings.segments) if s.start >= start - 0.01)
         title = f"{script.title} — {script.segments[first].heading}"[:100]
-        metadata = {
-            "kind": "short",
-            "channel": p.channel,
-            "production_id": p.id,
-            "dag_run_id": p.dag_run_id,
-            "title": title,
-            "description": f"{script.title}\n\n{script.disclosure}\n#Shorts",
-            "tags": cfg.publish.tags + ["Shorts"],
-            "category_id": cfg.publish.category_id,
-            "language": cfg.language,
-            "privacy": cfg.publish.privacy,
-            "made_for_kids": cfg.publish.made_for_kids,
-            "contains_synthetic_media": True,
-            "duration": round(end - start, 3),
-            "source": {"longform_production": p.id, "start": start, "end": end},
-            "publish_at": next_slot(cfg.timezone, cfg.publish.shorts_time, outbox.taken_slots()).isoformat(),
-        }
-        results.append(outbox.publish(item, {"video.mp4": video}, metadata))
-        log.info("short %s: %.1f-%.1f s -> %s", item, start, end, results[-1]["folder"])
+        description = f"{script.title}\n\n{script.disclosure}\n#Shorts"
+        if longform:  # the long-form video has its id: the Short sends viewers to it
+            description = f"{script.title}: {longform}\n\n{script.disclosure}\n#Shorts"
+        item = PublishItem(
+            name=item_name,
+            kind="short",
+            channel=p.channel,
+            production_id=p.id,
+            dag_run_id=p.dag_run_id,
+            title=title,
+            description=description,
+            tags=cfg.publish.tags + ["Shorts"],
+            category_id=cfg.publish.category_id,
+            language=cfg.language,
+            privacy=cfg.publish.privacy,
+            made_for_kids=cfg.publish.made_for_kids,
+            notify_subscribers=yt.notify_subscribers if yt else True,
+            publish_at=slot_for(conn, p, item_name, cfg.publish.shorts_time),
+            video=video,
+            playlists=tuple(yt.shorts_playlists) if yt else (),
+            extra={
+                "duration": round(end - start, 3),
+                "source": {"longform_production": p.id, "start": start, "end": end},
+            },
+        )
+        results.append(publish_item(conn, p, item))
+        log.info(
+            "short %s: %.1f-%.1f s -> %s",
+            item_name,
+            start,
+            end,
+            results[-1].get("url") or results[-1].get("folder"),
+        )
     return results
 
 

@@ -4,6 +4,7 @@ already in the environment wins. Keys never go into configs, XCom or logs."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 
@@ -20,13 +21,49 @@ SLOTS = {  # provider slot (the stage registry's `keys`) -> its connections
     "research": ("websearch_default",),
     "tts": ("azure_speech_default",),
     "broll": ("pexels_default", "pixabay_default"),
+    "publish": (),  # per channel: see export_publish_connections
 }
 REGIONS = {"azure_speech_default": "AZURE_SPEECH_REGION"}  # that connection's host holds the region
 
 
-def export_credentials(slots: tuple[str, ...] | None = None) -> list[str]:
+def export_publish_connections(channel: str) -> list[str]:
+    """A channel that publishes to YouTube: its token's connection (youtube_<channel>) and its project's
+    OAuth client (youtube_project_<project>), in the environment form the provider reads
+    (AIRFLOW_CONN_<ID>, JSON). Those already in the environment win; a missing one is left out (the stage
+    then says how to connect the channel)."""
+    from airflow.sdk import BaseHook
+
+    from pipelines.config import get_config
+    from pipelines.providers.publish import youtube
+
+    publish = get_config(channel).publish
+    if publish.provider != "youtube" or publish.youtube is None:
+        return []
+    found = []
+    for conn_id in (youtube.channel_conn_id(channel), youtube.project_conn_id(publish.youtube.project)):
+        variable = youtube.conn_env(conn_id)
+        if os.environ.get(variable):
+            continue
+        try:
+            conn = BaseHook.get_connection(conn_id)  # its password is masked in logs from here on
+        except Exception:
+            continue
+        os.environ[variable] = json.dumps(
+            {
+                "conn_type": conn.conn_type,
+                "login": conn.login,
+                "password": conn.password,
+                "extra": conn.extra_dejson,
+            }
+        )
+        found.append(conn_id)
+    return found
+
+
+def export_credentials(slots: tuple[str, ...] | None = None, channel: str | None = None) -> list[str]:
     """Set each provider's key variable from its connection's password, if there is one; returns which.
-    `slots`: only the connections of these provider slots (default: all)."""
+    `slots`: only the connections of these provider slots (default: all); the publish slot's connections
+    are `channel`'s."""
     from airflow.sdk import BaseHook
 
     wanted = CONNECTIONS if slots is None else {c for s in slots for c in SLOTS[s]}
@@ -45,6 +82,8 @@ def export_credentials(slots: tuple[str, ...] | None = None) -> list[str]:
             found.append(conn_id)
         if conn_id in REGIONS and conn.host and not os.environ.get(REGIONS[conn_id]):
             os.environ[REGIONS[conn_id]] = conn.host
+    if channel and (slots is None or "publish" in slots):
+        found += export_publish_connections(channel)
     if found:
         log.info("provider credentials from Airflow connections: %s", ", ".join(found))
     return found

@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from airflow.providers.standard.operators.python import PythonOperator
+
 T = TypeVar("T")
 
 
-def run_stage(task_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call `fn` (the stage's work) as the task `task_id` of the stage registry."""
+def run_stage(task_id: str, fn: Callable[..., T], *args: Any, channel: str | None = None, **kwargs: Any) -> T:
+    """Call `fn` (the stage's work) as the task `task_id` of the stage registry, for `channel` (whose
+    publish connections it needs)."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from nicheflow_airflow.credentials import export_credentials
@@ -21,10 +24,32 @@ def run_stage(task_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> 
 
     stage = registry.get(task_id)
     if stage.keys:
-        export_credentials(stage.keys)
+        export_credentials(stage.keys, channel)
     try:
         return fn(*args, **kwargs)
     except Exception as e:
         if is_permanent(e):
             raise AirflowFailException(f"{e} [not retried: retrying cannot help]") from e
         raise
+
+
+class StageTask(PythonOperator):
+    """A stage's task that can wait without holding a worker slot: when the stage raises
+    pipelines.errors.WaitUntil (YouTube's quota is spent until midnight Pacific), the task is deferred to
+    the triggerer until then, and the stage runs again (it continues where it stopped)."""
+
+    def execute(self, context: Any) -> Any:
+        from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+        from pipelines import clock
+        from pipelines.errors import WaitUntil
+
+        try:
+            return super().execute(context)
+        except WaitUntil as wait:
+            self.log.warning("%s", wait)
+            self.defer(trigger=DateTimeTrigger(moment=clock.real_time(wait.until)), method_name="resume")
+
+    def resume(self, context: Any, event: Any = None) -> Any:
+        """The time has come: run the stage again."""
+        return self.execute(context)

@@ -7,11 +7,11 @@ with a receipt is never published again."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from pipelines.errors import PermanentError
 from pipelines.files import link_or_copy, read_json, write_json
 from pipelines.paths import outbox_dir
+from pipelines.providers.publish.base import PublishItem, UploadRecord
 
 
 class OutboxConflict(PermanentError, RuntimeError):
@@ -28,35 +28,44 @@ class OutboxPublisher:
     def __init__(self, channel: str):
         self.root = outbox_dir(channel)
 
-    def taken_slots(self) -> set[datetime]:
+    def taken_slots(self) -> dict[str, datetime]:
         """The publish times of the items in the outbox, from their metadata.json."""
-        return {datetime.fromisoformat(read_json(m)["publish_at"]) for m in self.root.glob("*/metadata.json")}
+        slots = {m.parent.name: read_json(m).get("publish_at") for m in self.root.glob("*/metadata.json")}
+        return {name: datetime.fromisoformat(at) for name, at in slots.items() if at}
 
-    def publish(self, item: str, files: dict[str, Path], metadata: dict) -> dict:
+    def calls(self, item: PublishItem, record: UploadRecord | None = None) -> list[str]:
+        """None: the outbox has no quota."""
+        return []
+
+    def publish(self, item: PublishItem) -> dict:
         """Place the files, then metadata.json, then receipt.json in the item's folder; returns the receipt.
         An item this run already published returns its receipt; one another run published raises
         OutboxConflict."""
-        folder = self.root / item
+        folder = self.root / item.name
         receipt = folder / "receipt.json"
         if receipt.exists():
             done = read_json(receipt)
-            if done.get("dag_run_id") != metadata["dag_run_id"]:  # never answer with another run's upload
+            if done.get("dag_run_id") != item.dag_run_id:  # never answer with another run's upload
                 raise OutboxConflict(
                     f"outbox item {folder} already holds the upload of run {done.get('dag_run_id')}; "
                     "it is kept as it is: move it away to publish this run"
                 )
             return done
         folder.mkdir(parents=True, exist_ok=True)
-        placed = {}
-        for name, src in files.items():
-            placed[name] = str(link_or_copy(src, folder / name))  # same disk: no copy of a large video
+        files = {"video.mp4": item.video, "thumbnail.jpg": item.thumbnail, "captions.srt": item.captions}
+        placed = {
+            name: str(link_or_copy(src, folder / name))  # same disk: no copy of a large video
+            for name, src in files.items()
+            if src is not None
+        }
+        metadata = item.metadata()
         write_json(folder / "metadata.json", metadata)
         data = {
             "provider": self.name,
             "folder": str(folder),
             "files": placed,
             "publish_at": metadata["publish_at"],
-            "dag_run_id": metadata["dag_run_id"],
+            "dag_run_id": item.dag_run_id,
             "published_at": datetime.now().astimezone().isoformat(),
         }
         write_json(receipt, data)

@@ -184,16 +184,3 @@ def test_publish_slots_are_in_the_channel_zone_and_never_shared():
     assert next_slot("America/Sao_Paulo", time(18, 0), {first}, after=now) == datetime(
         2026, 3, 3, 18, 0, tzinfo=zone
     )
-
-
-def test_outbox_never_answers_with_another_runs_upload(data_dir, tmp_path):
-    from pipelines.providers.publish.outbox import OutboxConflict, OutboxPublisher
-
-    video = tmp_path / "v.mp4"
-    video.write_bytes(b"x")
-    outbox = OutboxPublisher("science_en")
-    meta = {"publish_at": "2030-01-01T17:00:00+00:00", "dag_run_id": "run-a"}
-    first = outbox.publish("00001-longform", {"video.mp4": video}, meta)
-    assert outbox.publish("00001-longform", {"video.mp4": video}, meta) == first
-    with pytest.raises(OutboxConflict, match="already holds the upload of run run-a"):
-        outbox.publish("00001-longform", {"video.mp4": video}, {**meta, "dag_run_id": "run-b"})
