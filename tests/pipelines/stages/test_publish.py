@@ -18,7 +18,7 @@ from tests.helpers import edit_yaml
 from tests.helpers.fake_youtube import FakeYouTube
 from tests.helpers.publish import make_item
 
-CHANNEL = "UCscience0000000000000001"
+CHANNEL = "UCscience000000000000001"
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.helpers.fake_youtube import FakeYouTube
 from tests.helpers.publish import FileStore, MemoryLedger, make_item, youtube_publisher
 
 CHUNK = 256 * 1024
-CHANNEL = "UCscience0000000000000001"
+CHANNEL = "UCscience000000000000001"
 
 
 @pytest.fixture
