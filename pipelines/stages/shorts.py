@@ -10,6 +10,7 @@ from pipelines.artifacts import AudioOutput, BrollOutput, ScriptOutput, Span
 from pipelines.db import Conn
 from pipelines.media.captions import build_cues, write_ass
 from pipelines.media.render import Scene, render_video
+from pipelines.metadata import fit_description, fit_tags, fit_title
 from pipelines.production import Production, production_db
 from pipelines.stages.final import scenes_for, words_of
 from pipelines.stages.publish import next_slot, publisher_for
@@ -75,15 +76,15 @@ def cut_shorts(conn: Conn, p: Production) -> list[dict]:
                 duration=end - start,
             )
         first = next(i for i, s in enumerate(timings.segments) if s.start >= start - 0.01)
-        title = f"{script.title} — {script.segments[first].heading}"[:100]
+        title = fit_title(f"{script.title} — {script.segments[first].heading}", default=script.title)
         metadata = {
             "kind": "short",
             "channel": p.channel,
             "production_id": p.id,
             "dag_run_id": p.dag_run_id,
             "title": title,
-            "description": f"{script.title}\n\n{script.disclosure}\n#Shorts",
-            "tags": cfg.publish.tags + ["Shorts"],
+            "description": fit_description(script.title, keep=f"{script.disclosure}\n#Shorts"),
+            "tags": fit_tags([*cfg.publish.tags, "Shorts"]),
             "category_id": cfg.publish.category_id,
             "language": cfg.language,
             "privacy": cfg.publish.privacy,
