@@ -131,7 +131,8 @@ class CheckpointDetail(BaseModel):
             "audio: {narration, duration, voice, flags: [str], segments: [{index, heading, text, file, start, end, "
             "duration, words}]}; broll: {segments: [{index, heading, text, chosen, options: [{path, source, "
             "licence, attribution, description}]}]}; final: {video, duration, thumbnails: [path], thumbnail, "
-            "title, description, tags, publish_at, chapters: [{start, title}]}"
+            "title, description, tags, problems: {field: what YouTube would refuse and how to fix it}, publish_at, "
+            "chapters: [{start, title}]}"
         )
     )
 
@@ -231,7 +232,10 @@ def get_checkpoint(request: Request, r: ApiUser, checkpoint_id: int):
     "/checkpoints/{checkpoint_id}/decision",
     response_model=Checkpoint,
     responses={
-        400: {"description": "invalid decision, notes or edits"},
+        400: {
+            "description": "invalid decision, notes or edits (e.g. a final title, description or tags YouTube "
+            "would refuse: each field and what to fix); nothing changed"
+        },
         404: {"description": "no such checkpoint"},
         409: {"description": "already decided: nothing changed"},
     },
