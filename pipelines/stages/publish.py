@@ -21,7 +21,7 @@ from pipelines.errors import WaitUntil
 from pipelines.metadata import fit_description, fit_tags, fit_title
 from pipelines.production import Production, production_db
 from pipelines.providers.publish import youtube
-from pipelines.providers.publish.base import Publisher, PublishItem
+from pipelines.providers.publish.base import PublishItem
 from pipelines.providers.publish.outbox import OutboxPublisher
 from pipelines.providers.publish.youtube import QuotaExhausted
 from pipelines.quota import Ledger
@@ -45,21 +45,15 @@ _LABELS = {
 }
 
 
-def publisher_for(conn: Conn, p: Production) -> Publisher:
-    """Where the channel's videos go: YouTube (publish.provider youtube, with the channel's token), or its
-    local outbox (the offline default)."""
+def youtube_publisher(p: Production, store: UploadRows, ledger: Ledger) -> youtube.YouTubePublisher:
+    """The channel's YouTube publisher, with its token and its project's OAuth client (NotConnected says how
+    to connect the channel when either is missing)."""
     yt = p.cfg.publish.youtube
-    if p.cfg.publish.provider != "youtube" or yt is None:
-        return OutboxPublisher(p.channel)
-    from pipelines.providers.publish import youtube
-
+    assert yt is not None
     client, token = youtube.credentials_for(p.channel, yt.project)
-    api = youtube.YouTubeAPI(client, token, Ledger(yt.project, p.channel), channel=p.channel)
+    api = youtube.YouTubeAPI(client, token, ledger, channel=p.channel)
     return youtube.YouTubePublisher(
-        api,
-        UploadRows(conn, p.channel, yt.project),
-        yt.channel_id or token.channel_id,
-        chunk_bytes=int(yt.chunk_mib * 1024 * 1024),
+        api, store, yt.channel_id or token.channel_id, chunk_bytes=int(yt.chunk_mib * 1024 * 1024)
     )
 
 
@@ -93,28 +87,26 @@ def _quota_wait(p: Production, e: Exception, ledger: Ledger) -> WaitUntil:
 
 
 def publish_item(conn: Conn, p: Production, item: PublishItem) -> dict:
-    """Publish `item` exactly once. On YouTube: first check that everything it still needs fits the
-    project's quota left today; when it does not, or YouTube says the quota or the channel's upload limit
-    is spent, raise WaitUntil (the task waits deferred until then). A revoked token or a token for another
-    channel stops the item, marked failed with what to do."""
-    publisher = publisher_for(conn, p)
-    if not isinstance(publisher, youtube.YouTubePublisher):
-        return publisher.publish(item)
-    store, ledger = publisher.store, publisher.api.ledger
-    assert isinstance(store, UploadRows) and isinstance(ledger, Ledger)
+    """Publish `item` exactly once: to the channel's outbox, or to YouTube. On YouTube, first check that
+    everything it still needs fits the project's quota left today; when it does not, or YouTube says the
+    quota or the channel's upload limit is spent, raise WaitUntil (the task waits deferred until then). A
+    revoked token or a token for another channel stops the item, marked failed with what to do."""
+    yt = p.cfg.publish.youtube
+    if p.cfg.publish.provider != "youtube" or yt is None:
+        return OutboxPublisher(p.channel).publish(item)
+    store, ledger = UploadRows(conn, p.channel, yt.project), Ledger(yt.project, p.channel)
+    publisher = youtube_publisher(p, store, ledger)
     need = publisher.calls(item, store.load(item))
+    units, uploads = sum(quota.UNITS[c] for c in need), need.count("videos.insert")
     try:
-        units = sum(quota.UNITS[c] for c in need)
-        if not ledger.today().fits(units, need.count("videos.insert")):
-            raise QuotaExhausted(
-                "quotaExceeded", f"{units} units and {need.count('videos.insert')} upload needed"
-            )
+        if not ledger.today().fits(units, uploads):
+            raise QuotaExhausted("quotaExceeded", f"the publish needs {units} units and {uploads} upload")
         receipt = publisher.publish(item)
     except QuotaExhausted as e:
         wait = _quota_wait(p, e, ledger)
         store.mark(item.name, "waiting", f"waiting for quota: {wait}", wait.until)
         raise wait from e
-    except (youtube.TokenRevoked, youtube.WrongChannel, youtube.NotConnected) as e:
+    except (youtube.TokenRevoked, youtube.WrongChannel) as e:
         store.mark(item.name, "failed", f"needs attention: {e}")
         raise
     store.mark(item.name, "published", "scheduled" if item.publish_at else f"published {item.privacy}")

@@ -171,6 +171,18 @@ def test_a_production_waits_for_quota_survives_a_kill_mid_upload_and_goes_up_onc
     assert [c.language for c in video.captions] == ["en"]
     assert [p["snippet"]["resourceId"]["videoId"] for p in fake.playlist_items] == [video.id]
 
+    # the final checkpoint shows the video's id, link and publish time (REST and page)
+    detail = client.http.get(f"{stack.url}/review/api/checkpoints/{final.id}").raise_for_status().json()
+    [shown] = [u for u in detail["publishing"] if u["kind"] == "longform"]
+    assert (shown["state"], shown["video_id"], shown["url"]) == (
+        "published",
+        video.id,
+        f"https://youtu.be/{video.id}",
+    )
+    assert datetime.fromisoformat(shown["publish_at"]) == row["publish_at"]
+    page = client.http.get(f"{stack.url}/review/checkpoints/{final.id}").raise_for_status().text
+    assert f'href="https://youtu.be/{video.id}"' in page
+
     # the Short goes up on its own, linking the long-form video
     def short_done():
         return [v for v in complete(fake) if v.id != video.id]

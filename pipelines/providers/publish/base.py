@@ -105,10 +105,6 @@ class Publisher(Protocol):
 
     name: str
 
-    def taken_slots(self) -> dict[str, datetime]:
-        """The publish time of every item of the channel already given one (item name -> time)."""
-        ...
-
     def calls(self, item: PublishItem, record: UploadRecord | None = None) -> list[str]:
         """The API calls publishing `item` still needs (after what `record` says is done), to check the quota
         before starting; empty for a provider without quota."""

@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -441,14 +441,13 @@ class YouTubePublisher:
             raise ValueError(f"chunk size {chunk_bytes} is not a positive multiple of 256 KiB")
         self.api, self.store, self.expected, self.chunk = api, store, expected_channel, chunk_bytes
 
-    def taken_slots(self) -> dict[str, datetime]:
-        """The store's publish times."""
-        return self.store.taken_slots()
-
     def calls(self, item: PublishItem, record: UploadRecord | None = None) -> list[str]:
         """The calls still to make: binding check and upload unless uploaded, then each step not done."""
         steps = dict(record.steps) if record else {}
-        need = [] if record and record.video_id else ["channels.list", "videos.insert"]
+        if record and record.video_id:
+            need = []
+        else:  # the binding check, and a new upload session unless one is under way
+            need = ["channels.list"] + ([] if record and record.session_uri else ["videos.insert"])
         if item.thumbnail and "thumbnail" not in steps:
             need.append("thumbnails.set")
         if item.captions and "captions" not in steps:
