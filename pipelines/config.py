@@ -332,6 +332,16 @@ class ChannelConfig(Strict):
     audio_qa: AudioQA = AudioQA()
     style: Style = Style()
 
+    @field_validator("topics")
+    @classmethod
+    def _plain_topics(cls, v: list[str]) -> list[str]:
+        # a topic becomes the title and the first spoken sentence: markup would be read out or refused
+        if wrong := [t for t in v if metadata.clean(t) != " ".join(t.split())]:
+            raise ValueError(
+                f"remove markup (<...>, {{\\...}}, < or >) from {wrong[0]!r}: topics are plain text"
+            )
+        return v
+
     @field_validator("channel")
     @classmethod
     def _channel_id(cls, v: str) -> str:

@@ -108,7 +108,7 @@ def complete(fake) -> list:
     return [v for v in fake.videos.values() if v.complete]
 
 
-def test_a_production_waits_for_quota_survives_a_kill_mid_upload_and_goes_up_once(stack, fake):
+def test_a_production_waits_for_quota_survives_a_kill_mid_upload_and_goes_up_once(stack, fake, channel_token):
     client = stack.client
     client.wait_for_dag("longform_science_en")
     client.wait_for_dag("shorts_science_en")
@@ -149,6 +149,7 @@ def test_a_production_waits_for_quota_survives_a_kill_mid_upload_and_goes_up_onc
     assert ti["try_number"] >= 2
     log = client.task_log("longform_science_en", run_id, "publish", ti["try_number"])
     assert "uploaded" in log and "youtu.be/" in log
+    assert channel_token not in log  # the token is masked, never logged
 
     [video] = complete(fake)
     with connect() as conn:

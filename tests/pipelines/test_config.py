@@ -44,6 +44,9 @@ def test_defaults_fill_in(tmp_path):
         ("schedule: every day\n", "schedule", "not a cron expression"),
         ("timezone: Mars/Olympus\n", "timezone", "unknown time zone"),
         ("publish:\n  tags: [space, <b>nasa</b>]\n", "publish.tags", "remove < and > from '<b>nasa</b>'"),
+        ("topics: ['Apollo <i>11</i>']\n", "topics", "remove markup"),
+        ("publish:\n  provider: youtube\n", "publish", "add publish.youtube with at least `project`"),
+        ("publish:\n  youtube: {project: main, chunk_mib: 0.3}\n", "publish.youtube.chunk_mib", "256 KiB"),
         (  # 24 tags of 19 characters, each with a space (+2) and a comma between: 24 * 21 + 23 = 527
             "publish:\n  tags: [" + ", ".join(f"space science {i:05d}" for i in range(24)) + "]\n",
             "publish.tags",
