@@ -1,4 +1,4 @@
-"""The time of day the project acts on: the quota ledger's Pacific-time day, publish slots, waits.
+"""The time the project acts on: the quota ledger's Pacific-time day, publish slots, waits for quota.
 
 `now()` is the system clock, optionally shifted by the number of seconds in the file named by
 NICHEFLOW_CLOCK_SHIFT_FILE. The shift exists for tests (a quota reset at midnight Pacific is reached by
@@ -26,9 +26,3 @@ def shift() -> timedelta:
 def now() -> datetime:
     """The current time, aware (UTC), with the injected shift."""
     return datetime.now(UTC) + shift()
-
-
-def real_time(moment: datetime) -> datetime:
-    """When `moment` of the (possibly shifted) project clock happens on the system clock, for timers that
-    run on the system clock (Airflow's triggers)."""
-    return moment - shift()

@@ -39,16 +39,14 @@ class StageTask(PythonOperator):
     the triggerer until then, and the stage runs again (it continues where it stopped)."""
 
     def execute(self, context: Any) -> Any:
-        from airflow.providers.standard.triggers.temporal import DateTimeTrigger
-
-        from pipelines import clock
+        from nicheflow_airflow.triggers import UntilTrigger
         from pipelines.errors import WaitUntil
 
         try:
             return super().execute(context)
         except WaitUntil as wait:
             self.log.warning("%s", wait)
-            self.defer(trigger=DateTimeTrigger(moment=clock.real_time(wait.until)), method_name="resume")
+            self.defer(trigger=UntilTrigger(wait.until.isoformat()), method_name="resume")
 
     def resume(self, context: Any, event: Any = None) -> Any:
         """The time has come: run the stage again."""

@@ -1,4 +1,5 @@
-"""CheckpointTrigger: waits in the triggerer, polling the checkpoint's row in PostgreSQL asynchronously."""
+"""Triggers (they wait in the triggerer, holding no worker slot): CheckpointTrigger polls the checkpoint's row
+in PostgreSQL asynchronously; UntilTrigger waits until a time of the project's clock (pipelines.clock)."""
 
 from __future__ import annotations
 
@@ -105,3 +106,30 @@ class CheckpointTrigger(BaseTrigger):
             await asyncio.sleep(self.poll_seconds)
         if conn is not None:
             await conn.close()
+
+
+class UntilTrigger(BaseTrigger):
+    """Fires once the project's clock (pipelines.clock.now, which tests can shift) reaches `until`, an ISO
+    time with its zone: when YouTube's quota is back. Looks again at most every `check_seconds`, so a
+    shifted clock is followed."""
+
+    def __init__(self, until: str, check_seconds: float = 10.0):
+        super().__init__()
+        self.until = until
+        self.check_seconds = float(check_seconds)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "nicheflow_airflow.triggers.UntilTrigger",
+            {"until": self.until, "check_seconds": self.check_seconds},
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from datetime import datetime
+
+        from pipelines import clock
+
+        until = datetime.fromisoformat(self.until)
+        while (left := (until - clock.now()).total_seconds()) > 0:
+            await asyncio.sleep(min(left, self.check_seconds))
+        yield TriggerEvent({"until": self.until})

@@ -4,8 +4,8 @@ and google-auth in the task processes talk to a local server that speaks YouTube
 connections through Airflow's REST API.
 
 One production of science_en shows the whole path: the day's quota is spent when the final review is
-approved, so the publish task waits deferred (no worker slot) until midnight Pacific (the clock is shifted,
-not waited for); after the reset it uploads, is SIGKILLed half-way and retried by Airflow, which continues
+approved, so the publish task waits deferred (no worker slot) until midnight Pacific (the test then shifts
+the project's clock past it instead of waiting); after the reset it uploads, is SIGKILLed half-way and retried by Airflow, which continues
 the same upload session; the server then holds exactly one video, with the reviewed listing, its thumbnail,
 captions and playlist item, and the Short goes up with a link to it. Running the publish task once more
 uploads nothing."""
@@ -116,6 +116,7 @@ def test_a_production_waits_for_quota_survives_a_kill_mid_upload_and_goes_up_onc
         "longform_science_en", {"topic": "The Hubble Space Telescope", "target_seconds": 30}
     )
     seen_states: set[str] = set()
+    waiting_pages: list[str] = []
     killed: list[int] = []
 
     def kill_mid_upload(held: int) -> None:  # runs in the fake's thread, before it answers the chunk
@@ -127,12 +128,20 @@ def test_a_production_waits_for_quota_survives_a_kill_mid_upload_and_goes_up_onc
         prod = production_of("science_en", run_id)
         if not prod:
             return
-        seen_states.add(client.task_states("longform_science_en", run_id).get("publish") or "")
+        state = client.task_states("longform_science_en", run_id).get("publish") or ""
+        if state == "deferred" and state not in seen_states:  # the Review page says it waits, and until when
+            with connect() as conn:
+                final = checkpoints.latest(conn, prod["id"], "final")
+            assert final is not None
+            page = client.http.get(f"{stack.url}/review/checkpoints/{final.id}").raise_for_status().text
+            waiting_pages.append(page)
+            shift_clock_to(fake, quota.next_reset() + timedelta(seconds=5))  # midnight Pacific has come
+        seen_states.add(state)
         with connect() as conn:
             waiting = [c for c in checkpoints.pending(conn) if c.production_id == prod["id"]]
         for cp in waiting:
             if cp.stage == "final":  # the day's quota is spent just before midnight Pacific
-                shift_clock_to(fake, quota.next_reset() - timedelta(seconds=45))
+                shift_clock_to(fake, quota.next_reset() - timedelta(hours=1))
                 ledger = quota.Ledger("main", "historia_ptbr")  # another channel of the same project
                 for _ in range(24):
                     ledger.record("captions.insert", True)  # 9,600 of 10,000 units: the publish needs 501
@@ -144,6 +153,7 @@ def test_a_production_waits_for_quota_survives_a_kill_mid_upload_and_goes_up_onc
 
     # it waited deferred for the reset, then was killed once mid-upload and retried by Airflow
     assert "deferred" in seen_states
+    assert "waiting for quota" in waiting_pages[0] and "tries again" in waiting_pages[0]
     assert killed
     ti = client.task_instance("longform_science_en", run_id, "publish")
     assert ti["try_number"] >= 2
