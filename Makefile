@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_knowledge.py
 	$(BIN)/python tests/bench/bench_audio.py
 	$(BIN)/python tests/bench/bench_audio_qa.py
+	$(BIN)/python tests/bench/bench_upload.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check dags plugins pipelines knowledge tests

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipelines import metadata
 from pipelines.errors import PermanentError
 from pipelines.paths import REPO, config_dir
 
@@ -119,7 +120,10 @@ class Publish(Strict):
     )
     privacy: Literal["private", "unlisted", "public"] = "private"
     made_for_kids: bool = False
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(
+        default_factory=list,
+        description="tags of every video, before the script's own; at most 500 characters as YouTube counts them",
+    )
     category_id: str = "27"
     youtube: YouTube | None = None
 
@@ -128,6 +132,13 @@ class Publish(Strict):
         if self.provider == "youtube" and self.youtube is None:
             raise ValueError("publish.provider is youtube: add publish.youtube with at least `project`")
         return self
+
+    @field_validator("tags")
+    @classmethod
+    def _youtube_takes_the_tags(cls, v: list[str]) -> list[str]:
+        if wrong := metadata.problems(tags=v):
+            raise ValueError(wrong["tags"])
+        return v
 
 
 class Shorts(Strict):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from knowledge import store
-from pipelines import checkpoints, production
+from pipelines import checkpoints, production, uploads
 from pipelines.checkpoints import Checkpoint, CheckpointError, CheckpointNotFound
 from pipelines.db import Conn
 from pipelines.stages import registry
@@ -67,6 +67,7 @@ def checkpoint_detail(conn: Conn, checkpoint_id: int) -> dict:
         "production": prod,
         "revisions": revisions,
         "events": checkpoints.events(conn, cp.id),
+        "publishing": uploads.of_production(conn, cp.production_id),
         "view": registry.get(cp.stage).module.view(conn, p, cp),
     }
 
@@ -155,9 +156,15 @@ def channel_state(conn: Conn) -> list[dict]:
                 (ch,),
             )
         ]
+        quota_waits = conn.execute(
+            "SELECT production_id, item, waiting_until AS until FROM youtube_uploads"
+            " WHERE channel = %s AND state = 'waiting' ORDER BY waiting_until",
+            (ch,),
+        ).fetchall()
         out.append(
             {
                 "channel": ch,
+                "waiting_for_quota": quota_waits,
                 "in_flight": {
                     **{s: waiting.get(s, 0) for s in registry.CHECKPOINTS},
                     "working": in_flight - sum(waiting.values()),

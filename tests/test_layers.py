@@ -19,6 +19,7 @@ PROVIDER_MAY_IMPORT = (
     "pipelines.paths",
     "pipelines.grounding",
     "pipelines.notes",
+    "pipelines.metadata",
     "knowledge.store",
     "knowledge.text",
     "knowledge.sources",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from pipelines import metadata
 from pipelines.artifacts import (
     AudioOutput,
     BrollOutput,
@@ -15,6 +16,7 @@ from pipelines.artifacts import (
     ScriptOutput,
     StoredScript,
     Timings,
+    VisualItem,
     VisualsManifest,
 )
 from pipelines.checkpoints import Checkpoint, CheckpointError
@@ -113,16 +115,22 @@ def assemble(
     )
 
 
+def _approved(conn: Conn, p: Production) -> tuple[StoredScript, str, list[VisualItem]]:
+    """What the listing is made from: the approved script, the narration's voice and the chosen visuals."""
+    script = ScriptOutput.approved(conn, p.id).load_script(p)
+    voice = AudioOutput.approved(conn, p.id).voice
+    return script, voice, BrollOutput.approved(conn, p.id).load_visuals(p).visuals
+
+
 def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
     """The final checkpoint on the Review page: the video, thumbnails and chapters, the listing as it would
-    be published (edits applied) and its publish time."""
-    from pipelines.stages.publish import draft, slot_for
+    be published (edits applied), what YouTube would refuse in it (`problems`: field -> what to fix) and its
+    publish time."""
+    from pipelines.stages.publish import draft, how_made, slot_for
 
     final = FinalOutput.of(cp)
     render = final.load_render(p)
-    script = ScriptOutput.approved(conn, p.id).load_script(p)
-    voice = AudioOutput.approved(conn, p.id).voice
-    visuals = BrollOutput.approved(conn, p.id).load_visuals(p).visuals
+    script, voice, visuals = _approved(conn, p)
     proposed = draft(p, script, render, voice, visuals).edited(final.overrides)
     publish_at = slot_for(conn, p, f"{p.id:05d}-longform", p.cfg.publish.time)
     return {
@@ -132,27 +140,34 @@ def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
         "chapters": [c.dump() for c in render.chapters],
         "publish_at": publish_at.isoformat() if publish_at else None,
         **proposed.dump(),
+        "problems": metadata.problems(
+            proposed.title, proposed.description, proposed.tags, keep=how_made(script, voice, visuals)
+        ),
     }
 
 
 def apply_edits(conn: Conn, p: Production, cp: Checkpoint, edits: dict) -> FinalOutput:
-    """Approve with edits: the reviewer's title, description, tags and thumbnail are what gets published."""
+    """Approve with edits: the reviewer's title, description, tags and thumbnail are what gets published.
+    An edit YouTube would refuse is refused here, each field saying what to fix (the checkpoint stays
+    pending, nothing changed)."""
+    from pipelines.stages.publish import how_made
+
     art = FinalOutput.for_edits(cp)
     if "thumbnail" in edits and edits["thumbnail"] not in range(len(art.thumbnails)):
         raise CheckpointError(f"edits.thumbnail: choose 0-{len(art.thumbnails) - 1}")
-    if "title" in edits and not 0 < len(str(edits["title"]).strip()) <= 100:
-        raise CheckpointError("edits.title: 1-100 characters (YouTube's limit)")
     if "tags" in edits and not (
         isinstance(edits["tags"], list) and all(isinstance(t, str) for t in edits["tags"])
     ):
         raise CheckpointError("edits.tags: a list of strings")
     try:
-        art.overrides = FinalEdits.model_validate(
-            {**(art.overrides.dump() if art.overrides else {}), **edits}
-        )
+        edited = FinalEdits.model_validate(edits)
     except ValidationError as e:  # e.g. a description that is not text
         error = e.errors()[0]
         raise CheckpointError(f"edits.{'.'.join(map(str, error['loc']))}: {error['msg']}") from None
+    disclosure = how_made(*_approved(conn, p)) if edited.description is not None else ""
+    if wrong := metadata.problems(edited.title, edited.description, edited.tags, keep=disclosure):
+        raise CheckpointError("\n".join(f"edits.{field}: {msg}" for field, msg in wrong.items()))
+    art.overrides = FinalEdits.model_validate({**(art.overrides.dump() if art.overrides else {}), **edits})
     return art
 
 

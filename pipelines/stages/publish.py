@@ -18,6 +18,7 @@ from pipelines.artifacts import (
 )
 from pipelines.db import Conn
 from pipelines.errors import WaitUntil
+from pipelines.metadata import fit_description, fit_tags, fit_title
 from pipelines.production import Production, production_db
 from pipelines.providers.publish import youtube
 from pipelines.providers.publish.base import Publisher, PublishItem
@@ -163,24 +164,25 @@ def credits(visuals: list[VisualItem]) -> list[str]:
 
 
 def description(script: StoredScript, render: Render, voice: str, visuals: list[VisualItem]) -> str:
-    """The proposed description: the script's opening, chapters, sources and how the video was made, within
-    YouTube's 5000 characters."""
+    """The proposed description: the script's opening, chapters, sources and how the video was made (kept
+    whole: only the part before it is cut to YouTube's limit, see metadata.fit_description)."""
     lab = _LABELS[script.language]
     opening = script.description or script.segments[0].sentences[0].text
     lines = [opening, "", f"{lab['chapters']}:"]
     lines += [f"{timestamp(c.start)} {c.title}" for c in render.chapters]
     lines += ["", f"{lab['sources']}:"]
     lines += [f"- {s.title}" + (f": {s.url}" if s.url else "") for s in script.sources]
-    return ("\n".join(lines) + "\n\n" + how_made(script, voice, visuals))[:5000]
+    return fit_description("\n".join(lines), keep=how_made(script, voice, visuals))
 
 
 def draft(
     p: Production, script: StoredScript, render: Render, voice: str, visuals: list[VisualItem]
 ) -> Listing:
-    """Title, description, tags and thumbnail as nicheflow proposes them; the final review can edit each."""
-    tags = list(dict.fromkeys([*p.cfg.publish.tags, *script.tags]))[:15]
+    """Title, description, tags and thumbnail as nicheflow proposes them, each one YouTube takes; the final
+    review can edit each."""
+    tags = fit_tags([*p.cfg.publish.tags, *script.tags])[:15]
     return Listing(
-        title=script.title[:100],
+        title=fit_title(script.title, default=p.topic),
         description=description(script, render, voice, visuals),
         tags=tags,
         thumbnail=render.thumbnail,
@@ -199,8 +201,8 @@ def publish_longform(
     # the reviewer's edits from the final checkpoint win
     chosen = draft(p, script, render, audio.voice, visuals).edited(final.overrides)
     disclosure = how_made(script, audio.voice, visuals)
-    if disclosure not in chosen.description:  # an edited description keeps saying how the video was made
-        chosen.description = chosen.description.rstrip()[: 5000 - len(disclosure) - 2] + "\n\n" + disclosure
+    # an edited description keeps saying how the video was made
+    chosen.description = fit_description(chosen.description, keep=disclosure)
     name = f"{p.id:05d}-longform"
     yt = cfg.publish.youtube
     item = PublishItem(
@@ -209,8 +211,8 @@ def publish_longform(
         channel=p.channel,
         production_id=p.id,
         dag_run_id=p.dag_run_id,
-        title=chosen.title[:100],
-        description=chosen.description[:5000],
+        title=fit_title(chosen.title, default=script.title),
+        description=chosen.description,
         tags=chosen.tags,
         category_id=cfg.publish.category_id,
         language=cfg.language,

@@ -21,6 +21,7 @@ from pipelines.artifacts import ScriptChapter, ScriptOutput, Segment, Sentence, 
 from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.db import Conn
 from pipelines.errors import NoFacts
+from pipelines.metadata import fit_title
 from pipelines.production import Production
 from pipelines.providers.writer.base import Brief, Script, Writer
 from pipelines.providers.writer.offline import OfflineWriter
@@ -111,15 +112,17 @@ def write_script(conn: Conn, p: Production, revision: int, notes: str | None) ->
 
 def _stored(script: Script, language: str, facts: Mapping[int, store.Fact], **about) -> StoredScript:
     """script.json: the hook becomes the first (spoken) segment; chapters point at stored segments; the
-    sources are those of the cited facts; `about` says who wrote it, for which notes, and what was flagged."""
+    sources are those of the cited facts; `about` says who wrote it, for which notes, and what was flagged.
+    The title is one YouTube takes (a model's title can carry markup or run long too)."""
+    title = fit_title(script.title, default=about["topic"])
     hook = Segment(
         heading=INTRO_HEADING[language],
         sentences=[Sentence(text=t, fact_ids=[]) for t in re.split(r"(?<=[.!?])\s+", script.hook) if t],
-        visual_cue=script.title,
-        on_screen_text=script.title,
+        visual_cue=title,
+        on_screen_text=title,
     )
     stored = StoredScript(
-        title=script.title,
+        title=title,
         hook=script.hook,
         segments=[hook] + [Segment.model_validate(seg.model_dump()) for seg in script.segments],
         description=script.description,

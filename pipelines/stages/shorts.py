@@ -11,6 +11,7 @@ from pipelines.artifacts import AudioOutput, BrollOutput, ScriptOutput, Span
 from pipelines.db import Conn
 from pipelines.media.captions import build_cues, write_ass
 from pipelines.media.render import Scene, render_video
+from pipelines.metadata import fit_description, fit_tags, fit_title
 from pipelines.production import Production, production_db
 from pipelines.providers.publish.base import PublishItem
 from pipelines.stages.final import scenes_for, words_of
@@ -78,10 +79,10 @@ def cut_shorts(conn: Conn, p: Production) -> list[dict]:
                 duration=end - start,
             )
         first = next(i for i, s in enumerate(timings.segments) if s.start >= start - 0.01)
-        title = f"{script.title} — {script.segments[first].heading}"[:100]
-        description = f"{script.title}\n\n{script.disclosure}\n#Shorts"
-        if longform:  # the long-form video has its id: the Short sends viewers to it
-            description = f"{script.title}: {longform}\n\n{script.disclosure}\n#Shorts"
+        title = fit_title(f"{script.title} — {script.segments[first].heading}", default=script.title)
+        # once the long-form video has its id, the Short sends viewers to it
+        opening = f"{script.title}: {longform}" if longform else script.title
+        description = fit_description(opening, keep=f"{script.disclosure}\n#Shorts")
         item = PublishItem(
             name=item_name,
             kind="short",
@@ -90,7 +91,7 @@ def cut_shorts(conn: Conn, p: Production) -> list[dict]:
             dag_run_id=p.dag_run_id,
             title=title,
             description=description,
-            tags=cfg.publish.tags + ["Shorts"],
+            tags=fit_tags([*cfg.publish.tags, "Shorts"]),
             category_id=cfg.publish.category_id,
             language=cfg.language,
             privacy=cfg.publish.privacy,

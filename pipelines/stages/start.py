@@ -1,12 +1,13 @@
 """Task `start`: the production of a DAG run, for the topic a person gave or the channel's next backlog
-topic. Refuses a topic the channel already covered (or one too close to it) unless asked to make it anyway."""
+topic. A topic is made plain text first (it can come from Airflow's REST API with markup in it). Refuses a
+topic the channel already covered (or one too close to it) unless asked to make it anyway."""
 
 from __future__ import annotations
 
 import logging
 
 from knowledge import topics
-from pipelines import production
+from pipelines import metadata, production
 from pipelines.config import get_config
 from pipelines.errors import PermanentError
 from pipelines.production import channel_db
@@ -20,6 +21,10 @@ class BacklogEmpty(PermanentError, ValueError):
 
 class RepeatedTopic(PermanentError, ValueError):
     """The channel already covered this topic (or one too close to it)."""
+
+
+class EmptyTopic(PermanentError, ValueError):
+    """The topic given is nothing but markup (HTML or subtitle tags, < and >) once made plain text."""
 
 
 def next_topic(channel: str) -> str:
@@ -52,11 +57,20 @@ def run(
     target_seconds: int | None = None,
     allow_similar: bool = False,
 ) -> int:
-    """The production id of this DAG run (the same one when the task is retried)."""
-    if (topic or "").strip() and not allow_similar:
+    """The production id of this DAG run (the same one when the task is retried). The topic is stored as
+    plain text (metadata.clean): its markup never reaches the script, the narration or the title."""
+    given = (topic or "").strip()
+    topic = metadata.clean(given)
+    if given and not topic:
+        raise EmptyTopic(
+            f"channel {channel}: the topic {given[:200]!r} has no words once its markup (HTML tags, subtitle "
+            "override tags such as {\\an8}, < and >) is removed. Trigger with the topic as plain words, or "
+            "with no topic to take the channel's next backlog topic"
+        )
+    if topic and not allow_similar:
         with channel_db(channel) as conn:
             lang = get_config(channel).text_search_config
-            close = topics.similar_covered(conn, channel, lang, (topic or "").strip())
+            close = topics.similar_covered(conn, channel, lang, topic)
         if close:
             c = close[0]
             raise RepeatedTopic(
@@ -64,7 +78,7 @@ def run(
                 f"{c.covered_at:%Y-%m-%d}; similarity {c.similarity:.2f}). Choose another topic, "
                 "or trigger with allow_similar=true to make it anyway"
             )
-    topic = (topic or "").strip() or next_topic(channel)
+    topic = topic or next_topic(channel)
     with channel_db(channel) as conn:
         p = production.create(conn, channel, topic, dag_run_id, target_seconds)
     log.info("production %s for channel %s: %r in %s", p.id, channel, topic, p.workspace)

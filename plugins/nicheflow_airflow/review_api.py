@@ -94,9 +94,30 @@ class Permissions(BaseModel):
     reopen: bool = Field(description="the caller may reopen this checkpoint now (admins)")
 
 
+class Publication(BaseModel):
+    """Where one of the production's videos (the long-form or a Short) stands on YouTube."""
+
+    item: str = Field(description="e.g. 00042-longform, 00042-short-1")
+    kind: Literal["longform", "short"]
+    state: Literal["uploading", "waiting", "uploaded", "published", "failed"] = Field(
+        description="waiting: for YouTube's quota, until waiting_until; failed: message says what to do"
+    )
+    video_id: str | None = None
+    url: str | None = None
+    publish_at: datetime | None = Field(None, description="when YouTube makes it public (null: at once)")
+    privacy: str
+    waiting_until: datetime | None = None
+    message: str | None = None
+    progress_bytes: int
+    size_bytes: int
+
+
 class CheckpointDetail(BaseModel):
     checkpoint: CheckpointInDetail
     production: Production
+    publishing: list[Publication] = Field(
+        default_factory=list, description="the production's videos on YouTube (empty for the outbox)"
+    )
     revisions: list[Revision] = Field(description="every revision of this stage, oldest first")
     events: list[Event] = Field(default_factory=list)
     latest: bool = Field(description="this is the stage's latest revision (older ones are read-only)")
@@ -110,7 +131,8 @@ class CheckpointDetail(BaseModel):
             "audio: {narration, duration, voice, flags: [str], segments: [{index, heading, text, file, start, end, "
             "duration, words}]}; broll: {segments: [{index, heading, text, chosen, options: [{path, source, "
             "licence, attribution, description}]}]}; final: {video, duration, thumbnails: [path], thumbnail, "
-            "title, description, tags, publish_at, chapters: [{start, title}]}"
+            "title, description, tags, problems: {field: what YouTube would refuse and how to fix it}, publish_at, "
+            "chapters: [{start, title}]}"
         )
     )
 
@@ -158,6 +180,12 @@ class Reopened(BaseModel):
     airflow: Cleared = Field(description="the Airflow tasks cleared so the run waits for a new decision")
 
 
+class QuotaWait(BaseModel):
+    production_id: int
+    item: str
+    until: datetime | None
+
+
 class ChannelState(BaseModel):
     model_config = ConfigDict(extra="allow")
     channel: str
@@ -170,6 +198,9 @@ class ChannelState(BaseModel):
     wait_longest_s: float | None = None
     published: int = 0
     rejected: int = 0
+    waiting_for_quota: list[QuotaWait] = Field(
+        default_factory=list, description="videos waiting for YouTube's quota, with when they try again"
+    )
 
 
 router = APIRouter(prefix="/api", tags=["review"], responses=ERRORS)
@@ -201,7 +232,10 @@ def get_checkpoint(request: Request, r: ApiUser, checkpoint_id: int):
     "/checkpoints/{checkpoint_id}/decision",
     response_model=Checkpoint,
     responses={
-        400: {"description": "invalid decision, notes or edits"},
+        400: {
+            "description": "invalid decision, notes or edits (e.g. a final title, description or tags YouTube "
+            "would refuse: each field and what to fix); nothing changed"
+        },
         404: {"description": "no such checkpoint"},
         409: {"description": "already decided: nothing changed"},
     },

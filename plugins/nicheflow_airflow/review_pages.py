@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from nicheflow_airflow import review_forms as forms
 from nicheflow_airflow import review_ops as ops
 from nicheflow_airflow.review_auth import PageUser, Reviewer
+from pipelines.metadata import TITLE_MAX
 from pipelines.stages.registry import BY_ID, CHECKPOINTS
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters.update(
     duration=_duration, when=_when, clock=_clock, label=lambda s: str(s or "").replace("_", " ")
 )
-templates.env.globals.update(STAGES=CHECKPOINTS, STAGE=BY_ID, STATUSES=ops.STATUSES)
+templates.env.globals.update(STAGES=CHECKPOINTS, STAGE=BY_ID, STATUSES=ops.STATUSES, TITLE_MAX=TITLE_MAX)
 
 router = APIRouter(include_in_schema=False)
 

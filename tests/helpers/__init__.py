@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,7 +48,10 @@ def edit_yaml(path: Path, changes: dict[str, Any], *, existing: bool = False) ->
             if model is None or part not in model.model_fields:
                 raise KeyError(f"{path.name}: {dotted}: {part!r} is not a channel config field")
             ann = model.model_fields[part].annotation
-            model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+            models = [
+                a for a in (ann, *typing.get_args(ann)) if isinstance(a, type) and issubclass(a, BaseModel)
+            ]
+            model = models[0] if models else None  # a section, or an optional one (`YouTube | None`)
         node = data
         for i, key in enumerate(parents):
             if key not in node and not existing:

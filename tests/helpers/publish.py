@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.providers.publish.base import PublishItem
+from pipelines.providers.publish.base import PublishItem, UploadRecord
 
 
 def make_item(
@@ -48,3 +48,63 @@ def make_item(
         captions=srt,
     )
     return replace(item, **changes)
+
+
+class MemoryLedger:
+    """The Ledger protocol in memory: (method, ok, reason) per call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bool, str]] = []
+
+    def record(self, method: str, ok: bool, reason: str = "") -> None:
+        self.calls.append((method, ok, reason))
+
+    def methods(self, ok: bool | None = None) -> list[str]:
+        return [m for m, good, _ in self.calls if ok is None or good == ok]
+
+
+class FileStore:
+    """The UploadStore protocol in a JSON file, durable at every save (a killed process loses nothing), so a
+    test can kill an uploading process and resume in another."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _all(self) -> dict:
+        import json
+
+        return json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def load(self, item: PublishItem) -> UploadRecord:
+        data = self._all().get(item.name)
+        if data is None:
+            return UploadRecord(item=item.name, size=item.video.stat().st_size)
+        return UploadRecord(**data)
+
+    def save(self, record: UploadRecord) -> None:
+        from dataclasses import asdict
+
+        from pipelines.files import write_json
+
+        data = self._all()
+        data[record.item] = asdict(record)
+        write_json(self.path, data)
+
+    def taken_slots(self) -> dict[str, datetime]:
+        return {}
+
+
+def youtube_publisher(
+    fake, store, ledger, refresh_token: str, *, expected: str = "", chunk: int = 256 * 1024
+):
+    """A YouTubePublisher of channel science_en talking to `fake` (tests.helpers.fake_youtube), no backoff."""
+    from pipelines.providers.publish.youtube import ChannelToken, OAuthClient, YouTubeAPI, YouTubePublisher
+
+    cfg = fake.client_config()["installed"]
+    client = OAuthClient(
+        "main", cfg["client_id"], cfg["client_secret"], cfg["token_uri"], cfg["auth_uri"], fake.url
+    )
+    api = YouTubeAPI(
+        client, ChannelToken(refresh_token), ledger, channel="science_en", backoff=lambda n: 0.05
+    )
+    return YouTubePublisher(api, store, expected, chunk_bytes=chunk)

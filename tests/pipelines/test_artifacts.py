@@ -459,3 +459,7 @@ def test_approve_with_edits_on_todays_files(tmp_path: Path):
     ).dump() == (FINAL_ROW_EDITED)
     with pytest.raises(CheckpointError, match="edits.description: Input should be a valid string"):
         final.apply_edits(None, p, checkpoint(FINAL_ROW), {"description": ["not", "text"]})
+    tags = ["x y"] * 130  # 130 * (3 + 2 quotes) + 129 commas = 779
+    with pytest.raises(CheckpointError, match="^edits.title: remove < and >") as refused:
+        final.apply_edits(None, p, checkpoint(FINAL_ROW), {"title": "<b>Hubble</b>", "tags": tags})
+    assert str(refused.value).splitlines()[1].startswith("edits.tags: 779 characters as YouTube counts them")

@@ -43,6 +43,13 @@ def test_defaults_fill_in(tmp_path):
         ("voice:\n  speed: 2\n", "voice.speed", "allowed: provider, name, rate_wpm"),
         ("schedule: every day\n", "schedule", "not a cron expression"),
         ("timezone: Mars/Olympus\n", "timezone", "unknown time zone"),
+        ("publish:\n  tags: [space, <b>nasa</b>]\n", "publish.tags", "remove < and > from '<b>nasa</b>'"),
+        (  # 24 tags of 19 characters, each with a space (+2) and a comma between: 24 * 21 + 23 = 527
+            "publish:\n  tags: [" + ", ".join(f"space science {i:05d}" for i in range(24)) + "]\n",
+            "publish.tags",
+            "527 characters as YouTube counts them (a comma between tags, 2 more for a tag with a space); "
+            "YouTube allows 500 — remove tags or shorten them by 27",
+        ),
     ],
 )
 def test_invalid_field_is_named_with_the_file(tmp_path, extra, field, words):

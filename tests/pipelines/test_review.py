@@ -1,5 +1,5 @@
-"""The review domain on real PostgreSQL: views, approve-with-edits, reopen, stalled productions,
-reminders and the channels' operating state."""
+"""The review domain on real PostgreSQL: views, approve-with-edits (and final edits YouTube would refuse),
+reopen, stalled productions, reminders and the channels' operating state."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import threading
 
 import pytest
 
-from pipelines import checkpoints, review
-from pipelines.artifacts import Timings
+from pipelines import checkpoints, production, review
+from pipelines.artifacts import Render, StoredScript, Timings, VisualsManifest
 from pipelines.db import connect
 from pipelines.stages import runner, start
 from pipelines.stages.audio import audio_flags
+from tests.pipelines.test_artifacts import AUDIO_ROW, FINAL_ROW, RENDER_JSON, SCRIPT_JSON, VISUALS_JSON
+
+# under 5000 characters, over 5000 bytes in UTF-8
+PORTUGUESE = "Ação e emoção: a expedição às ilhas não terminou, então começou a tradição. " * 64
 
 
 @pytest.fixture
@@ -20,6 +24,84 @@ def script_checkpoint(database, data_dir, configs):
     pid = start.run("science_en", "The Voyager probes", "manual__r1", target_seconds=30)
     runner.run("knowledge", pid)
     return runner.run_stage("script", pid)
+
+
+def final_checkpoint_with(artifacts: dict) -> int:
+    """A Portuguese production waiting at its final checkpoint (with `artifacts`), its script, narration and
+    visuals approved: the files in today's shapes, no render needed."""
+    pid = start.run("historia_ptbr", "A Independência do Brasil", "manual__final", target_seconds=30)
+    with connect() as conn:
+        p = production.load(conn, pid)
+        script = {**SCRIPT_JSON, "language": "pt-BR", "topic": p.topic, "title": p.topic}
+        StoredScript.model_validate(script).save(p.abs("script/r1/script.json"))
+        VisualsManifest.model_validate(VISUALS_JSON).save(p.abs("broll/r1/visuals.json"))
+        Render.model_validate(RENDER_JSON).save(p.abs(FINAL_ROW["render"]))
+        approved = {
+            "script": {
+                "script": "script/r1/script.json",
+                "writer": "test",
+                "fact_ids": [],
+                "grounding_flags": 0,
+            },
+            "audio": AUDIO_ROW,
+            "broll": {"visuals": "broll/r1/visuals.json"},
+        }
+        for stage, row in approved.items():
+            cp = checkpoints.open_checkpoint(conn, pid, p.channel, stage, 1, row)
+            checkpoints.decide(conn, cp.id, "approved", "tester")
+        return checkpoints.open_checkpoint(conn, pid, p.channel, "final", 1, artifacts).id
+
+
+@pytest.fixture
+def final_checkpoint(database, data_dir, configs):
+    return final_checkpoint_with(FINAL_ROW)
+
+
+def test_final_edits_youtube_would_refuse_are_refused_and_nothing_is_lost(final_checkpoint):
+    def refusal(edits: dict) -> str:
+        with connect() as conn, pytest.raises(checkpoints.CheckpointError) as e:
+            review.decide(conn, final_checkpoint, "approved", "ana", edits=edits)
+        return str(e.value)
+
+    with connect() as conn:
+        before = checkpoints.get(conn, final_checkpoint)
+        view = review.checkpoint_detail(conn, final_checkpoint)["view"]
+    assert view["problems"] == {}
+    disclosure = view["description"][view["description"].index("Como este vídeo foi feito:") :]
+    kept = f"{PORTUGUESE[:4400]}\n\n{disclosure}"  # under 5000 characters: the bytes count
+    size = len(kept.encode("utf-8"))
+    assert len(kept) < 5000 < size and refusal({"description": kept}) == (
+        f"edits.description: {size:,} bytes in UTF-8; YouTube allows 5,000 — cut about {size - 5000:,} bytes "
+        "(accented letters take 2)"
+    )
+    dropped = PORTUGUESE[:4300]  # fits by itself, not with the disclosure the publish stage adds back
+    assert len(dropped.encode("utf-8")) < 5000 and "with the how-made disclosure added back" in refusal(
+        {"description": dropped}
+    )
+    tags = [f"tag number {i:02d}" for i in range(35)]  # 35 * (13 + 2 quotes) + 34 commas
+    assert refusal({"tags": tags}).startswith("edits.tags: 559 characters as YouTube counts them")
+    assert refusal({"title": "Independência <3"}) == "edits.title: remove < and > (YouTube refuses them)"
+    every = refusal({"title": "x" * 101, "description": kept, "tags": tags, "thumbnail": 1}).splitlines()
+    assert [line.split(":")[0] for line in every] == ["edits.title", "edits.description", "edits.tags"]
+    with connect() as conn:  # nothing was decided and nothing changed: the reviewer can fix and approve
+        after = checkpoints.get(conn, final_checkpoint)
+        assert (after.status, after.artifacts, after.edits) == ("pending", before.artifacts, None)
+        assert checkpoints.events(conn, final_checkpoint) == []
+        review.decide(conn, final_checkpoint, "approved", "ana", edits={"description": PORTUGUESE[:2000]})
+        overrides = checkpoints.get(conn, final_checkpoint).artifacts["overrides"]
+    assert overrides == {"description": PORTUGUESE[:2000]}
+
+
+def test_final_view_shows_what_youtube_would_refuse(database, data_dir, configs):
+    legacy = {"title": "x" * 120, "description": "Mine > yours", "tags": ["<b>"]}  # stored before the checks
+    cid = final_checkpoint_with({**FINAL_ROW, "overrides": legacy})
+    with connect() as conn:
+        problems = review.checkpoint_detail(conn, cid)["view"]["problems"]
+    assert problems == {
+        "title": "120 characters; YouTube allows 100 — shorten it by 20",
+        "description": "remove < and > (YouTube refuses them)",
+        "tags": "remove < and > from '<b>' (YouTube refuses them)",
+    }
 
 
 def test_listing_filters_and_detail(script_checkpoint):

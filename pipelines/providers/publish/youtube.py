@@ -366,12 +366,13 @@ class YouTubeAPI:
             try:
                 _, response = request.next_chunk(num_retries=0)
             except Exception as e:
-                status = getattr(getattr(e, "resp", None), "status", None)
-                if status == 404 and not starting:
+                if starting and request.resumable_uri:  # the session started, its first chunk failed
+                    self._started(request, record, store)
+                elif starting:
+                    self.ledger.record("videos.insert", False, error_reason(e)[1] or type(e).__name__)
+                if getattr(getattr(e, "resp", None), "status", None) == 404 and not starting:
                     raise SessionExpired() from e
                 err = self.fail("videos.insert", e)
-                if starting:
-                    self.ledger.record("videos.insert", False, error_reason(e)[1] or type(e).__name__)
                 failures += 1
                 if not isinstance(err, ProviderUnavailable) or failures >= self.attempts:
                     raise err from e
@@ -379,10 +380,8 @@ class YouTubeAPI:
                 time.sleep(self.backoff(failures))
                 continue
             if starting:
-                self.ledger.record("videos.insert", True)
-                record.sessions += 1
+                self._started(request, record, store)
             failures = 0
-            record.session_uri = request.resumable_uri
             record.progress = record.size if response else request.resumable_progress
             store.save(record)
             if response:
@@ -396,6 +395,13 @@ class YouTubeAPI:
                     record.size / MiB,
                     100 * record.progress / max(1, record.size),
                 )
+
+    def _started(self, request: Any, record: UploadRecord, store: UploadStore) -> None:
+        """A new upload session exists: count it and save its URI before anything else can fail."""
+        self.ledger.record("videos.insert", True)
+        record.sessions += 1
+        record.session_uri, record.progress = request.resumable_uri, 0
+        store.save(record)
 
 
 def video_body(item: PublishItem) -> dict[str, Any]:

@@ -7,9 +7,10 @@ Narration is `hook` followed by every segment's sentences, in order. A sentence 
 stored facts that support it; an empty list means it makes no factual claim (an opening, a transition,
 a question). Headings, visual cues and on-screen text are not spoken.
 
-Limits follow YouTube's (title 100 characters, description 5000) or keep the structure usable (at least
-two segments, each with at least one sentence). Unknown fields are errors, so a model that invents a
-field is told so instead of having it silently dropped."""
+Limits follow YouTube's (pipelines.metadata: a title of at most 100 characters; a description is refused
+only past 5000 characters, since the publish stage fits it to YouTube's 5000 bytes) or keep the structure
+usable (at least two segments, each with at least one sentence). Unknown fields are errors, so a model
+that invents a field is told so instead of having it silently dropped."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Annotated, Protocol
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from knowledge.store import Fact
+from pipelines.metadata import DESCRIPTION_MAX_BYTES, TITLE_MAX
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -59,10 +61,10 @@ class Script(_Strict):
     """What every writer produces: title, spoken hook, segments, description, tags and chapters (the limits
     are in the module's docstring)."""
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
     hook: NonEmpty = Field(description="the spoken opening, before the first segment; states no fact")
     segments: list[Segment] = Field(min_length=2)
-    description: str = Field(max_length=5000, description="the video's description")
+    description: str = Field(max_length=DESCRIPTION_MAX_BYTES, description="the video's description")
     tags: list[NonEmpty] = Field(max_length=15)
     chapters: list[Chapter] = Field(default_factory=list)
 

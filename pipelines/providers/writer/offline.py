@@ -11,6 +11,7 @@ from typing import TypedDict
 from knowledge.store import Fact
 from knowledge.text import content_stems
 from pipelines import notes as review_notes
+from pipelines.metadata import fit_title
 from pipelines.providers.writer.base import Brief, Chapter, Script, Segment, Sentence, WriterResult
 
 NAME = "offline template writer"
@@ -116,7 +117,7 @@ def write(topic: str, language: str, pool: list[Fact], target_words: int) -> Scr
         )
     )
     return Script(
-        title=topic[:100],
+        title=fit_title(topic, default=topic),
         hook=t["hook"].format(topic=topic),
         segments=segments,
         description="",

@@ -1,6 +1,7 @@
 """The Review page and REST API (plugins/nicheflow_review.py) on the real Airflow stack: Airflow's own login and
-roles, decisions recorded once (also under concurrency), revisions, media, and an admin reopen that makes the
-run's sensor wait again. The form helpers at the top run without the stack."""
+roles, decisions recorded once (also under concurrency), revisions, media, final edits YouTube would refuse, and
+an admin reopen that makes the run's sensor wait again. The form helpers and templates at the top run without
+the stack."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from nicheflow_airflow import review_forms as forms  # noqa: E402
 
 CHANNEL, TOPIC = "science_en", "The Hubble Space Telescope"
 WALK_CHANNEL, WALK_TOPIC = "historia_ptbr", "Santos Dumont e o voo do 14-bis"
+# under 5000 characters, over 5000 bytes in UTF-8
+PORTUGUESE = "Ação e emoção: a expedição às ilhas não terminou, então começou a tradição. " * 64
 
 SCRIPT_VIEW = {
     "segments": [
@@ -62,6 +65,30 @@ def test_plain_approve_refuses_to_drop_edits():
     assert forms.decision_from_form(
         "script", SCRIPT_VIEW, {**form, "action": "rejected", "notes": " off "}
     ) == ("rejected", "off", None)
+
+
+def test_the_final_page_shows_each_problem_next_to_its_field():
+    from nicheflow_airflow.review_pages import templates
+
+    view = {
+        "video": "final/r1/video.mp4",
+        "duration": 20.0,
+        "thumbnails": ["final/r1/thumbnails/thumb-1.jpg"],
+        "thumbnail": 0,
+        "publish_at": "2030-01-01T17:00:00+00:00",
+        "chapters": [],
+        "title": "Hubble <3",
+        "description": "Fine.",
+        "tags": ["<b>"],
+        "problems": {"title": "remove < and > (title)", "tags": "remove < and > from '<b>' (tags)"},
+    }
+    html = templates.get_template("stage_final.html").render(view=view, form=None, editable=True, media=str)
+    assert html.count('class="field-problem"') == 2
+    assert html.index('id="title"') < html.index("(title)</p>") < html.index('id="description"')
+    assert html.index('id="tags"') < html.index("(tags)</p>") and "&lt;b&gt;" in html  # escaped
+    view["problems"] = {}
+    html = templates.get_template("stage_final.html").render(view=view, form=None, editable=True, media=str)
+    assert "field-problem" not in html
 
 
 # --- on the real stack -------------------------------------------------------------------------------------
@@ -440,6 +467,26 @@ def test_walk_through_every_stage(stack, users, runs):
     assert 'name="title"' in page and view["publish_at"][:10] in page
     part = reviewer.http.get(f"/media/{pid}/{view['video']}", headers={"Range": "bytes=100-199"})
     assert part.status_code == 206 and part.headers["content-type"] == "video/mp4"
+    # edits YouTube would refuse: the API answers 400 saying what to fix in each field, the page shows the
+    # form again with the message and the reviewer's text, and the checkpoint waits with everything it had
+    assert view["problems"] == {}
+    artifacts = reviewer.detail(cp["id"])["checkpoint"]["artifacts"]
+    r = reviewer.decide(cp["id"], "approved", edits={"description": PORTUGUESE})
+    assert r.status_code == 400 and r.json()["detail"].startswith("edits.description: 5,")
+    assert "bytes in UTF-8" in r.json()["detail"] and "(accented letters take 2)" in r.json()["detail"]
+    tags = [f"tag number {i:02d}" for i in range(35)]  # 559 characters as YouTube counts them
+    r = reviewer.decide(cp["id"], "approved", edits={"title": "Santos <Dumont>", "tags": tags})
+    assert r.status_code == 400 and r.json()["detail"].splitlines() == [
+        "edits.title: remove < and > (YouTube refuses them)",
+        "edits.tags: 559 characters as YouTube counts them (a comma between tags, 2 more for a tag with a "
+        "space); YouTube allows 500 — remove tags or shorten them by 59",
+    ]
+    fields = {"title": "Santos <Dumont>", "description": view["description"], "tags": ", ".join(view["tags"])}
+    r = reviewer.page.post(f"/checkpoints/{cp['id']}/decide", data=page_form(cp, "approve_edits", fields))
+    assert r.status_code == 400 and "edits.title: remove &lt; and &gt; (YouTube refuses them)" in r.text
+    assert 'value="Santos &lt;Dumont&gt;"' in r.text  # the form keeps what the reviewer typed
+    still = reviewer.detail(cp["id"])
+    assert still["checkpoint"]["status"] == "pending" and still["checkpoint"]["artifacts"] == artifacts
     r = reviewer.decide(cp["id"], "approved", edits={"title": "Santos Dumont e o 14-bis", "thumbnail": 2})
     assert r.status_code == 200, r.text
 
