@@ -253,7 +253,7 @@ def _yaml_path(channel: str) -> Path:
     return found[0] if found else config_dir() / f"{channel}.yaml"
 
 
-def _client_for(store: AirflowConnections, project: str, conn: dict[str, Any] | None) -> OAuthClient:
+def _client_for(project: str, conn: dict[str, Any] | None) -> OAuthClient:
     if conn is None:
         raise YouTubeCliError(
             f"no OAuth client stored for project {project}: run `nicheflow youtube client {project} --secrets "
@@ -336,7 +336,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
             "`nicheflow youtube client <project> --secrets client_secret.json`"
         )
     store = AirflowConnections()
-    client = _client_for(store, yt.project, store.get(project_conn_id(yt.project)))
+    client = _client_for(yt.project, store.get(project_conn_id(yt.project)))
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     if isinstance(sys.stdout, io.TextIOWrapper):

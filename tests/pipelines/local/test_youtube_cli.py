@@ -31,6 +31,7 @@ from tests.helpers.fake_youtube import FakeYouTube
 CHANNEL, OTHER = "UCcosmosFactByFactAAAAAA", "UCsomeoneElsesChannelBBB"
 TITLE, OTHER_TITLE = "Cosmos, Fact by Fact", "Someone Else"
 PROJECT = "nf_main"
+CLIENT_ID, CLIENT_SECRET = "cid.apps.googleusercontent.com", "csecret-xyz"
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +65,8 @@ def fake():
 def youtube_channel(configs, database, no_youtube_connections):
     """science_en publishes to YouTube through project nf_main (its YAML names no channel id yet)."""
     path = configs / "science_en.yaml"
-    edit_yaml(path, {"publish.provider": "youtube", "publish.youtube": {"project": PROJECT}})
+    edit_yaml(path, {"publish.provider": "youtube", "publish.youtube.project": PROJECT})
     return path
-
-
-def set_youtube(path: Path, **fields) -> None:
-    """publish.youtube of the YAML: project nf_main and these fields (edit_yaml sets the section whole)."""
-    edit_yaml(path, {"publish.youtube": {"project": PROJECT, **fields}})
 
 
 def nicheflow(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -93,10 +89,10 @@ def _env(**extra: str) -> dict[str, str]:
 
 def store_client(fake: FakeYouTube, tmp_path) -> None:
     secrets = tmp_path / "client_secret.json"
-    secrets.write_text(json.dumps(fake.client_config("cid.apps.googleusercontent.com", "csecret-xyz")))
+    secrets.write_text(json.dumps(fake.client_config(CLIENT_ID, CLIENT_SECRET)))
     res = nicheflow("youtube", "client", PROJECT, "--secrets", str(secrets), "--api-root", fake.url)
     assert res.returncode == 0, res.stderr
-    assert "csecret-xyz" not in res.stdout + res.stderr
+    assert CLIENT_SECRET not in res.stdout + res.stderr
     assert f"youtube_project_{PROJECT}" in res.stdout
 
 
@@ -159,7 +155,7 @@ def test_client_then_connect_store_an_encrypted_token_bound_to_the_chosen_channe
     assert token not in raw["password"] and CHANNEL not in raw["extra"]
     assert token not in out + err and "DEBUG" in err
     client = stored("youtube_project_nf_main")
-    assert client is not None and client["is_encrypted"] and "csecret-xyz" not in client["password"]
+    assert client is not None and client["is_encrypted"] and CLIENT_SECRET not in client["password"]
     # the channels.list that asked for the binding is in the project's quota ledger
     with connect() as db:
         assert quota.spent(db, PROJECT).units == 1
@@ -168,7 +164,7 @@ def test_client_then_connect_store_an_encrypted_token_bound_to_the_chosen_channe
 def test_a_consent_for_another_channel_than_the_yaml_names_is_refused_and_nothing_stored(
     fake, youtube_channel, tmp_path
 ):
-    set_youtube(youtube_channel, channel_id=CHANNEL)
+    edit_yaml(youtube_channel, {"publish.youtube.channel_id": CHANNEL})
     store_client(fake, tmp_path)
     fake.consent_channel = OTHER  # the person picked the wrong channel on Google's account chooser
     code, out, err = connect_channel(fake)
@@ -180,7 +176,7 @@ def test_a_consent_for_another_channel_than_the_yaml_names_is_refused_and_nothin
 
 
 def test_status_shows_each_channel_token_health_quota_and_waiting_items(fake, youtube_channel, tmp_path):
-    set_youtube(youtube_channel, channel_id=CHANNEL, playlists=["PLx"])
+    edit_yaml(youtube_channel, {"publish.youtube.channel_id": CHANNEL, "publish.youtube.playlists": ["PLx"]})
     store_client(fake, tmp_path)
     code, _, err = connect_channel(fake)
     assert code == 0, err
@@ -231,14 +227,14 @@ def test_status_shows_each_channel_token_health_quota_and_waiting_items(fake, yo
     assert "channels: science_en" in project
     assert f"Pacific day {day}" in res.stdout
 
-    set_youtube(youtube_channel, channel_id="UCanotherOneCCCCCCCCCCCC", playlists=["PLx"])
+    edit_yaml(youtube_channel, {"publish.youtube.channel_id": "UCanotherOneCCCCCCCCCCCC"})
     res = nicheflow("youtube", "status")
     assert res.returncode == 1
     assert f"token wrong channel: bound to {CHANNEL}, YAML expects UCanotherOneCCCCCCCCCCCC" in _line(
         res.stdout, "science_en"
     )
 
-    set_youtube(youtube_channel, channel_id=CHANNEL, playlists=["PLx"])
+    edit_yaml(youtube_channel, {"publish.youtube.channel_id": CHANNEL})
     token = youtube_cli.AirflowConnections().get("youtube_science_en")["password"]  # type: ignore[index]
     fake.revoke(token)
     res = nicheflow("youtube", "status")
@@ -247,6 +243,14 @@ def test_status_shows_each_channel_token_health_quota_and_waiting_items(fake, yo
         res.stdout, "science_en"
     )
     assert token not in res.stdout + res.stderr
+
+    code, _, err = connect_channel(fake)  # connecting again mends it: the revoked token is replaced
+    assert code == 0, err
+    again = youtube_cli.AirflowConnections().get("youtube_science_en")
+    assert again is not None and again["password"] != token
+    client = youtube_cli.OAuthClient(PROJECT, CLIENT_ID, CLIENT_SECRET, token_uri=fake.url + "token")
+    assert youtube_cli.token_health(client, again["password"]) == "ok"
+    assert youtube_cli.token_health(client, token) == "revoked"
 
 
 def _line(out: str, start: str) -> str:
