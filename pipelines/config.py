@@ -79,7 +79,7 @@ class Audio(Strict):
 
 
 class YouTube(Strict):
-    project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")] = Field(
+    project: Annotated[str, Field(pattern=CHANNEL_ID.pattern)] = Field(
         description="the Google Cloud project whose OAuth client this channel uses (and whose daily quota it "
         "shares): the Airflow connection youtube_project_<project> holds the client id and secret",
     )

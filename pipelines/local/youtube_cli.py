@@ -22,7 +22,6 @@ import io
 import json
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import clock, quota
-from pipelines.config import ChannelConfig, ConfigError, get_config, load_all
+from pipelines.config import CHANNEL_ID, ChannelConfig, ConfigError, get_config, load_all
 from pipelines.db import connect, database_url
 from pipelines.errors import PermanentError
 from pipelines.paths import config_dir
@@ -48,11 +47,11 @@ from pipelines.providers.publish.youtube import (
     OAuthClient,
     YouTubeAPI,
     channel_conn_id,
+    google_credentials,
     project_conn_id,
 )
 
 DEFAULT_PORT = 8765
-PROJECT = re.compile(r"^[a-z][a-z0-9_]{1,40}$")  # as publish.youtube.project
 CONSENT_TIMEOUT = 900  # seconds `connect` waits for the browser to come back
 # Loggers that would print URLs with codes, request bodies or tokens at DEBUG (NICHEFLOW_LOG_LEVEL=DEBUG), or
 # repeat the consent prompt at INFO: kept at WARNING whatever the level.
@@ -207,7 +206,7 @@ def read_client_secrets(path: Path) -> dict[str, str]:
 
 def cmd_client(args: argparse.Namespace) -> int:
     """Store the project's OAuth client as connection youtube_project_<project>."""
-    if not PROJECT.match(args.project):
+    if not CHANNEL_ID.match(args.project):  # the pattern of channel ids and publish.youtube.project
         raise YouTubeCliError(
             f"project {args.project!r}: a lowercase letter, then 1-40 lowercase letters, digits or _ "
             "(the name channels give as publish.youtube.project)"
@@ -409,17 +408,9 @@ def token_health(client: OAuthClient, refresh_token: str) -> str:
     """Refresh the token at the client's token endpoint: "ok", "revoked" (invalid_grant) or the error."""
     import httplib2
     from google.auth.exceptions import GoogleAuthError, RefreshError
-    from google.oauth2.credentials import Credentials
     from google_auth_httplib2 import Request
 
-    creds = Credentials(
-        token=None,
-        refresh_token=refresh_token,
-        client_id=client.client_id,
-        client_secret=client.client_secret,
-        token_uri=client.token_uri,
-        scopes=list(SCOPES),
-    )
+    creds = google_credentials(client, refresh_token)
     try:
         creds.refresh(Request(httplib2.Http(timeout=20)))
     except RefreshError as e:

@@ -186,10 +186,23 @@ def credentials_for(channel: str, project: str) -> tuple[OAuthClient, ChannelTok
     return OAuthClient.from_connection(project, client_conn), ChannelToken.from_connection(token_conn)
 
 
+def google_credentials(client: OAuthClient, refresh_token: str) -> Any:
+    """google-auth credentials of a channel's refresh token (an access token is fetched on first use)."""
+    from google.oauth2.credentials import Credentials
+
+    return Credentials(
+        token=None,
+        refresh_token=refresh_token,
+        client_id=client.client_id,
+        client_secret=client.client_secret,
+        token_uri=client.token_uri,
+        scopes=list(SCOPES),
+    )
+
+
 def build_service(client: OAuthClient, token: ChannelToken, api: str = "youtube", version: str = "v3") -> Any:
     """A google-api-python-client service for `api`, from the description bundled with the library (no
     network at build time), authorised by the channel's token, on Google's endpoint or `client.api_root`."""
-    from google.oauth2.credentials import Credentials
     from google_auth_httplib2 import AuthorizedHttp
     from googleapiclient.discovery import build_from_document
     from googleapiclient.discovery_cache import get_static_doc
@@ -198,14 +211,7 @@ def build_service(client: OAuthClient, token: ChannelToken, api: str = "youtube"
     doc = json.loads(get_static_doc(api, version) or "{}")
     if client.api_root:
         doc["rootUrl"] = client.api_root
-    creds = Credentials(
-        token=None,
-        refresh_token=token.refresh_token,
-        client_id=client.client_id,
-        client_secret=client.client_secret,
-        token_uri=client.token_uri,
-        scopes=list(SCOPES),
-    )
+    creds = google_credentials(client, token.refresh_token)
     # build_http, not a plain httplib2.Http: that one takes the upload protocol's 308 for a redirect
     return build_from_document(doc, http=AuthorizedHttp(creds, http=build_http()))
 
