@@ -25,7 +25,7 @@ from pipelines.media.align import WordTiming
 from pipelines.media.captions import build_cues, write_ass, write_srt
 from pipelines.media.prepare import bookend_seconds
 from pipelines.media.render import Scene, render_video
-from pipelines.media.thumbnail import make_thumbnails
+from pipelines.media.thumbnail import backgrounds, make_thumbnails
 from pipelines.production import Production
 
 SIZE = (1920, 1080)
@@ -100,7 +100,10 @@ def assemble(
     thumbs = [
         p.rel(t)
         for t in make_thumbnails(
-            script.title, [p.abs(v.path) for v in visuals.visuals], out / "thumbnails", style=style
+            script.title,
+            [p.abs(v.path) for v in backgrounds(visuals.visuals)],
+            out / "thumbnails",
+            style=style,
         )
     ]
     render = Render(
