@@ -274,6 +274,14 @@ class Style(Strict):
     caption_outline_colour: str = "#000000"
     caption_position: Literal["bottom", "middle", "top"] = "bottom"
     caption_box: bool = Field(False, description="an opaque box behind the captions instead of an outline")
+    caption_mode: Literal["lines", "karaoke"] = Field(
+        "lines",
+        description="long-form captions: whole lines, or karaoke (the word being spoken highlighted); "
+        "Shorts always use karaoke",
+    )
+    caption_highlight_colour: str = Field(
+        "#FFCC00", description="the spoken word's colour in karaoke captions"
+    )
     intro: str | None = Field(
         None, description="video or image shown before the narration (relative to the repo root)"
     )
@@ -284,7 +292,9 @@ class Style(Strict):
     title_accent: str = Field("#FFCC00", description="thumbnail banner and stripe colour")
     title_uppercase: bool = Field(True, description="thumbnail titles in capitals on the overlay layout")
 
-    @field_validator("caption_colour", "caption_outline_colour", "title_colour", "title_accent")
+    @field_validator(
+        "caption_colour", "caption_outline_colour", "caption_highlight_colour", "title_colour", "title_accent"
+    )
     @classmethod
     def _colour(cls, v: str) -> str:
         if not HEX_COLOUR.match(v):

@@ -84,7 +84,7 @@ def assemble(
     style = p.cfg.style
     lead = bookend_seconds(style.intro_path)  # captions and chapters start after the intro
     cues = build_cues(words_of(timings, lead=lead))
-    ass = write_ass(cues, out / "captions.ass", *SIZE, style)
+    ass = write_ass(cues, out / "captions.ass", *SIZE, style, mode=style.caption_mode)
     srt = write_srt(cues, out / "captions.srt")
     video = out / "video.mp4"
     info = render_video(
