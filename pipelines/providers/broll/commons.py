@@ -244,6 +244,7 @@ class Commons:
         self.user_agent = user_agent
         self.timeout = timeout
         self.policy = RetryPolicy(max_attempts=max_attempts, backoff=backoff, retry_after_cap=retry_after_cap)
+        self._refused: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Commons(base_url={self.base_url!r})"
@@ -319,8 +320,13 @@ class Commons:
         """Freely licensed `kind` ("image" or "video") files for `query`, landscape, at least `min_width`
         wide, in Commons' search order; the refused ones are logged with why."""
         try:
-            pages = self._pages(query, kind)
-            found = [self._candidate(pg, kind) for pg in pages]
+            found: list[Candidate] = []
+            for page in self._pages(query, kind):
+                c = self._candidate(page, kind)
+                if isinstance(c, str):
+                    self._refuse(str(page["title"]), c)
+                else:
+                    found.append(c)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
             raise ProviderRejected(
                 self.name,
@@ -328,7 +334,7 @@ class Commons:
                 f"unexpected answer to a {kind} search ({type(e).__name__}: {e}); "
                 f"is {self.base_url} the Commons API?",
             ) from e
-        return [c for c in found if c]
+        return found
 
     def _rendition(self, info: dict, kind: str) -> tuple[str, int, int]:
         """(download URL, width, height) of the file's rendition to fetch: a photo's scaled thumbnail (or
@@ -349,7 +355,13 @@ class Commons:
             return src, w, h
         return info.get("url", ""), int(info.get("width") or 0), int(info.get("height") or 0)
 
-    def _candidate(self, page: dict, kind: str) -> Candidate | None:
+    def _refuse(self, title: str, why: str) -> None:
+        if title not in self._refused:  # once per stage run, however many searches find it
+            self._refused.add(title)
+            log.info("commons: %s refused: %s", title, why)
+
+    def _candidate(self, page: dict, kind: str) -> Candidate | str:
+        """The page's file as a candidate, or why it is refused."""
         title = str(page["title"])
         info = (page.get("imageinfo") or page.get("videoinfo") or [{}])[0]
         mime = str(info.get("mime") or "")
@@ -358,25 +370,19 @@ class Commons:
             if kind == "image"
             else not mime.startswith(("video/", "application/ogg"))
         ):
-            log.info("commons: %s refused: %s is not a %s nicheflow can use", title, mime or "no type", kind)
-            return None
+            return f"{mime or 'no type'} is not a {kind} nicheflow can use"
         licence = licence_of(info)
         if isinstance(licence, str):
-            log.info("commons: %s refused: %s", title, licence)
-            return None
+            return licence
         name, licence_url = licence
         w, h = int(info.get("width") or 0), int(info.get("height") or 0)
         rendition = self._rendition(info, kind)
         if w < self.min_width or w <= h or rendition[1] < self.min_width:
-            log.info(
-                "commons: %s refused: %dx%d, not landscape and at least %d wide", title, w, h, self.min_width
-            )
-            return None
+            return f"{w}x{h}, not landscape and at least {self.min_width} wide"
         credit = plain(_meta(info, "Credit"))
         author = plain(_meta(info, "Artist")) or ("" if credit.casefold() in ("", "own work") else credit)
         if not author and licence_url and not _meta(info, "AttributionRequired").lower() == "false":
-            log.info("commons: %s refused: %s asks for the author, and its metadata names none", title, name)
-            return None
+            return f"{name} asks for the author, and its metadata names none"
         src, rw, rh = rendition
         label = file_title(title)
         description = plain(_meta(info, "ImageDescription"))
