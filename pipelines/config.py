@@ -168,7 +168,7 @@ class LLM(Strict):
 
 
 ResearchProviderName = Literal["local", "wikipedia", "websearch"]
-StockProviderName = Literal["local", "pexels", "pixabay"]
+StockProviderName = Literal["local", "pexels", "pixabay", "commons"]
 StockMedia = Literal["video", "photo"]
 
 
@@ -193,7 +193,8 @@ class Broll(Strict):
     providers: list[StockProviderName] = Field(
         default_factory=lambda: list[StockProviderName](["pexels", "pixabay"]),
         description="stock sources asked in order (generated visuals always come last); pexels/pixabay need "
-        "PEXELS_API_KEY/PIXABAY_API_KEY (or Airflow connections) and are skipped, and logged, without",
+        "PEXELS_API_KEY/PIXABAY_API_KEY (or Airflow connections) and are skipped, and logged, without; "
+        "commons (Wikimedia Commons, free licences only) needs no key",
     )
     library_dir: str | None = Field(
         None,

@@ -2,12 +2,13 @@
 
 Per segment: search terms from the segment's visual cue (else keywords of its narration), then broader
 ones (the first two words, then the topic). The channel's providers (`broll.providers`: local, pexels,
-pixabay) are asked in order until there are enough candidates; candidates are ranked by relevance (the
+pixabay, commons) are asked in order until there are enough candidates; candidates are ranked by relevance (the
 terms found in their tags or description), the channel's preferred media kind and whether a clip lasts
 the segment. Clips used on the channel within `broll.repeat_days` (and any clip already in this video,
 or offered at an earlier revision) are skipped. A provider that fails (bad key, 429 or 5xx after
 retries) is logged and left out for the rest of the stage. Whatever is still missing is generated: a
-card with the segment's on-screen text, a motion background, another card.
+card with the segment's on-screen text, a motion background, another card. Commons (`commons`) is first
+asked, alone, for the names and years the segment mentions (`subject_terms`).
 
 Downloads are stored once by content hash (`MediaCache`, shared by the channels under the data dir) and
 linked into the workspace. The manifest `visuals.json` holds the first choice and OPTIONS options per
@@ -70,6 +71,15 @@ def providers_for(p: Production) -> list[BrollProvider]:
 
             out.append(LocalLibrary(cfg.library_path, min_width=cfg.min_width))
             continue
+        if name == "commons":  # no key: Wikimedia asks only for a descriptive User-Agent
+            from pipelines.providers.broll.commons import Commons
+
+            base = os.environ.get("COMMONS_BASE_URL") or None
+            search = cache().root / "search"
+            out.append(
+                Commons(language=p.cfg.language, min_width=cfg.min_width, search_cache=search, base_url=base)
+            )
+            continue
         cls, variable, conn_id = _STOCK[name]
         key = os.environ.get(variable)
         if not key:
@@ -121,10 +131,11 @@ class _Gatherer:
             self._results[key] = provider.search(query, kind)
         return self._results[key]
 
-    def pool(self, query: str, seconds: float) -> list[Candidate]:
-        """Unused candidates for `query`, from the providers in order until there are enough, best first."""
+    def pool(self, query: str, seconds: float, only: str | None = None) -> list[Candidate]:
+        """Unused candidates for `query`, from the providers (or provider `only`) in order until there are
+        enough, best first."""
         found: list[Candidate] = []
-        for provider in list(self.providers):
+        for provider in [x for x in self.providers if only in (None, x.name)]:
             try:
                 found += [
                     c
@@ -184,8 +195,16 @@ class _Gatherer:
 
     def stock(self, index: int, segment: Segment, seconds: float) -> list[VisualItem]:
         items: list[VisualItem] = []
-        for query in search_terms(segment, self.p.topic):
-            for c in self.pool(query, seconds):
+        # a provider that searches by subject (Commons: the names and years the segment mentions) is asked
+        # its own terms first, then every provider the shared ones
+        own = [
+            (q, x.name)
+            for x in self.providers
+            if hasattr(x, "subject_terms")
+            for q in x.subject_terms(segment)
+        ]
+        for query, only in [*own, *((q, None) for q in search_terms(segment, self.p.topic))]:
+            for c in self.pool(query, seconds, only):
                 item = self.fetch(c, index, len(items))
                 if item:
                     items.append(item)
