@@ -11,7 +11,7 @@ explicit nulls stay null."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,13 +64,18 @@ class Sentence(Record):
     original: str | None = None  # the writer's text, once edited
 
 
+Role = Literal["intro", "body", "closing"]
+
+
 class Segment(Record):
-    """A part of the script under one heading: its sentences, and what is shown while they are narrated."""
+    """A part of the script under one heading: its sentences, and what is shown while they are narrated.
+    `role` says which part of the video it is (see segment_roles); scripts stored before it have none."""
 
     heading: str
     sentences: list[Sentence]
     visual_cue: str = ""
     on_screen_text: str = ""
+    role: Role | None = None
 
     @property
     def text(self) -> str:
@@ -80,6 +85,19 @@ class Segment(Record):
     def cited_ids(self) -> list[int]:
         """The ids of the facts its sentences cite, each once, in order."""
         return sorted({i for s in self.sentences for i in s.fact_ids})
+
+
+def segment_roles(segments: list[Segment]) -> list[Role]:
+    """What each stored segment is, by its place and what it states: the first is the spoken intro (the
+    writer's hook); the segments at the end that state no fact are the closing (the offline writer's
+    "Sources and closing", a model's sign-off), though at least one segment after the intro stays a body
+    segment; the rest are the body."""
+    roles: list[Role] = ["intro" if i == 0 else "body" for i in range(len(segments))]
+    end = len(segments)
+    while end > 2 and not segments[end - 1].cited_ids():
+        end -= 1
+        roles[end] = "closing"
+    return roles
 
 
 class ScriptChapter(Record):
@@ -131,6 +149,12 @@ class StoredScript(JsonFile):
     def cited_ids(self) -> list[int]:
         """Every fact id the script cites, each once, in order."""
         return sorted({i for seg in self.segments for i in seg.cited_ids()})
+
+    def roles(self) -> list[Role]:
+        """Each segment's role: as marked when the script was stored, else (older scripts) by segment_roles."""
+        if any(seg.role for seg in self.segments):
+            return [seg.role or "body" for seg in self.segments]
+        return segment_roles(self.segments)
 
 
 # --- timings.json --------------------------------------------------------------------------------------

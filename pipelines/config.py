@@ -142,8 +142,17 @@ class Publish(Strict):
 
 
 class Shorts(Strict):
-    count: Annotated[int, Field(ge=0, le=5)] = 1
-    max_seconds: Annotated[float, Field(ge=10, le=60)] = 58
+    count: Annotated[
+        int, Field(ge=0, le=5, description="Shorts chosen from each long-form, never overlapping")
+    ] = 1
+    max_seconds: Annotated[
+        float,
+        Field(
+            ge=10,
+            le=180,
+            description="a Short's longest length; YouTube treats vertical videos of up to 3 minutes as Shorts",
+        ),
+    ] = 58
 
 
 class Checkpoints(Strict):

@@ -17,7 +17,15 @@ from knowledge.query import query
 from knowledge.store import Fact, source_key
 from pipelines import checkpoints, grounding
 from pipelines import notes as review_notes
-from pipelines.artifacts import ScriptChapter, ScriptOutput, Segment, Sentence, Source, StoredScript
+from pipelines.artifacts import (
+    ScriptChapter,
+    ScriptOutput,
+    Segment,
+    Sentence,
+    Source,
+    StoredScript,
+    segment_roles,
+)
 from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.db import Conn
 from pipelines.errors import NoFacts
@@ -111,9 +119,10 @@ def write_script(conn: Conn, p: Production, revision: int, notes: str | None) ->
 
 
 def _stored(script: Script, language: str, facts: Mapping[int, store.Fact], **about) -> StoredScript:
-    """script.json: the hook becomes the first (spoken) segment; chapters point at stored segments; the
-    sources are those of the cited facts; `about` says who wrote it, for which notes, and what was flagged.
-    The title is one YouTube takes (a model's title can carry markup or run long too)."""
+    """script.json: the hook becomes the first (spoken) segment; each segment is marked intro, body or
+    closing (artifacts.segment_roles); chapters point at stored segments; the sources are those of the cited
+    facts; `about` says who wrote it, for which notes, and what was flagged. The title is one YouTube takes
+    (a model's title can carry markup or run long too)."""
     title = fit_title(script.title, default=about["topic"])
     hook = Segment(
         heading=INTRO_HEADING[language],
@@ -121,10 +130,13 @@ def _stored(script: Script, language: str, facts: Mapping[int, store.Fact], **ab
         visual_cue=title,
         on_screen_text=title,
     )
+    segments = [hook] + [Segment.model_validate(seg.model_dump()) for seg in script.segments]
+    for seg, role in zip(segments, segment_roles(segments), strict=True):
+        seg.role = role  # marked once, here: Shorts and thumbnails leave out the intro and the closing
     stored = StoredScript(
         title=title,
         hook=script.hook,
-        segments=[hook] + [Segment.model_validate(seg.model_dump()) for seg in script.segments],
+        segments=segments,
         description=script.description,
         tags=script.tags,
         chapters=[ScriptChapter(segment=c.segment + 1, title=c.title) for c in script.chapters],

@@ -33,7 +33,7 @@ from pipelines.stages.audio import audio_flags
 from pipelines.stages.broll import segment_seconds
 from pipelines.stages.final import chapters, scenes_for, words_of
 from pipelines.stages.publish import description
-from pipelines.stages.shorts import windows
+from pipelines.stages.shorts import choose
 
 # --- hand-written files in the shapes the stages write (stages/script.py _stored, stages/audio.py narrate,
 # audio_qa.check_narration, stages/broll.py gather/choose, stages/final.py assemble) ---------------------
@@ -360,7 +360,8 @@ def test_stage_functions_work_on_todays_files(tmp_path: Path):
     assert [w.text for w in words_of(timings, 3.0, 9.0)] == ["Hubble", "was", "Astronauts"]
     assert [c.dump() for c in chapters(script, timings)] == [{"start": 0.0, "title": "Introduction"}]
     assert segment_seconds(timings)[1] == pytest.approx(4.84)
-    assert windows(timings.segments, timings.duration, 58, 1) == [(3.61, 14.2)]
+    # no roles in today's script.json: the intro is the first segment, the closing the last, stating no fact
+    assert [(c.start, c.end) for c in choose(script, timings, 58, 1)] == [(3.51, 12.2)]
     assert audio_flags(timings, 14, QAReport.model_validate(QA_CHECKED)) == [
         "segment 1: 0.6 words/s (expected 1.5-4.5)",
         "segment 2: 0.5 words/s (expected 1.5-4.5)",

@@ -32,7 +32,8 @@ from groq.types.chat import ChatCompletionMessageParam
 from pydantic_core import ErrorDetails
 
 from knowledge.store import Fact
-from pipelines import grounding
+from knowledge.text import numbers
+from pipelines import grounding, metadata
 from pipelines.errors import NicheflowError, PermanentError, TransientError
 from pipelines.providers.http import is_transient_status
 from pipelines.providers.writer.base import Brief, Script, WriterResult, words
@@ -55,6 +56,16 @@ PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
     "llama-3.3-70b-versatile": (0.59, 0.79),
     "llama-3.1-8b-instant": (0.05, 0.08),
 }
+
+HOOK_MAX_WORDS = 8
+HOOK_MAX_CHARS = 48
+HOOK_PROMPT = (
+    "You write the hook line shown on screen for the first two seconds of a YouTube Short. The user sends "
+    'the Short\'s first sentence. Answer with one JSON object only: {{"hook": "..."}}, the hook in '
+    "{language_name}, at most {max_words} words: the sentence's most striking fact (its number, record or "
+    "name), in the sentence's own words. Add nothing the sentence does not say; no quotes, hashtags, emoji "
+    "or final full stop."
+)
 
 DISCLOSURE = {
     "en": "Script written by the language model {model} (on Groq) from stored, cited facts.",
@@ -211,6 +222,35 @@ class GroqWriter:
             usage=usage,
             flags=flags,
         )
+
+    def hook_line(self, sentence: str, language: str, max_words: int = HOOK_MAX_WORDS) -> str:
+        """The on-screen hook line of a Short that opens with `sentence`: one call in JSON mode, the key
+        fact in at most `max_words` words and HOOK_MAX_CHARS characters (longer answers are cut on a word),
+        cleaned as plain text. An LLMError as write()'s, also for an empty answer or one with a number the
+        sentence does not have."""
+        if not self._key:
+            raise LLMAuthError(AUTH_MESSAGE)
+        prompt = HOOK_PROMPT.format(language_name=LANGUAGES.get(language, language), max_words=max_words)
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": prompt},
+            {"role": "user", "content": sentence},
+        ]
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "calls": 0}
+        answer = self._complete(messages, usage, target_words=0)
+        try:
+            data = json.loads(_strip_fences(answer.content))
+            text = metadata.clean(str(data["hook"] if isinstance(data, dict) else "")).strip("\"'“”«» .")
+        except (json.JSONDecodeError, KeyError):
+            text = ""
+        errors = (["no hook line"] if not text else []) + [
+            f"number {n} is not in the sentence" for n in sorted(numbers(text) - numbers(sentence))
+        ]
+        if errors:
+            raise LLMError("the model's hook line was refused: " + "; ".join(errors))
+        words_ = text.split()[:max_words]
+        while len(" ".join(words_)) > HOOK_MAX_CHARS and len(words_) > 1:
+            words_.pop()
+        return " ".join(words_)[:HOOK_MAX_CHARS]
 
     # -- checks ------------------------------------------------------------------------------------
     @staticmethod

@@ -9,14 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipelines import checkpoints, production, review
-from pipelines.artifacts import Span
 from pipelines.db import connect
 from pipelines.files import read_json
 from pipelines.media.ffmpeg import probe
 from pipelines.paths import outbox_dir
 from pipelines.stages import runner, shorts, start
 from pipelines.stages.publish import next_slot
-from pipelines.stages.shorts import windows
 
 
 def approve(cid: int, who: str = "tester") -> None:
@@ -143,7 +141,8 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
         assert covered["topic"] == "The Hubble Space Telescope"
         # sub-topics: the headings of the segments that state facts (not the opening or the closing)
         script = production.load(conn, pid).abs(checkpoints.approved(conn, pid, "script").artifacts["script"])
-        headings = [seg["heading"] for seg in read_json(script)["segments"]]
+        script_json = read_json(script)
+        headings = [seg["heading"] for seg in script_json["segments"]]
         assert covered["subtopics"] == headings[1:-1]
         lessons = [
             r["lesson"] for r in conn.execute("SELECT lesson FROM learnings WHERE production_id = %s", (pid,))
@@ -156,6 +155,13 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     assert shorts.run(pid, "science_en") == made
     short = probe(outbox_dir("science_en") / f"{pid:05d}-short-1" / "video.mp4")
     assert (short.video.width, short.video.height) == (1080, 1920) and short.duration <= 58
+    # chosen from the body: whole sentences, neither the intro nor the closing; the choice is published
+    choice = read_json(outbox_dir("science_en") / f"{pid:05d}-short-1" / "metadata.json")["choice"]
+    body = [s["text"] for seg in script_json["segments"] if seg["role"] == "body" for s in seg["sentences"]]
+    assert [s["text"] for s in choice["sentences"]] == body[: len(choice["sentences"])]
+    assert choice["score"] > 0 and choice["reasons"] and choice["hook"]
+    assert choice["hook"].split()[0].casefold() in body[0].casefold()  # the opening fact's key phrase
+    assert abs(short.duration - (choice["end"] - choice["start"])) < 0.1
     with pytest.raises(ValueError, match="belongs to science_en"):
         shorts.run(pid, "historia_ptbr")
 
@@ -167,13 +173,6 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
         state = {s["channel"]: s for s in review.channel_state(conn)}["science_en"]
     assert state["published"] == 1 and state["pending"] == 0 and state["wait_longest_s"] > 0
     assert state["facts"] > 10 and state["knowledge_reuse"] == 0.0  # the first video researched all it used
-
-
-def test_shorts_windows_are_whole_segments_within_the_limit():
-    spans = [Span(segment=i, start=s, end=s + 4) for i, s in enumerate((0, 5, 20, 40, 55, 70))]
-    assert windows(spans, 80, 58, 2) == [(5, 55), (55, 80)]  # intro skipped, whole segments, <= 58 s
-    assert windows(spans, 80, 58, 1) == [(5, 55)]
-    assert windows(spans[:1], 90, 58, 1) == [(0, 58)]  # one long segment is cut at the limit
 
 
 def test_publish_slots_are_in_the_channel_zone_and_never_shared():
