@@ -40,7 +40,7 @@ class UploadRows:
         if row is None:
             row = self.conn.execute(
                 "INSERT INTO youtube_uploads (item, channel, production_id, kind, project, size_bytes,"
-                f" publish_at, privacy) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+                f" publish_at, privacy, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
                 (
                     item.name,
                     self.channel,
@@ -50,6 +50,7 @@ class UploadRows:
                     item.video.stat().st_size,
                     item.publish_at,
                     "private" if item.publish_at else item.privacy,
+                    Jsonb(item.extra),
                 ),
             ).fetchone()
             self.conn.commit()
@@ -91,7 +92,7 @@ class UploadRows:
 def of_production(conn: Conn, production_id: int) -> list[dict]:
     """The production's items on YouTube, long-form first: state, video id and link, publish time, steps."""
     rows = conn.execute(
-        "SELECT item, kind, state, video_id, publish_at, privacy, waiting_until, message, steps,"
+        "SELECT item, kind, state, video_id, publish_at, privacy, waiting_until, message, steps, details,"
         " progress_bytes, size_bytes FROM youtube_uploads WHERE production_id = %s ORDER BY kind, item",
         (production_id,),
     ).fetchall()

@@ -15,7 +15,6 @@ with Groq (falling back to the key phrase when Groq fails)."""
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import re
@@ -30,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 from knowledge.text import entities
 from pipelines import uploads
 from pipelines.artifacts import AudioOutput, BrollOutput, ScriptOutput, StoredScript, Timings
-from pipelines.config import Style
 from pipelines.db import Conn
 from pipelines.files import read_json, write_json
-from pipelines.media.captions import Cue, build_cues, write_ass
+from pipelines.media.captions import build_cues, write_ass
 from pipelines.media.render import Scene, render_video
 from pipelines.metadata import clean, fit_description, fit_tags, fit_title
 from pipelines.production import Production, production_db
@@ -539,13 +537,6 @@ def _hook_writer(p: Production) -> GroqWriter | None:
     return groq_from_env(p.cfg.llm.model, base_url=os.environ.get("GROQ_BASE_URL") or None)
 
 
-def _captions(cues: list[Cue], path: Path, style: Style, hook: str) -> Path:
-    """The Short's captions, word by word with the hook line on top, where captions.write_ass can."""
-    params = inspect.signature(write_ass).parameters
-    karaoke: dict[str, Any] = {"mode": "karaoke", "hook": hook} if {"mode", "hook"} <= params.keys() else {}
-    return write_ass(cues, path, *SIZE, style, **karaoke)
-
-
 # --- the stage -----------------------------------------------------------------------------------------
 
 
@@ -605,7 +596,8 @@ def _publish_one(
     out_dir = p.workspace / "shorts"
     video = out_dir / f"short-{n}.mp4"
     cues = build_cues(words_of(timings, start, end), max_chars=20, max_words=4)  # one line at 9:16
-    ass = _captions(cues, out_dir / f"short-{n}.ass", cfg.style, choice.hook)
+    # word by word, with the hook line on top for its first two seconds
+    ass = write_ass(cues, out_dir / f"short-{n}.ass", *SIZE, cfg.style, mode="karaoke", hook=choice.hook)
     inside = [
         Scene(s.media, max(s.start, start), min(s.end, end), s.kind)
         for s in scenes

@@ -110,6 +110,10 @@ class Publication(BaseModel):
     message: str | None = None
     progress_bytes: int
     size_bytes: int
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="recorded with it: duration; a Short's source window and choice (sentences, score, reasons, hook)",
+    )
 
 
 class CheckpointDetail(BaseModel):

@@ -202,6 +202,10 @@ def test_a_production_waits_for_quota_survives_a_kill_mid_upload_and_goes_up_onc
     assert f"https://youtu.be/{video.id}" in short.snippet["description"]
     assert short.status["privacyStatus"] == "private" and "publishAt" in short.status
     assert fake.bytes_received <= video.size + short.size + CHUNK  # the retry sent at most one chunk again
+    with connect() as conn:
+        [short_row] = [u for u in uploads.of_production(conn, pid) if u["kind"] == "short"]
+    choice = short_row["details"]["choice"]  # why this window: recorded with the upload
+    assert choice["score"] is not None and choice["hook"] and choice["sentences"]
 
     # running the publish task again uploads nothing
     sessions, received = fake.sessions_started, fake.bytes_received
