@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from pipelines import uploads
-from pipelines.artifacts import AudioOutput, BrollOutput, ScriptOutput, Span
+from pipelines.artifacts import AudioOutput, ScriptOutput, Span
 from pipelines.db import Conn
 from pipelines.media.captions import build_cues, write_ass
 from pipelines.media.render import Scene, render_video
@@ -16,6 +16,7 @@ from pipelines.production import Production, production_db
 from pipelines.providers.publish.base import PublishItem
 from pipelines.stages.final import scenes_for, words_of
 from pipelines.stages.publish import publish_item, slot_for
+from pipelines.stages.shorts_visuals import portrait_visuals
 
 log = logging.getLogger(__name__)
 SIZE = (1080, 1920)
@@ -49,7 +50,7 @@ def cut_shorts(conn: Conn, p: Production) -> list[dict]:
     script = ScriptOutput.approved(conn, p.id).load_script(p)
     audio = AudioOutput.approved(conn, p.id)
     timings = audio.load_timings(p)
-    scenes = scenes_for(p, timings, BrollOutput.approved(conn, p.id).load_visuals(p))
+    scenes = scenes_for(p, timings, portrait_visuals(conn, p))  # 9:16 visuals (shorts_visuals)
     results = []
     longform = next((u["url"] for u in uploads.of_production(conn, p.id) if u["kind"] == "longform"), None)
     yt = cfg.publish.youtube
