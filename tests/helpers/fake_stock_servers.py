@@ -34,8 +34,8 @@ class Item:
 
 
 def make_media(folder: Path) -> dict[str, Path]:
-    """Small real files: distinct landscape JPEGs (1920x1080 and 1280x720), a portrait JPEG, landscape and
-    portrait MP4 clips; `same-a.jpg` and `same-b.jpg` hold the same bytes."""
+    """Small real files: distinct landscape JPEGs (1920x1080 and 1280x720), two portrait JPEGs (720x1280),
+    landscape and portrait MP4 clips; `same-a.jpg` and `same-b.jpg` hold the same bytes."""
     from PIL import Image
 
     from pipelines.media.ffmpeg import run_ffmpeg
@@ -54,6 +54,7 @@ def make_media(folder: Path) -> dict[str, Path]:
             ("x3.jpg", (1280, 720)),
             ("tall.jpg", (720, 1280)),
             ("same-a.jpg", (1280, 720)),
+            ("tall-b.jpg", (720, 1280)),
         ]
     ):
         Image.new("RGB", size, (40 * i % 256, 90, 200 - 15 * i)).save(folder / name, "JPEG", quality=70)
@@ -65,6 +66,7 @@ def make_media(folder: Path) -> dict[str, Path]:
         ("v2.mp4", "1280x720", "teal"),
         ("xv1.mp4", "1280x720", "maroon"),
         ("tall.mp4", "720x1280", "olive"),
+        ("tall-b.mp4", "720x1280", "purple"),
     ]:
         run_ffmpeg(
             [
@@ -263,8 +265,8 @@ class FakePixabay(_StockServer):
         Item(3003, "photo", "astronaut, spacewalk, orbit", "x3.jpg", 4000, 2250, "orbiter"),
         Item(3004, "photo", "moon, night, sky", "same-b.jpg", 4000, 2250, "luna"),
         Item(4001, "video", "telescope, stars, timelapse", "xv1.mp4", 1920, 1080, "nightcam", 3),
-        Item(3005, "photo", "telescope, tower, vertical", "tall.jpg", 2250, 4000, "upright"),  # portrait
-        Item(4002, "video", "telescope, stars, vertical", "tall.mp4", 1080, 1920, "tallcam", 3),  # portrait
+        Item(3005, "photo", "telescope, tower, vertical", "tall-b.jpg", 2250, 4000, "upright"),  # portrait
+        Item(4002, "video", "telescope, stars, vertical", "tall-b.mp4", 1080, 1920, "tallcam", 3),  # portrait
     ]
 
     def __init__(self, media: dict[str, Path], valid_key: str = "pixabay-key-valid"):
