@@ -199,3 +199,28 @@ def test_a_crop_path_is_calm() -> None:
     jitter = reframe.smooth([0.5, 0.51, 0.49, 0.52, 0.5, 0.48], dt, room, span)
     assert len(set(jitter)) == 1  # a subject that barely moves: the crop holds still
     assert reframe.path_expr([0, 1], [10, 10]) == "10"
+
+
+def test_a_clips_focus_is_its_faces_else_its_motion_else_the_centre(tmp_path: Path) -> None:
+    import numpy as np
+
+    def frames(draw) -> list:
+        out = []
+        for k in range(6):
+            img = _texture((640, 360), seed=4)
+            draw(img, k)
+            out.append(_grey(img))
+        return out
+
+    def red_square(img, k: int) -> None:  # moving along the left side
+        from PIL import ImageDraw
+
+        ImageDraw.Draw(img).rectangle((60 + 4 * k, 150, 100 + 4 * k, 190), fill=(255, 0, 0))
+
+    path, how = reframe.clip_focus(frames(lambda img, k: _face(img, 500, 180, 130)), 9 / 16)
+    assert how == "faces" and all(at > 0.85 for at in path)  # the face, on the right, throughout
+    path, how = reframe.clip_focus(frames(red_square), 9 / 16)
+    assert how == "motion" and all(at < 0.15 for at in path)
+    path, how = reframe.clip_focus(frames(lambda img, k: None), 9 / 16)
+    assert (how, set(path)) == ("centre", {0.5})  # texture that never changes: nothing to follow
+    assert np.allclose(reframe.smooth(path, 0.5, 400, 200), 0.5)
