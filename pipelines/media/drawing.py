@@ -42,10 +42,12 @@ def background(size: tuple[int, int], seed: int):
     glow = Image.new("RGB", small, (0, 0, 0))
     draw = ImageDraw.Draw(glow)
     for _ in range(rng.randint(3, 5)):
-        r = rng.uniform(0.15, 0.4) * small[1]
+        r = rng.uniform(0.15, 0.4) * min(
+            small
+        )  # the height of a landscape picture, the width of a portrait one
         x, y = rng.uniform(0, small[0]), rng.uniform(0, small[1])
         draw.ellipse((x - r, y - r, x + r, y + r), fill=c2)
-    glow = glow.filter(ImageFilter.GaussianBlur(small[1] / 10))
+    glow = glow.filter(ImageFilter.GaussianBlur(min(small) / 10))
     img = Image.blend(
         img, Image.composite(glow, img, glow.convert("L").point(lambda v: min(255, v * 2))), 0.7
     )

@@ -470,12 +470,19 @@ def _video_chain(
     )
 
 
-def _prepare(shots: list[Shot], size: tuple[int, int], fps: int, work: Path) -> dict[int, Path]:
-    """Shot index -> its frame-sized file: composed stills (each distinct one once), cut clips."""
+def _prepare(
+    shots: list[Shot], size: tuple[int, int], fps: int, work: Path, *, follow: bool | None = None
+) -> dict[int, Path]:
+    """Shot index -> its frame-sized file: composed stills (each distinct one once), cut clips. With
+    `follow` (by default: when the frame is portrait, a Short) a picture of another shape is cropped where
+    its subject is (prepare.py, reframe.py) instead of fitted over a blurred fill or cropped at its centre."""
+    from functools import partial
+
+    follow = size[1] > size[0] if follow is None else follow
     stills = list(dict.fromkeys(s.clip.media for s in shots if s.clip.kind == "image"))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Pillow and ffmpeg release the GIL
         composed = pool.map(
-            compose_still,
+            partial(compose_still, follow=follow),
             stills,
             [canvas_size(size)] * len(stills),
             [work / f"still{i:04d}.jpg" for i in range(len(stills))],
@@ -488,6 +495,7 @@ def _prepare(shots: list[Shot], size: tuple[int, int], fps: int, work: Path) -> 
                 fps,
                 s.end - s.start,
                 work / f"clip{s.index:04d}.avi",
+                follow=follow,
             )
             for s in shots
             if s.clip.kind == "video"

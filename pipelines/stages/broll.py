@@ -36,7 +36,7 @@ from pipelines.db import Conn
 from pipelines.media.cache import MediaCache, link_into, sha256_file
 from pipelines.paths import data_dir
 from pipelines.production import Production
-from pipelines.providers.broll.base import BrollProvider, Candidate, measure, relevance, suffix_of
+from pipelines.providers.broll.base import BrollProvider, Candidate, fits, measure, relevance, suffix_of
 from pipelines.providers.broll.generated import GeneratedVisuals, Visual, keywords
 from pipelines.providers.broll.stock import Pexels, Pixabay
 from pipelines.providers.http import ProviderError
@@ -116,9 +116,21 @@ def segment_seconds(timings: Timings) -> dict[int, float]:
     return {s.segment: max(0.5, end - s.start) for s, end in zip(spans, ends, strict=True)}
 
 
-class _Gatherer:
-    def __init__(self, p: Production, out: Path, providers: list, used: set[tuple[str, str]], seed: int):
+class Gatherer:
+    """One stage run's search: the providers still answering, what is used (never offered twice), the
+    search answers so far; `orientation` "portrait" searches for a Short (shorts_visuals)."""
+
+    def __init__(
+        self,
+        p: Production,
+        out: Path,
+        providers: list,
+        used: set[tuple[str, str]],
+        seed: int,
+        orientation: str = "landscape",
+    ):
         self.p, self.out, self.providers, self.used, self.seed = p, out, providers, used, seed
+        self.orientation = orientation
         self.by_name = {provider.name: provider for provider in providers}
         self.media = ["image" if m == "photo" else m for m in p.cfg.broll.media]
         self.cache = cache()
@@ -128,7 +140,11 @@ class _Gatherer:
     def _search(self, provider, query: str, kind: str) -> list[Candidate]:
         key = (provider.name, query, kind)
         if key not in self._results:
-            self._results[key] = provider.search(query, kind)
+            self._results[key] = (
+                provider.search(query, kind)
+                if self.orientation == "landscape"
+                else provider.search(query, kind, orientation=self.orientation)
+            )
         return self._results[key]
 
     def pool(self, query: str, seconds: float, only: str | None = None) -> list[Candidate]:
@@ -173,9 +189,15 @@ class _Gatherer:
         except (ProviderError, OSError, ValueError) as e:
             log.warning("b-roll: %s %s %s not used: %s", c.source, c.kind, c.id, e)
             return None
-        if width < self.p.cfg.broll.min_width or width <= height:
+        if not fits(width, height, self.orientation, self.p.cfg.broll.min_width):
             log.warning(
-                "b-roll: %s %s %s is %dx%d once downloaded; not used", c.source, c.kind, c.id, width, height
+                "b-roll: %s %s %s is %dx%d once downloaded, not %s; not used",
+                c.source,
+                c.kind,
+                c.id,
+                width,
+                height,
+                self.orientation,
             )
             return None
         return VisualItem(
@@ -194,6 +216,7 @@ class _Gatherer:
         )
 
     def stock(self, index: int, segment: Segment, seconds: float) -> list[VisualItem]:
+        """Up to OPTIONS usable stock options for the segment, searching its terms in turn."""
         items: list[VisualItem] = []
         # a provider that searches by subject (Commons: the names and years the segment mentions) is asked
         # its own terms first, then every provider the shared ones
@@ -227,6 +250,7 @@ class _Gatherer:
         return generated_item(self.p, v, index, "video" if option % 3 == 1 else "image")
 
     def options(self, index: int, segment: Segment, seconds: float) -> list[VisualItem]:
+        """The segment's OPTIONS options: stock first, the rest generated."""
         items = self.stock(index, segment, seconds) if self.providers else []
         if len(items) < OPTIONS:
             log.info("b-roll segment %d: %d stock options; the rest are generated", index, len(items))
@@ -258,7 +282,7 @@ def gather(conn: Conn, p: Production, script_rel: str, timings_rel: str, revisio
     out = p.stage_dir("broll", revision)
     script = StoredScript.load(p.abs(script_rel))
     seconds = segment_seconds(Timings.load(p.abs(timings_rel)))
-    g = _Gatherer(p, out, providers_for(p), recently_used(conn, p), seed=p.id * 1000 + revision * 7919)
+    g = Gatherer(p, out, providers_for(p), recently_used(conn, p), seed=p.id * 1000 + revision * 7919)
     options = [g.options(i, seg, seconds.get(i, 5.0)) for i, seg in enumerate(script.segments)]
     for opts in options:
         for o in opts:

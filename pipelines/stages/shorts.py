@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from knowledge.text import entities
 from pipelines import uploads
-from pipelines.artifacts import AudioOutput, BrollOutput, ScriptOutput, StoredScript, Timings
+from pipelines.artifacts import AudioOutput, ScriptOutput, StoredScript, Timings
 from pipelines.db import Conn
 from pipelines.files import read_json, write_json
 from pipelines.media.captions import build_cues, write_ass
@@ -38,6 +38,7 @@ from pipelines.production import Production, production_db
 from pipelines.providers.publish.base import PublishItem
 from pipelines.stages.final import scenes_for, words_of
 from pipelines.stages.publish import publish_item, slot_for
+from pipelines.stages.shorts_visuals import portrait_visuals
 
 if TYPE_CHECKING:
     from pipelines.providers.writer.groq import GroqWriter
@@ -548,12 +549,13 @@ def cut_shorts(conn: Conn, p: Production) -> list[dict]:
     script = ScriptOutput.approved(conn, p.id).load_script(p)
     audio = AudioOutput.approved(conn, p.id)
     timings = audio.load_timings(p)
-    scenes = scenes_for(p, timings, BrollOutput.approved(conn, p.id).load_visuals(p))
     results = []
     longform = next((u["url"] for u in uploads.of_production(conn, p.id) if u["kind"] == "longform"), None)
     out_dir = p.workspace / "shorts"
     out_dir.mkdir(exist_ok=True)
     chosen = choose(script, timings, cfg.shorts.max_seconds, cfg.shorts.count, language=cfg.language)
+    used = {s.segment for c in chosen for s in c.sentences}  # 9:16 visuals only for the segments shown
+    scenes = scenes_for(p, timings, portrait_visuals(conn, p, sorted(used)))
     llm = _hook_writer(p) if chosen else None
     try:
         for n, choice in enumerate(chosen, start=1):

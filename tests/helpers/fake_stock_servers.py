@@ -2,9 +2,10 @@
 and real small JPEG/MP4 files as the downloads (served by the same server under /files/).
 
 - `FakePexels`: GET /v1/search (photos) and /videos/search, key in the `Authorization` header (a wrong or
-  missing key gets 401), `orientation`, `per_page`, `page`.
+  missing key gets 401), `orientation` (landscape, portrait or square; absent: all), `per_page`, `page`.
 - `FakePixabay`: GET /api/ (photos) and /api/videos/, key in the `key` query parameter (a wrong one gets
-  HTTP 400 "[ERROR 400] Invalid or missing API key", as Pixabay answers), `min_width`, `orientation`.
+  HTTP 400 "[ERROR 400] Invalid or missing API key", as Pixabay answers), `min_width`, `min_height`,
+  `orientation` (horizontal, vertical; absent or all: all).
 
 Both search like the real services loosely do: a hit needs one of the query's words in its tags or
 description. Failures are scripted with `server.fail(status(429, retry_after=1))` (see
@@ -33,8 +34,8 @@ class Item:
 
 
 def make_media(folder: Path) -> dict[str, Path]:
-    """Small real files: distinct landscape JPEGs (1920x1080 and 1280x720), a portrait JPEG, landscape and
-    portrait MP4 clips; `same-a.jpg` and `same-b.jpg` hold the same bytes."""
+    """Small real files: distinct landscape JPEGs (1920x1080 and 1280x720), two portrait JPEGs (720x1280),
+    landscape and portrait MP4 clips; `same-a.jpg` and `same-b.jpg` hold the same bytes."""
     from PIL import Image
 
     from pipelines.media.ffmpeg import run_ffmpeg
@@ -53,6 +54,7 @@ def make_media(folder: Path) -> dict[str, Path]:
             ("x3.jpg", (1280, 720)),
             ("tall.jpg", (720, 1280)),
             ("same-a.jpg", (1280, 720)),
+            ("tall-b.jpg", (720, 1280)),
         ]
     ):
         Image.new("RGB", size, (40 * i % 256, 90, 200 - 15 * i)).save(folder / name, "JPEG", quality=70)
@@ -64,6 +66,7 @@ def make_media(folder: Path) -> dict[str, Path]:
         ("v2.mp4", "1280x720", "teal"),
         ("xv1.mp4", "1280x720", "maroon"),
         ("tall.mp4", "720x1280", "olive"),
+        ("tall-b.mp4", "720x1280", "purple"),
     ]:
         run_ffmpeg(
             [
@@ -102,9 +105,18 @@ class _StockServer(FakeServer):
     def file_url(self, name: str) -> str:
         return f"{self.url}/files/{name}"
 
-    def hits(self, kind: str, query: str) -> list[Item]:
+    def hits(self, kind: str, query: str, orientation: str = "all") -> list[Item]:
+        """Items of `kind` sharing a word with `query`, of `orientation` as the services filter it (by the
+        original's size): landscape/horizontal wider than tall, portrait/vertical taller, square both."""
         terms = _words(query)
-        return [i for i in self.items if i.kind == kind and terms & _words(i.words)]
+        shape = {
+            "landscape": lambda i: i.width > i.height,
+            "horizontal": lambda i: i.width > i.height,
+            "portrait": lambda i: i.height > i.width,
+            "vertical": lambda i: i.height > i.width,
+            "square": lambda i: i.height == i.width,
+        }.get(orientation, lambda i: True)
+        return [i for i in self.items if i.kind == kind and terms & _words(i.words) and shape(i)]
 
     def _handle(self, h) -> None:
         parts = urlsplit(h.path)
@@ -155,10 +167,12 @@ class FakePexels(_StockServer):
             return 401, {}, {"status": 401, "code": "Unauthorized"}
         per_page = int(query.get("per_page", "15"))
         if path == "/v1/search":
-            photos = [self._photo(i) for i in self.hits("photo", query.get("query", ""))][:per_page]
+            found = self.hits("photo", query.get("query", ""), query.get("orientation", "all"))
+            photos = [self._photo(i) for i in found][:per_page]
             return 200, {}, {"page": 1, "per_page": per_page, "photos": photos, "total_results": len(photos)}
         if path == "/videos/search":
-            videos = [self._video(i) for i in self.hits("video", query.get("query", ""))][:per_page]
+            found = self.hits("video", query.get("query", ""), query.get("orientation", "all"))
+            videos = [self._video(i) for i in found][:per_page]
             return (
                 200,
                 {},
@@ -251,6 +265,8 @@ class FakePixabay(_StockServer):
         Item(3003, "photo", "astronaut, spacewalk, orbit", "x3.jpg", 4000, 2250, "orbiter"),
         Item(3004, "photo", "moon, night, sky", "same-b.jpg", 4000, 2250, "luna"),
         Item(4001, "video", "telescope, stars, timelapse", "xv1.mp4", 1920, 1080, "nightcam", 3),
+        Item(3005, "photo", "telescope, tower, vertical", "tall-b.jpg", 2250, 4000, "upright"),  # portrait
+        Item(4002, "video", "telescope, stars, vertical", "tall-b.mp4", 1080, 1920, "tallcam", 3),  # portrait
     ]
 
     def __init__(self, media: dict[str, Path], valid_key: str = "pixabay-key-valid"):
@@ -263,13 +279,16 @@ class FakePixabay(_StockServer):
         if query.get("key") != self.valid_key:
             return 400, {}, "[ERROR 400] Invalid or missing API key"
         per_page = int(query.get("per_page", "20"))
-        min_width = int(query.get("min_width", "0"))
-        if path == "/api/":
-            hits = [self._photo(i) for i in self.hits("photo", query.get("q", "")) if i.width >= min_width]
-        elif path == "/api/videos/":
-            hits = [self._video(i) for i in self.hits("video", query.get("q", "")) if i.width >= min_width]
-        else:
+        min_width, min_height = int(query.get("min_width", "0")), int(query.get("min_height", "0"))
+        kind = {"/api/": "photo", "/api/videos/": "video"}.get(path)
+        if kind is None:
             return 404, {}, "[ERROR 404]"
+        found = [
+            i
+            for i in self.hits(kind, query.get("q", ""), query.get("orientation", "all"))
+            if i.width >= min_width and i.height >= min_height
+        ]
+        hits = [self._photo(i) if kind == "photo" else self._video(i) for i in found]
         headers = {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "99", "X-RateLimit-Reset": "60"}
         return 200, headers, {"total": len(hits), "totalHits": len(hits), "hits": hits[:per_page]}
 
@@ -312,11 +331,11 @@ class FakePixabay(_StockServer):
             "type": "film",
             "tags": i.words,
             "duration": i.duration,
-            "videos": {
+            "videos": {  # the original's size, 2/3 of it (the file served) and half of it
                 "large": rendition(0, 0, ""),
-                "medium": rendition(1920, 1080, url + "?medium"),
-                "small": rendition(1280, 720, url),
-                "tiny": rendition(960, 540, url + "?tiny"),
+                "medium": rendition(i.width, i.height, url + "?medium"),
+                "small": rendition(i.width * 2 // 3, i.height * 2 // 3, url),
+                "tiny": rendition(i.width // 2, i.height // 2, url + "?tiny"),
             },
             "views": 10,
             "downloads": 5,

@@ -1,5 +1,6 @@
-"""The b-roll slot's interface: a provider `search(query, kind)`es for `Candidate`s (photos or clips
-with their size, licence and attribution) and `fetch`es one's bytes. The b-roll stage asks the channel's
+"""The b-roll slot's interface: a provider `search(query, kind, orientation)`es for `Candidate`s (photos or
+clips with their size, licence and attribution) and `fetch`es one's bytes. The orientation is "landscape"
+(the long-form, the default) or "portrait" (a Short); `fits` says whether a size is of it. The b-roll stage asks the channel's
 providers in order, ranks what they found by `relevance`, downloads through the media cache and
 `measure`s the file; whatever is still missing is generated (broll.generated)."""
 
@@ -46,13 +47,22 @@ class BrollProvider(Protocol):
 
     name: str
 
-    def search(self, query: str, kind: str) -> list[Candidate]:
-        """Candidates of `kind` ("image" or "video") for `query`, the provider's best first."""
+    def search(self, query: str, kind: str, orientation: str = "landscape") -> list[Candidate]:
+        """Candidates of `kind` ("image" or "video") and `orientation` for `query`, the provider's best
+        first."""
         ...
 
     def fetch(self, candidate: Candidate) -> bytes:
         """The candidate's file."""
         ...
+
+
+def fits(width: int, height: int, orientation: str, min_side: int) -> bool:
+    """Whether a `width` x `height` picture is of `orientation` and large enough: "landscape" wider than
+    tall and at least `min_side` wide, "portrait" taller than wide and at least `min_side` tall."""
+    if orientation == "portrait":
+        return height > width and height >= min_side
+    return width > height and width >= min_side
 
 
 def measure(path: Path, kind: str) -> tuple[int, int, float | None]:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from pipelines.files import atomic_write_text
-from pipelines.providers.broll.base import Candidate
+from pipelines.providers.broll.base import Candidate, fits
 from pipelines.providers.http import (
     ProviderError,
     ProviderRejected,
@@ -316,13 +316,14 @@ class Commons:
             pages = list(pages.values())
         return sorted(pages, key=lambda pg: pg.get("index", 0))  # search rank; pages come by page id
 
-    def search(self, query: str, kind: str) -> list[Candidate]:
-        """Freely licensed `kind` ("image" or "video") files for `query`, landscape, at least `min_width`
-        wide, in Commons' search order; the refused ones are logged with why."""
+    def search(self, query: str, kind: str, orientation: str = "landscape") -> list[Candidate]:
+        """Freely licensed `kind` ("image" or "video") files for `query` of `orientation` (landscape: at
+        least `min_width` wide; portrait: that tall), in Commons' search order; the refused ones are logged
+        with why."""
         try:
             found: list[Candidate] = []
             for page in self._pages(query, kind):
-                c = self._candidate(page, kind)
+                c = self._candidate(page, kind, orientation)
                 if isinstance(c, str):
                     self._refuse(str(page["title"]), c)
                 else:
@@ -360,7 +361,7 @@ class Commons:
             self._refused.add(title)
             log.info("commons: %s refused: %s", title, why)
 
-    def _candidate(self, page: dict, kind: str) -> Candidate | str:
+    def _candidate(self, page: dict, kind: str, orientation: str = "landscape") -> Candidate | str:
         """The page's file as a candidate, or why it is refused."""
         title = str(page["title"])
         info = (page.get("imageinfo") or page.get("videoinfo") or [{}])[0]
@@ -377,8 +378,11 @@ class Commons:
         name, licence_url = licence
         w, h = int(info.get("width") or 0), int(info.get("height") or 0)
         rendition = self._rendition(info, kind)
-        if w < self.min_width or w <= h or rendition[1] < self.min_width:
-            return f"{w}x{h}, not landscape and at least {self.min_width} wide"
+        if not (
+            fits(w, h, orientation, self.min_width) and fits(*rendition[1:], orientation, self.min_width)
+        ):
+            side = "tall" if orientation == "portrait" else "wide"
+            return f"{w}x{h}, not {orientation} and at least {self.min_width} {side}"
         credit = plain(_meta(info, "Credit"))
         author = plain(_meta(info, "Artist")) or ("" if credit.casefold() in ("", "own work") else credit)
         if not author and licence_url and not _meta(info, "AttributionRequired").lower() == "false":

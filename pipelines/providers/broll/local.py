@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.media.cache import sha256_file
-from pipelines.providers.broll.base import Candidate, measure, relevance
+from pipelines.providers.broll.base import Candidate, fits, measure, relevance
 
 log = logging.getLogger(__name__)
 KINDS = {
@@ -71,22 +71,13 @@ class LocalLibrary:
 
     @cache  # noqa: B019 (a library lives for one stage run)
     def candidate(self, path: Path) -> Candidate | None:
-        """The file measured and hashed, once it matches a search; None if it is too small or unreadable."""
+        """The file measured and hashed, once it matches a search; None if it is unreadable."""
         meta, tags = self.entries[path]
         kind = KINDS[path.suffix.lower()]
         try:
             w, h, duration = measure(path, kind)
         except ValueError as e:
             log.warning("b-roll library: %s; not used", e)
-            return None
-        if w < self.min_width or w <= h:
-            log.info(
-                "b-roll library: %s is %dx%d, not landscape and %d wide; not used",
-                path.name,
-                w,
-                h,
-                self.min_width,
-            )
             return None
         return Candidate(
             "local",
@@ -103,16 +94,30 @@ class LocalLibrary:
             f"{meta.get('author') or 'unknown'} / own library",
         )
 
-    def search(self, query: str, kind: str) -> list[Candidate]:
-        """Licensed files of `kind` whose description, tags or name share a word with `query`, landscape and
-        at least `min_width` wide, in library order (the stage ranks them)."""
+    def search(self, query: str, kind: str, orientation: str = "landscape") -> list[Candidate]:
+        """Licensed files of `kind` whose description, tags or name share a word with `query`, of
+        `orientation` and at least `min_width` on their long side (base.fits), in library order (the stage
+        ranks them)."""
         found = [
             self.candidate(path)
             for path, (meta, tags) in self.entries.items()
             if KINDS[path.suffix.lower()] == kind
             and relevance(query, f"{meta.get('description') or ''} {tags}")
         ]
-        return [c for c in found if c]
+        out = []
+        for c in found:
+            if c and fits(c.width, c.height, orientation, self.min_width):
+                out.append(c)
+            elif c:
+                log.info(
+                    "b-roll library: %s is %dx%d, not %s and %d on its long side; not used here",
+                    Path(c.download).name,
+                    c.width,
+                    c.height,
+                    orientation,
+                    self.min_width,
+                )
+        return out
 
     def fetch(self, candidate: Candidate) -> bytes:
         """The file's bytes, read from the library."""

@@ -1,11 +1,16 @@
-"""Stock b-roll from Pexels and Pixabay: search photos and videos, keep landscape ones wide enough, download.
+"""Stock b-roll from Pexels and Pixabay: search photos and videos of one orientation, keep those large
+enough, download.
 
+An orientation is "landscape" (the long-form; the default) or "portrait" (a Short): a landscape file is
+wider than tall and at least `min_width` wide, a portrait one taller than wide and at least `min_width`
+tall (base.fits). Both services filter by it:
 - Pexels: GET {base}/v1/search (photos) and {base}/videos/search (videos) with the key in the
-  `Authorization` header; `orientation=landscape`, `locale`. Photos come as `src.large2x` (at most
-  1880x1300, aspect kept); videos as the smallest landscape mp4 in `video_files` at least `min_width` wide.
+  `Authorization` header; `orientation=landscape|portrait`, `locale`. Photos come as `src.large2x` (at most
+  1880x1300, aspect kept); videos as the smallest mp4 of the orientation in `video_files` that fits.
 - Pixabay: GET {base}/api/ (photos) and {base}/api/videos/ with the key in the `key` query parameter;
-  `orientation=horizontal`, `min_width`, `lang`. Photos come as `largeImageURL` (1280 wide); videos as the
-  smallest rendition (tiny, small, medium, large) at least `min_width` wide.
+  `orientation=horizontal|vertical`, `min_width` (landscape) or `min_height` (portrait), `lang`. Photos
+  come as `largeImageURL` (1280 on the long side); videos as the smallest rendition (tiny, small, medium,
+  large) that fits.
 
 Keys are never logged: Pexels' header is not, and Pixabay's query parameter is cut from every URL this
 module logs or puts in an error. A rejected key fails at once with a message that says where to set it;
@@ -27,7 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from pipelines.files import atomic_write_text
-from pipelines.providers.broll.base import Candidate
+from pipelines.providers.broll.base import Candidate, fits
 from pipelines.providers.http import (
     ProviderError,
     ProviderRejected,
@@ -39,6 +44,7 @@ from pipelines.providers.http import (
 
 log = logging.getLogger(__name__)
 PER_PAGE = 15
+ORIENTATIONS = ("landscape", "portrait")
 SEARCH_TTL = 24 * 3600  # seconds a search answer is reused
 
 
@@ -114,10 +120,13 @@ class _Stock:
             )
         return None
 
-    def search(self, query: str, kind: str) -> list[Candidate]:
-        """Landscape `kind` ("image" or "video") results for `query`, at least `min_width` wide, API order."""
+    def search(self, query: str, kind: str, orientation: str = "landscape") -> list[Candidate]:
+        """`kind` ("image" or "video") results for `query` of `orientation` ("landscape" or "portrait") and
+        at least `min_width` on their long side, in API order."""
+        if orientation not in ORIENTATIONS:
+            raise ValueError(f"orientation {orientation!r}: use one of {', '.join(ORIENTATIONS)}")
         try:
-            found = self._photos(query) if kind == "image" else self._videos(query)
+            found = self._photos(query, orientation) if kind == "image" else self._videos(query, orientation)
         except (
             KeyError,
             TypeError,
@@ -130,12 +139,12 @@ class _Stock:
                 f"unexpected answer to a {kind} search ({type(e).__name__}: {e}); "
                 f"is {self.base_url} the {self.name} API?",
             ) from e
-        return [c for c in found if c.width >= self.min_width and c.width > c.height and c.download]
+        return [c for c in found if fits(c.width, c.height, orientation, self.min_width) and c.download]
 
-    def _photos(self, query: str) -> list[Candidate]:
+    def _photos(self, query: str, orientation: str) -> list[Candidate]:
         raise NotImplementedError
 
-    def _videos(self, query: str) -> list[Candidate]:
+    def _videos(self, query: str, orientation: str) -> list[Candidate]:
         raise NotImplementedError
 
     def fetch(self, candidate: Candidate) -> bytes:
@@ -157,18 +166,18 @@ class Pexels(_Stock):
     key_help = "set a valid key in the Airflow connection 'pexels_default' or PEXELS_API_KEY"
     _locale = {"en": "en-US", "pt-BR": "pt-BR"}
 
-    def _query(self, path: str, query: str) -> dict:
+    def _query(self, path: str, query: str, orientation: str) -> dict:
         params = {
             "query": query,
-            "orientation": "landscape",
+            "orientation": orientation,
             "per_page": str(PER_PAGE),
             "locale": self._locale.get(self.language, "en-US"),
         }
         return self._get(path, params, {"Authorization": self._key, "Accept": "application/json"})
 
-    def _photos(self, query: str) -> list[Candidate]:
+    def _photos(self, query: str, orientation: str) -> list[Candidate]:
         out = []
-        for p in self._query("/v1/search", query).get("photos") or []:
+        for p in self._query("/v1/search", query, orientation).get("photos") or []:
             w, h = int(p.get("width") or 0), int(p.get("height") or 0)
             scale = min(1880 / w, 1300 / h, 1.0) if w and h else 0  # large2x: 940x650 at 2x, never upscaled
             out.append(
@@ -189,19 +198,18 @@ class Pexels(_Stock):
             )
         return out
 
-    def _videos(self, query: str) -> list[Candidate]:
+    def _videos(self, query: str, orientation: str) -> list[Candidate]:
         out = []
-        for v in self._query("/videos/search", query).get("videos") or []:
+        for v in self._query("/videos/search", query, orientation).get("videos") or []:
             files = [
                 f
                 for f in v.get("video_files") or []
                 if f.get("file_type") == "video/mp4"
-                and (f.get("width") or 0) >= self.min_width
-                and (f.get("width") or 0) > (f.get("height") or 0)
+                and fits(f.get("width") or 0, f.get("height") or 0, orientation, self.min_width)
             ]
             if not files:
                 continue
-            f = min(files, key=lambda f: f["width"])
+            f = min(files, key=lambda f: max(f["width"], f["height"]))
             tags = " ".join(t if isinstance(t, str) else t.get("name", "") for t in v.get("tags") or [])
             out.append(
                 Candidate(
@@ -231,22 +239,23 @@ class Pixabay(_Stock):
     licence = "Pixabay Content License"
     key_help = "set a valid key in the Airflow connection 'pixabay_default' or PIXABAY_API_KEY"
 
-    def _query(self, path: str, query: str, **extra: str) -> list[dict]:
+    def _query(self, path: str, query: str, orientation: str, **extra: str) -> list[dict]:
+        portrait = orientation == "portrait"
         params = {
             "key": self._key,
             "q": query[:100],
-            "orientation": "horizontal",
+            "orientation": "vertical" if portrait else "horizontal",
             "safesearch": "true",
-            "min_width": str(self.min_width),
+            "min_height" if portrait else "min_width": str(self.min_width),
             "per_page": str(PER_PAGE),
             "lang": self.language[:2],
             **extra,
         }
         return self._get(path, params, {"Accept": "application/json"}).get("hits") or []
 
-    def _photos(self, query: str) -> list[Candidate]:
+    def _photos(self, query: str, orientation: str) -> list[Candidate]:
         out = []
-        for p in self._query("/api/", query, image_type="photo"):
+        for p in self._query("/api/", query, orientation, image_type="photo"):
             w, h = int(p.get("imageWidth") or 0), int(p.get("imageHeight") or 0)
             scale = min(1280 / w, 1280 / h, 1.0) if w and h else 0  # largeImageURL: at most 1280 px
             out.append(
@@ -267,19 +276,18 @@ class Pixabay(_Stock):
             )
         return out
 
-    def _videos(self, query: str) -> list[Candidate]:
+    def _videos(self, query: str, orientation: str) -> list[Candidate]:
         out = []
-        for v in self._query("/api/videos/", query, video_type="film"):
+        for v in self._query("/api/videos/", query, orientation, video_type="film"):
             sizes = [
                 r
                 for r in (v.get("videos") or {}).values()
                 if r.get("url")
-                and (r.get("width") or 0) >= self.min_width
-                and r["width"] > (r.get("height") or 0)
+                and fits(r.get("width") or 0, r.get("height") or 0, orientation, self.min_width)
             ]
             if not sizes:
                 continue
-            r = min(sizes, key=lambda r: r["width"])
+            r = min(sizes, key=lambda r: max(r["width"], r["height"]))
             out.append(
                 Candidate(
                     "pixabay",

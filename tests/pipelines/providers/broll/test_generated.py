@@ -96,6 +96,41 @@ def test_a_very_long_heading_still_fits(tmp_path: Path) -> None:
         assert max(gray.crop(box).histogram()[250:] or [0]) == 0
 
 
+def test_a_portrait_card_for_a_short_is_9_16_with_its_text_inside(tmp_path: Path) -> None:
+    """1080x1920, its heading (long, wrapped) inside the frame with a margin, above the Short's captions."""
+    from PIL import Image, ImageChops
+
+    from pipelines.media.drawing import background
+    from pipelines.providers.broll.generated import LABEL_INSET, PORTRAIT
+
+    heading = "Santos-Dumont flew the 14-bis over Bagatelle in Paris in 1906"
+    card = GeneratedVisuals().make(heading, TEXT, tmp_path / "tall.png", size=PORTRAIT, seed=7)
+    w, h = PORTRAIT
+    with Image.open(card.path) as im:
+        assert (im.format, im.size) == ("PNG", (1080, 1920))
+        drawn = ImageChops.difference(im.convert("RGB"), background(PORTRAIT, 7)).convert("L")
+        white = im.convert("L").point(lambda v: 255 if v >= 250 else 0)
+    label_bottom = round(h * LABEL_INSET) + 60
+    text = white.crop((0, label_bottom, w, h)).getbbox()  # the heading's white pixels, below the label
+    assert text is not None
+    left, top, right, bottom = text[0], text[1] + label_bottom, text[2], text[3] + label_bottom
+    assert left >= 0.06 * w and right <= 0.94 * w  # inside, with a margin: nothing cut
+    assert 0.15 * h < top < bottom < 0.65 * h  # the upper middle: clear of the captions (from 72% down)
+    assert sum(white.crop((0, top, w, bottom)).histogram()[255:]) > 40_000  # large: several lines
+    assert drawn.crop((0, round(0.7 * h), w, h)).getbbox() is None  # the lower part is left to captions
+    label = drawn.crop((w // 2, round(h * LABEL_INSET) - 5, w - round(w * LABEL_INSET) + 2, label_bottom))
+    assert sum(label.histogram()[100:]) > 100  # "Generated illustration", top right
+
+
+def test_a_portrait_motion_background_for_a_short(tmp_path: Path) -> None:
+    from pipelines.media.ffmpeg import probe
+    from pipelines.providers.broll.generated import PORTRAIT_MOTION
+
+    clip = GeneratedVisuals().motion_background(tmp_path / "tall.mp4", 1.0, seed=4, size=PORTRAIT_MOTION)
+    info = probe(clip.path)
+    assert (info.video.width, info.video.height) == (720, 1280)
+
+
 def test_keywords() -> None:
     assert keywords(TEXT, 2) == ["independência", "Pedro"]
 
