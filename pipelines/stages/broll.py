@@ -224,7 +224,7 @@ class Gatherer:
             (q, x.name)
             for x in self.providers
             if hasattr(x, "subject_terms")
-            for q in x.subject_terms(segment)
+            for q in x.subject_terms(segment.visual_cue, segment.text)
         ]
         for query, only in [*own, *((q, None) for q in search_terms(segment, self.p.topic))]:
             for c in self.pool(query, seconds, only):

@@ -31,7 +31,6 @@ import logging
 import re
 import time
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 import httpx
 
@@ -46,9 +45,6 @@ from pipelines.providers.http import (
     make_client,
     send,
 )
-
-if TYPE_CHECKING:
-    from pipelines.artifacts import Segment
 
 log = logging.getLogger(__name__)
 DEFAULT_BASE = "https://commons.wikimedia.org"
@@ -249,10 +245,10 @@ class Commons:
     def __repr__(self) -> str:
         return f"Commons(base_url={self.base_url!r})"
 
-    def subject_terms(self, segment: Segment) -> list[str]:
-        """What the b-roll stage asks Commons first for a segment: the names and years it mentions (the
-        stock sites rarely have Santos-Dumont's 14-bis; Commons does)."""
-        return subject_queries(segment.visual_cue, segment.text)
+    def subject_terms(self, visual_cue: str, text: str) -> list[str]:
+        """What the b-roll stage asks Commons first for a segment (its visual cue and narration): the names
+        and years it mentions (the stock sites rarely have Santos-Dumont's 14-bis; Commons does)."""
+        return subject_queries(visual_cue, text)
 
     # -- API ------------------------------------------------------------------------------------------
 
