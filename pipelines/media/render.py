@@ -202,6 +202,30 @@ def _pick(pieces: list[tuple[int, int, str]], default: str) -> str:
     return f"if(lt(N,{pieces[mid][0]}),{_pick(pieces[:mid], default)},{_pick(pieces[mid:], default)})"
 
 
+def _pan_size(size: tuple[int, int]) -> tuple[int, int, int]:
+    """The pans' picture size (w, h) and their steps: the prepared picture shown at PAN_ZOOM."""
+    (w, h), (cw, ch) = size, canvas_size(size)
+    steps, rows = (cw - w) // 2, (ch - h) // 2
+    pan = min(steps, round(w * (PAN_ZOOM - 1) / 2))
+    return w + 2 * pan, h + 2 * (pan * rows // steps if steps else 0), pan
+
+
+def _prescale(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str]:
+    """Expressions (of the frame number N) for the size each decoded picture is scaled to before it is
+    repeated: a pan's picture at the pans' size (it does not change during the pan, so it is scaled once
+    a second here, not every frame; the per-frame scale then has nothing to do), anything else as it is."""
+    pw, ph, _ = _pan_size(size)
+    pans = [
+        (x.start, x.end, "1")
+        for x in stream
+        if x.shot.clip.kind == "image" and MOVES[x.shot.index % len(MOVES)] in ("right", "left")
+    ]
+    if not pans:
+        return "iw", "ih"
+    pan = _pick(pans, "0")
+    return f"if({pan},{pw},iw)", f"if({pan},{ph},ih)"
+
+
 def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str, str]:
     """Per-frame expressions (of the frame number N) for the Ken Burns moves: the size the prepared
     picture is scaled to (w, h), then where the frame is cropped from it (x, y).
@@ -214,7 +238,7 @@ def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str
     """
     (w, h), (cw, ch) = size, canvas_size(size)
     steps, rows = (cw - w) // 2, (ch - h) // 2  # 2-pixel steps from the whole picture to 1/ZOOM of it
-    pan = min(steps, round(w * (PAN_ZOOM - 1) / 2))  # the pans' steps
+    pan = _pan_size(size)[2]  # the pans' steps
 
     def row_steps(k: str | int) -> str:
         return f"floor({k}*{rows}/{steps})" if steps else "0"
@@ -239,12 +263,13 @@ def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str
     return f"{w}+2*{k}", f"{h}+2*{row_steps(k)}", _pick(xs, str(steps)), _pick(ys, str(rows))
 
 
-def _repeat(i: int, fps: int, frames: int) -> str:
-    """Input i's pictures, converted once each, repeated to `frames` frames at `fps` (time base 1/(4 fps),
-    so that _join_streams can order two streams' frames unambiguously)."""
+def _repeat(i: int, stream: list[Showing], size: tuple[int, int], fps: int, frames: int) -> str:
+    """Input i's pictures, converted (and a pan's scaled, see _prescale) once each, repeated to `frames`
+    frames at `fps` (time base 1/(4 fps), so that the two streams' frames interleave unambiguously)."""
+    w, h = (_by_time(e, fps) for e in _prescale(stream, size))
     return (
-        f"[{i}:v]scale=out_range=tv:out_color_matrix=bt709,format=yuv420p,"  # once per decoded picture
-        f"fps={fps}:start_time=0,trim=end_frame={frames},settb=1/{4 * fps},setpts=4*N"
+        f"[{i}:v]scale=w='{w}':h='{h}':eval=frame:flags=bilinear:out_range=tv:out_color_matrix=bt709,"
+        f"format=yuv420p,fps={fps}:start_time=0,trim=end_frame={frames},settb=1/{4 * fps},setpts=4*N"
     )
 
 
@@ -427,46 +452,61 @@ def render_video(
             inputs += ["-f", "concat", "-safe", "0", "-reinit_filter", "0", "-i", str(listing)]
             if i == 0:
                 inputs += ["-i", str(audio)]
-        video = _video_chain(streams, size, fps, frames, work)
-        if subtitles is not None:
-            kind = "ass" if Path(subtitles).suffix.lower() == ".ass" else "subtitles"
-            sub = escape_filter_path(Path(subtitles).resolve())
-            video += f",{kind}=filename={sub}:fontsdir={escape_filter_path(FONTS_DIR)}"
-        video += ",setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709[vout]"
-        graph = work / "graph.txt"
         first_extra = len(streams) + 1  # after the streams and the narration
         sounds = {
             k: Sound(None if v.input is None else first_extra + v.input, v.seconds) for k, v in sounds.items()
         }
-        graph.write_text(
-            video + ";" + _audio_chain(audio_start, duration, sounds.get("intro"), sounds.get("outro")),
-            encoding="utf-8",
-        )
-        args = [*inputs, *extra_inputs, "-/filter_complex", str(graph), "-map", "[vout]", "-map", "[aout]"]
+        graphs = [
+            _video_chain(streams, size, fps, frames, work, "vout" if subtitles is None else "moved"),
+            *_caption_chain(subtitles),
+            _audio_chain(audio_start, duration, sounds.get("intro"), sounds.get("outro")),
+        ]
+        args = ["-filter_complex_threads", "1", *inputs, *extra_inputs]
+        for i, text in enumerate(graphs):  # each graph runs in a thread of its own (see _caption_chain)
+            graph = work / f"graph{i}.txt"
+            graph.write_text(text, encoding="utf-8")
+            args += ["-/filter_complex", str(graph)]
+        args += ["-map", "[vout]", "-map", "[aout]"]
         with atomic_output(out) as tmp_out:  # a failed render leaves no half video
             args += _encode_args(tmp_out, fps=fps, duration=total, preset=preset, crf=crf)
             run_with_progress(args, what=f"rendering {out.name}", seconds=total)
     return probe(out)
 
 
+COLOUR = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+
+
+def _caption_chain(subtitles: Path | None) -> list[str]:
+    """The graph that burns the captions into [moved] -> [vout] (none without captions: the video graph
+    then ends at [vout]). libass runs on every frame, so it gets a graph, and so a thread, of its own: it
+    works on one frame while the moves are computed for the next, and the encoder has both cores."""
+    if subtitles is None:
+        return []
+    kind = "ass" if Path(subtitles).suffix.lower() == ".ass" else "subtitles"
+    sub = escape_filter_path(Path(subtitles).resolve())
+    return [f"[moved]{kind}=filename={sub}:fontsdir={escape_filter_path(FONTS_DIR)},{COLOUR}[vout]"]
+
+
 def _video_chain(
-    streams: list[list[Showing]], size: tuple[int, int], fps: int, frames: int, work: Path
+    streams: list[list[Showing]], size: tuple[int, int], fps: int, frames: int, work: Path, out: str
 ) -> str:
-    """The video so far: one stream moved, or two streams (inputs 0 and 2) moved and blended."""
+    """The video so far -> [out]: one stream moved, or two streams (inputs 0 and 2) moved and blended."""
+    end = f",{COLOUR}[vout]" if out == "vout" else f"[{out}]"
     if len(streams) == 1:
-        return f"{_repeat(0, fps, frames)},{_move(streams[0], size, fps)}"
+        return f"{_repeat(0, streams[0], size, fps, frames)},{_move(streams[0], size, fps)}{end}"
     commands = work / "fades.cmd"
     commands.write_text(_fade_commands(streams[0], fps), encoding="utf-8")
     # The two streams are interleaved (main's frame, then the other's, by time) before any per-frame work,
     # then split again: so neither runs ahead of the other with new frames waiting at the blend (memory), and the
     # stills can be listed once a second (one decode a second).
     return (
-        f"{_repeat(0, fps, frames)}[pa];{_repeat(2, fps, frames)},setpts=PTS+1[pb];"
+        f"{_repeat(0, streams[0], size, fps, frames)}[pa];{_repeat(2, streams[1], size, fps, frames)},"
+        "setpts=PTS+1[pb];"
         "[pa][pb]interleave=nb_inputs=2,split[ia][ib];"
         f"[ia]select='not(mod(n,2))',setpts=N/({fps}*TB),{_move(streams[0], size, fps)}[a];"
         f"[ib]select='mod(n,2)',setpts=N/({fps}*TB),{_move(streams[1], size, fps)}[b];"
         f"[a][b]blend@xfade=all_mode=normal:all_opacity=1:enable='{_fading(streams[0], fps)}',"
-        f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p"
+        f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p{end}"
     )
 
 
