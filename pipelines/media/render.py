@@ -226,6 +226,15 @@ def _prescale(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str]:
     return f"if({pan},{pw},iw)", f"if({pan},{ph},ih)"
 
 
+def _zoom_steps(shot: Shot, steps: int, n: str = "N") -> str | None:
+    """A zoom's steps above the frame size on frame `n` (an expression), or None if the shot does not zoom."""
+    move = MOVES[shot.index % len(MOVES)]
+    if shot.clip.kind != "image" or move not in ("in", "out"):
+        return None
+    u = f"clip(({n}-{shot.start})/{max(1, shot.end - shot.start - 1)},0,1)"
+    return f"floor({steps}*{u})" if move == "in" else f"floor({steps}*(1-{u}))"
+
+
 def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str, str]:
     """Per-frame expressions (of the frame number N) for the Ken Burns moves: the size the prepared
     picture is scaled to (w, h), then where the frame is cropped from it (x, y).
@@ -233,8 +242,9 @@ def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str
     Free of jitter: the picture is never cropped before scaling (so the zoom itself is sub-pixel exact),
     it grows or shrinks 2 pixels at a time and is cropped about its centre, so the crop offset is a
     whole number that follows the size exactly: every point of the picture moves the same way every
-    frame, never back. Pans move the crop a whole pixel at a time. Clips and everything else are shown
-    at the prepared size (not scaled), cropped about the centre.
+    frame, never back. Pans move the crop a whole pixel at a time across the picture at the pans' size
+    (already scaled to it, see _prescale: the size here is the one it has, so it is not scaled again).
+    Clips and everything else are shown at the prepared size (not scaled), cropped about the centre.
     """
     (w, h), (cw, ch) = size, canvas_size(size)
     steps, rows = (cw - w) // 2, (ch - h) // 2  # 2-pixel steps from the whole picture to 1/ZOOM of it
@@ -248,19 +258,33 @@ def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str
         s = showing.shot  # the move runs over the shot's whole time on screen, whichever stream shows it
         if s.clip.kind != "image":
             continue
-        move = MOVES[s.index % len(MOVES)]
-        u = f"clip((N-{s.start})/{max(1, s.end - s.start - 1)},0,1)"
-        if move in ("in", "out"):
-            k = f"floor({steps}*{u})" if move == "in" else f"floor({steps}*(1-{u}))"
-            x = k
+        zoom = _zoom_steps(s, steps)
+        if zoom is not None:
+            k = x = zoom
         else:
+            u = f"clip((N-{s.start})/{max(1, s.end - s.start - 1)},0,1)"
             k = str(pan)
+            move = MOVES[s.index % len(MOVES)]
             x = f"floor({2 * pan}*{u})" if move == "right" else f"{2 * pan}-floor({2 * pan}*{u})"
         ks.append((showing.start, showing.end, k))
         xs.append((showing.start, showing.end, x))
         ys.append((showing.start, showing.end, row_steps(k)))
     k = f"({_pick(ks, str(steps))})"  # this frame's steps above the frame size (all of them: not scaled)
     return f"{w}+2*{k}", f"{h}+2*{row_steps(k)}", _pick(xs, str(steps)), _pick(ys, str(rows))
+
+
+def _unmoved(stream: list[Showing], size: tuple[int, int], frames: int) -> str:
+    """An expression of N, true on the frames of a zoom that show exactly the frame before (a zoom takes
+    fewer 2-pixel steps than it has frames): those are not scaled again but repeated (see _move). The
+    first frame of each showing and the stream's last frame are always made."""
+    (w, _), (cw, _) = size, canvas_size(size)
+    steps = (cw - w) // 2
+    pieces = []
+    for x in stream:
+        now, before = _zoom_steps(x.shot, steps), _zoom_steps(x.shot, steps, "(N-1)")
+        if now is not None and before is not None and min(x.end, frames - 1) > x.start + 1:
+            pieces.append((x.start + 1, min(x.end, frames - 1), f"eq({now},{before})"))
+    return _pick(pieces, "0")
 
 
 def _repeat(i: int, stream: list[Showing], size: tuple[int, int], fps: int, frames: int) -> str:
@@ -279,13 +303,17 @@ def _by_time(expr: str, fps: int) -> str:
     return expr.replace("N", f"round(t*{fps})")
 
 
-def _move(stream: list[Showing], size: tuple[int, int], fps: int) -> str:
+def _move(stream: list[Showing], size: tuple[int, int], fps: int, frames: int) -> str:
     w, h = size
     # Bilinear: the picture is never shrunk by more than ZOOM (1.12x), where it looks the same as bicubic
     # and costs ~30% less.
     sw, sh, x, y = (_by_time(e, fps) for e in _motion(stream, size))
+    # A frame that would show the same as the one before is dropped before the scale and `fps` repeats the
+    # one before in its place (the same picture, not scaled twice).
+    unmoved = _by_time(_unmoved(stream, size, frames), fps)
     return (
-        f"scale=w='{sw}':h='{sh}':eval=frame:flags=bilinear,crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
+        f"select='not({unmoved})',scale=w='{sw}':h='{sh}':eval=frame:flags=bilinear,"
+        f"crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1,fps={fps}"
     )
 
 
@@ -493,7 +521,7 @@ def _video_chain(
     """The video so far -> [out]: one stream moved, or two streams (inputs 0 and 2) moved and blended."""
     end = f",{COLOUR}[vout]" if out == "vout" else f"[{out}]"
     if len(streams) == 1:
-        return f"{_repeat(0, streams[0], size, fps, frames)},{_move(streams[0], size, fps)}{end}"
+        return f"{_repeat(0, streams[0], size, fps, frames)},{_move(streams[0], size, fps, frames)}{end}"
     commands = work / "fades.cmd"
     commands.write_text(_fade_commands(streams[0], fps), encoding="utf-8")
     # The two streams are interleaved (main's frame, then the other's, by time) before any per-frame work,
@@ -503,8 +531,8 @@ def _video_chain(
         f"{_repeat(0, streams[0], size, fps, frames)}[pa];{_repeat(2, streams[1], size, fps, frames)},"
         "setpts=PTS+1[pb];"
         "[pa][pb]interleave=nb_inputs=2,split[ia][ib];"
-        f"[ia]select='not(mod(n,2))',setpts=N/({fps}*TB),{_move(streams[0], size, fps)}[a];"
-        f"[ib]select='mod(n,2)',setpts=N/({fps}*TB),{_move(streams[1], size, fps)}[b];"
+        f"[ia]select='not(mod(n,2))',setpts=N/({fps}*TB),{_move(streams[0], size, fps, frames)}[a];"
+        f"[ib]select='mod(n,2)',setpts=N/({fps}*TB),{_move(streams[1], size, fps, frames)}[b];"
         f"[a][b]blend@xfade=all_mode=normal:all_opacity=1:enable='{_fading(streams[0], fps)}',"
         f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p{end}"
     )
