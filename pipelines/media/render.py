@@ -4,8 +4,11 @@ How it stays fast and small:
   1. Every still and clip is prepared ONCE at a little more than the frame's size, in one codec
      (JPEG/MJPEG; see prepare.py): stills composed over a blurred fill, clips cut to their scene.
   2. ffmpeg reads them with the concat demuxer, a still listed once per second (see _listing), and
-     `fps` repeats it. The per-frame work is the Ken Burns move (a `scale` whose size follows the frame
-     number, then a `crop`; see _motion), a `blend` for crossfades, the libass captions and the encoder.
+     `fps` repeats it. The per-frame work is the Ken Burns move (see _motion): a zoom is a `scale` whose
+     size follows the frame number, then a `crop`; a pan is a `crop` moving across a picture scaled
+     once a second (see _prescale), and a zoom's frame that would show the same as the one before is
+     repeated, not scaled again (see _unmoved). Then a `blend` for crossfades, the libass captions and
+     the encoder.
   3. Crossfades: two such streams. The main one shows every scene in its own time, cut to cut; the
      other only the far side of each crossfade (the next scene arriving before the cut, the last one
      leaving after it) and a blank still otherwise. `blend` mixes them only while a crossfade lasts
@@ -15,6 +18,12 @@ How it stays fast and small:
      few filters however many scenes there are, so memory does not grow with the length of the video.
   4. An intro and an outro (video or image files) are scenes before and after the narration; the audio
      is their own sound (or silence), then the narration, so sound and picture stay in sync.
+  5. Both cores: the encoder (x264's threads) takes most of the CPU; the filters run beside it in three
+     graphs, each a thread of its own (ffmpeg runs one graph in one thread): the moves and crossfades,
+     the captions (libass, every frame), the sound. Each is single-threaded (-filter_complex_threads 1):
+     slice threads inside a graph only competed with the encoder for the same two cores. On 2 cores the
+     render keeps as many cores busy as the encoder does alone (~1.87 of 2); what is left over the
+     encoder's own cost is the filters' CPU (tests/bench/bench_render.py measures both).
 
 Timing convention: `Scene.start`/`Scene.end` are seconds on the ORIGINAL audio timeline.
 `render_video` renders the span [audio_start, audio_start + duration) of the audio and shifts the
