@@ -4,8 +4,11 @@ How it stays fast and small:
   1. Every still and clip is prepared ONCE at a little more than the frame's size, in one codec
      (JPEG/MJPEG; see prepare.py): stills composed over a blurred fill, clips cut to their scene.
   2. ffmpeg reads them with the concat demuxer, a still listed once per second (see _listing), and
-     `fps` repeats it. The per-frame work is the Ken Burns move (a `scale` whose size follows the frame
-     number, then a `crop`; see _motion), a `blend` for crossfades, the libass captions and the encoder.
+     `fps` repeats it. The per-frame work is the Ken Burns move (see _motion): a zoom is a `scale` whose
+     size follows the frame number, then a `crop`; a pan is a `crop` moving across a picture scaled
+     once a second (see _prescale), and a zoom's frame that would show the same as the one before is
+     repeated, not scaled again (see _unmoved). Then a `blend` for crossfades, the libass captions and
+     the encoder.
   3. Crossfades: two such streams. The main one shows every scene in its own time, cut to cut; the
      other only the far side of each crossfade (the next scene arriving before the cut, the last one
      leaving after it) and a blank still otherwise. `blend` mixes them only while a crossfade lasts
@@ -15,6 +18,12 @@ How it stays fast and small:
      few filters however many scenes there are, so memory does not grow with the length of the video.
   4. An intro and an outro (video or image files) are scenes before and after the narration; the audio
      is their own sound (or silence), then the narration, so sound and picture stay in sync.
+  5. Both cores: the encoder (x264's threads) takes most of the CPU; the filters run beside it in three
+     graphs, each a thread of its own (ffmpeg runs one graph in one thread): the moves and crossfades,
+     the captions (libass, every frame), the sound. Each is single-threaded (-filter_complex_threads 1):
+     slice threads inside a graph only competed with the encoder for the same two cores. On 2 cores the
+     render keeps as many cores busy as the encoder does alone (~1.87 of 2); what is left over the
+     encoder's own cost is the filters' CPU (tests/bench/bench_render.py measures both).
 
 Timing convention: `Scene.start`/`Scene.end` are seconds on the ORIGINAL audio timeline.
 `render_video` renders the span [audio_start, audio_start + duration) of the audio and shifts the
@@ -202,6 +211,39 @@ def _pick(pieces: list[tuple[int, int, str]], default: str) -> str:
     return f"if(lt(N,{pieces[mid][0]}),{_pick(pieces[:mid], default)},{_pick(pieces[mid:], default)})"
 
 
+def _pan_size(size: tuple[int, int]) -> tuple[int, int, int]:
+    """The pans' picture size (w, h) and their steps: the prepared picture shown at PAN_ZOOM."""
+    (w, h), (cw, ch) = size, canvas_size(size)
+    steps, rows = (cw - w) // 2, (ch - h) // 2
+    pan = min(steps, round(w * (PAN_ZOOM - 1) / 2))
+    return w + 2 * pan, h + 2 * (pan * rows // steps if steps else 0), pan
+
+
+def _prescale(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str]:
+    """Expressions (of the frame number N) for the size each decoded picture is scaled to before it is
+    repeated: a pan's picture at the pans' size (it does not change during the pan, so it is scaled once
+    a second here, not every frame; the per-frame scale then has nothing to do), anything else as it is."""
+    pw, ph, _ = _pan_size(size)
+    pans = [
+        (x.start, x.end, "1")
+        for x in stream
+        if x.shot.clip.kind == "image" and MOVES[x.shot.index % len(MOVES)] in ("right", "left")
+    ]
+    if not pans:
+        return "iw", "ih"
+    pan = _pick(pans, "0")
+    return f"if({pan},{pw},iw)", f"if({pan},{ph},ih)"
+
+
+def _zoom_steps(shot: Shot, steps: int, n: str = "N") -> str | None:
+    """A zoom's steps above the frame size on frame `n` (an expression), or None if the shot does not zoom."""
+    move = MOVES[shot.index % len(MOVES)]
+    if shot.clip.kind != "image" or move not in ("in", "out"):
+        return None
+    u = f"clip(({n}-{shot.start})/{max(1, shot.end - shot.start - 1)},0,1)"
+    return f"floor({steps}*{u})" if move == "in" else f"floor({steps}*(1-{u}))"
+
+
 def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str, str]:
     """Per-frame expressions (of the frame number N) for the Ken Burns moves: the size the prepared
     picture is scaled to (w, h), then where the frame is cropped from it (x, y).
@@ -209,12 +251,13 @@ def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str
     Free of jitter: the picture is never cropped before scaling (so the zoom itself is sub-pixel exact),
     it grows or shrinks 2 pixels at a time and is cropped about its centre, so the crop offset is a
     whole number that follows the size exactly: every point of the picture moves the same way every
-    frame, never back. Pans move the crop a whole pixel at a time. Clips and everything else are shown
-    at the prepared size (not scaled), cropped about the centre.
+    frame, never back. Pans move the crop a whole pixel at a time across the picture at the pans' size
+    (already scaled to it, see _prescale: the size here is the one it has, so it is not scaled again).
+    Clips and everything else are shown at the prepared size (not scaled), cropped about the centre.
     """
     (w, h), (cw, ch) = size, canvas_size(size)
     steps, rows = (cw - w) // 2, (ch - h) // 2  # 2-pixel steps from the whole picture to 1/ZOOM of it
-    pan = min(steps, round(w * (PAN_ZOOM - 1) / 2))  # the pans' steps
+    pan = _pan_size(size)[2]  # the pans' steps
 
     def row_steps(k: str | int) -> str:
         return f"floor({k}*{rows}/{steps})" if steps else "0"
@@ -224,13 +267,13 @@ def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str
         s = showing.shot  # the move runs over the shot's whole time on screen, whichever stream shows it
         if s.clip.kind != "image":
             continue
-        move = MOVES[s.index % len(MOVES)]
-        u = f"clip((N-{s.start})/{max(1, s.end - s.start - 1)},0,1)"
-        if move in ("in", "out"):
-            k = f"floor({steps}*{u})" if move == "in" else f"floor({steps}*(1-{u}))"
-            x = k
+        zoom = _zoom_steps(s, steps)
+        if zoom is not None:
+            k = x = zoom
         else:
+            u = f"clip((N-{s.start})/{max(1, s.end - s.start - 1)},0,1)"
             k = str(pan)
+            move = MOVES[s.index % len(MOVES)]
             x = f"floor({2 * pan}*{u})" if move == "right" else f"{2 * pan}-floor({2 * pan}*{u})"
         ks.append((showing.start, showing.end, k))
         xs.append((showing.start, showing.end, x))
@@ -239,12 +282,27 @@ def _motion(stream: list[Showing], size: tuple[int, int]) -> tuple[str, str, str
     return f"{w}+2*{k}", f"{h}+2*{row_steps(k)}", _pick(xs, str(steps)), _pick(ys, str(rows))
 
 
-def _repeat(i: int, fps: int, frames: int) -> str:
-    """Input i's pictures, converted once each, repeated to `frames` frames at `fps` (time base 1/(4 fps),
-    so that _join_streams can order two streams' frames unambiguously)."""
+def _unmoved(stream: list[Showing], size: tuple[int, int], frames: int) -> str:
+    """An expression of N, true on the frames of a zoom that show exactly the frame before (a zoom takes
+    fewer 2-pixel steps than it has frames): those are not scaled again but repeated (see _move). The
+    first frame of each showing and the stream's last frame are always made."""
+    (w, _), (cw, _) = size, canvas_size(size)
+    steps = (cw - w) // 2
+    pieces = []
+    for x in stream:
+        now, before = _zoom_steps(x.shot, steps), _zoom_steps(x.shot, steps, "(N-1)")
+        if now is not None and before is not None and min(x.end, frames - 1) > x.start + 1:
+            pieces.append((x.start + 1, min(x.end, frames - 1), f"eq({now},{before})"))
+    return _pick(pieces, "0")
+
+
+def _repeat(i: int, stream: list[Showing], size: tuple[int, int], fps: int, frames: int) -> str:
+    """Input i's pictures, converted (and a pan's scaled, see _prescale) once each, repeated to `frames`
+    frames at `fps` (time base 1/(4 fps), so that the two streams' frames interleave unambiguously)."""
+    w, h = (_by_time(e, fps) for e in _prescale(stream, size))
     return (
-        f"[{i}:v]scale=out_range=tv:out_color_matrix=bt709,format=yuv420p,"  # once per decoded picture
-        f"fps={fps}:start_time=0,trim=end_frame={frames},settb=1/{4 * fps},setpts=4*N"
+        f"[{i}:v]scale=w='{w}':h='{h}':eval=frame:flags=bilinear:out_range=tv:out_color_matrix=bt709,"
+        f"format=yuv420p,fps={fps}:start_time=0,trim=end_frame={frames},settb=1/{4 * fps},setpts=4*N"
     )
 
 
@@ -254,13 +312,17 @@ def _by_time(expr: str, fps: int) -> str:
     return expr.replace("N", f"round(t*{fps})")
 
 
-def _move(stream: list[Showing], size: tuple[int, int], fps: int) -> str:
+def _move(stream: list[Showing], size: tuple[int, int], fps: int, frames: int) -> str:
     w, h = size
     # Bilinear: the picture is never shrunk by more than ZOOM (1.12x), where it looks the same as bicubic
     # and costs ~30% less.
     sw, sh, x, y = (_by_time(e, fps) for e in _motion(stream, size))
+    # A frame that would show the same as the one before is dropped before the scale and `fps` repeats the
+    # one before in its place (the same picture, not scaled twice).
+    unmoved = _by_time(_unmoved(stream, size, frames), fps)
     return (
-        f"scale=w='{sw}':h='{sh}':eval=frame:flags=bilinear,crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1"
+        f"select='not({unmoved})',scale=w='{sw}':h='{sh}':eval=frame:flags=bilinear,"
+        f"crop=w={w}:h={h}:x='{x}':y='{y}':exact=1,setsar=1,fps={fps}"
     )
 
 
@@ -427,46 +489,61 @@ def render_video(
             inputs += ["-f", "concat", "-safe", "0", "-reinit_filter", "0", "-i", str(listing)]
             if i == 0:
                 inputs += ["-i", str(audio)]
-        video = _video_chain(streams, size, fps, frames, work)
-        if subtitles is not None:
-            kind = "ass" if Path(subtitles).suffix.lower() == ".ass" else "subtitles"
-            sub = escape_filter_path(Path(subtitles).resolve())
-            video += f",{kind}=filename={sub}:fontsdir={escape_filter_path(FONTS_DIR)}"
-        video += ",setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709[vout]"
-        graph = work / "graph.txt"
         first_extra = len(streams) + 1  # after the streams and the narration
         sounds = {
             k: Sound(None if v.input is None else first_extra + v.input, v.seconds) for k, v in sounds.items()
         }
-        graph.write_text(
-            video + ";" + _audio_chain(audio_start, duration, sounds.get("intro"), sounds.get("outro")),
-            encoding="utf-8",
-        )
-        args = [*inputs, *extra_inputs, "-/filter_complex", str(graph), "-map", "[vout]", "-map", "[aout]"]
+        graphs = [
+            _video_chain(streams, size, fps, frames, work, "vout" if subtitles is None else "moved"),
+            *_caption_chain(subtitles),
+            _audio_chain(audio_start, duration, sounds.get("intro"), sounds.get("outro")),
+        ]
+        args = ["-filter_complex_threads", "1", *inputs, *extra_inputs]
+        for i, text in enumerate(graphs):  # each graph runs in a thread of its own (see _caption_chain)
+            graph = work / f"graph{i}.txt"
+            graph.write_text(text, encoding="utf-8")
+            args += ["-/filter_complex", str(graph)]
+        args += ["-map", "[vout]", "-map", "[aout]"]
         with atomic_output(out) as tmp_out:  # a failed render leaves no half video
             args += _encode_args(tmp_out, fps=fps, duration=total, preset=preset, crf=crf)
             run_with_progress(args, what=f"rendering {out.name}", seconds=total)
     return probe(out)
 
 
+COLOUR = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+
+
+def _caption_chain(subtitles: Path | None) -> list[str]:
+    """The graph that burns the captions into [moved] -> [vout] (none without captions: the video graph
+    then ends at [vout]). libass runs on every frame, so it gets a graph, and so a thread, of its own: it
+    works on one frame while the moves are computed for the next, and the encoder has both cores."""
+    if subtitles is None:
+        return []
+    kind = "ass" if Path(subtitles).suffix.lower() == ".ass" else "subtitles"
+    sub = escape_filter_path(Path(subtitles).resolve())
+    return [f"[moved]{kind}=filename={sub}:fontsdir={escape_filter_path(FONTS_DIR)},{COLOUR}[vout]"]
+
+
 def _video_chain(
-    streams: list[list[Showing]], size: tuple[int, int], fps: int, frames: int, work: Path
+    streams: list[list[Showing]], size: tuple[int, int], fps: int, frames: int, work: Path, out: str
 ) -> str:
-    """The video so far: one stream moved, or two streams (inputs 0 and 2) moved and blended."""
+    """The video so far -> [out]: one stream moved, or two streams (inputs 0 and 2) moved and blended."""
+    end = f",{COLOUR}[vout]" if out == "vout" else f"[{out}]"
     if len(streams) == 1:
-        return f"{_repeat(0, fps, frames)},{_move(streams[0], size, fps)}"
+        return f"{_repeat(0, streams[0], size, fps, frames)},{_move(streams[0], size, fps, frames)}{end}"
     commands = work / "fades.cmd"
     commands.write_text(_fade_commands(streams[0], fps), encoding="utf-8")
     # The two streams are interleaved (main's frame, then the other's, by time) before any per-frame work,
     # then split again: so neither runs ahead of the other with new frames waiting at the blend (memory), and the
     # stills can be listed once a second (one decode a second).
     return (
-        f"{_repeat(0, fps, frames)}[pa];{_repeat(2, fps, frames)},setpts=PTS+1[pb];"
+        f"{_repeat(0, streams[0], size, fps, frames)}[pa];{_repeat(2, streams[1], size, fps, frames)},"
+        "setpts=PTS+1[pb];"
         "[pa][pb]interleave=nb_inputs=2,split[ia][ib];"
-        f"[ia]select='not(mod(n,2))',setpts=N/({fps}*TB),{_move(streams[0], size, fps)}[a];"
-        f"[ib]select='mod(n,2)',setpts=N/({fps}*TB),{_move(streams[1], size, fps)}[b];"
+        f"[ia]select='not(mod(n,2))',setpts=N/({fps}*TB),{_move(streams[0], size, fps, frames)}[a];"
+        f"[ib]select='mod(n,2)',setpts=N/({fps}*TB),{_move(streams[1], size, fps, frames)}[b];"
         f"[a][b]blend@xfade=all_mode=normal:all_opacity=1:enable='{_fading(streams[0], fps)}',"
-        f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p"
+        f"sendcmd=filename={escape_filter_path(commands)},format=yuv420p{end}"
     )
 
 
