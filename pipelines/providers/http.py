@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import time
 from collections.abc import Callable
@@ -28,6 +29,17 @@ import httpx
 from pipelines.errors import NicheflowError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
+
+
+def wikimedia_user_agent(purpose: str) -> str:
+    """The User-Agent Wikimedia's policy asks for (Wikipedia, Commons): the tool, what it does and a contact,
+    the operator's e-mail or URL from NICHEFLOW_CONTACT. Without it Wikimedia may throttle or refuse."""
+    contact = os.environ.get("NICHEFLOW_CONTACT", "").strip()
+    if not contact:
+        log.warning(
+            "NICHEFLOW_CONTACT is not set: Wikimedia asks for a contact (an e-mail or URL) in the User-Agent"
+        )
+    return f"nicheflow/0.1 ({purpose}; contact: {contact or 'not given'})"
 
 
 class ProviderError(NicheflowError, RuntimeError):

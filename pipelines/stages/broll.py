@@ -73,11 +73,16 @@ def providers_for(p: Production) -> list[BrollProvider]:
             continue
         if name == "commons":  # no key: Wikimedia asks only for a descriptive User-Agent
             from pipelines.providers.broll.commons import Commons
+            from pipelines.providers.http import wikimedia_user_agent
 
-            base = os.environ.get("COMMONS_BASE_URL") or None
-            search = cache().root / "search"
             out.append(
-                Commons(language=p.cfg.language, min_width=cfg.min_width, search_cache=search, base_url=base)
+                Commons(
+                    language=p.cfg.language,
+                    min_width=cfg.min_width,
+                    search_cache=cache().root / "search",
+                    base_url=os.environ.get("COMMONS_BASE_URL") or None,
+                    user_agent=wikimedia_user_agent("b-roll from Wikimedia Commons"),
+                )
             )
             continue
         cls, variable, conn_id = _STOCK[name]

@@ -63,11 +63,12 @@ def providers_for(conn: Conn, p: Production) -> list[tuple[str, ResearchProvider
                 (name, LocalSources(p.cfg.sources_path, p.cfg.language, conn, p.cfg.text_search_config))
             )
         elif name == "wikipedia":
+            from pipelines.providers.http import wikimedia_user_agent
             from pipelines.providers.research.wikipedia import WikipediaSources
 
-            out.append(
-                (name, WikipediaSources(p.cfg.language, base_url=os.environ.get("WIKIPEDIA_BASE_URL")))
-            )
+            agent = wikimedia_user_agent("research")
+            base = os.environ.get("WIKIPEDIA_BASE_URL")
+            out.append((name, WikipediaSources(p.cfg.language, base_url=base, user_agent=agent)))
         elif name == "websearch":
             key = os.environ.get("BRAVE_SEARCH_API_KEY")
             if not key:

@@ -258,7 +258,7 @@ class Commons:
                 self.name,
                 403,
                 f"{self.base_url} refused the request. Wikimedia blocks requests without a descriptive "
-                f"User-Agent: set user_agent to name this tool and give a contact (now {self.user_agent!r})",
+                f"User-Agent with a contact: set NICHEFLOW_CONTACT to your e-mail or URL (now {self.user_agent!r})",
             )
         if response.status_code == 404:
             return ProviderRejected(self.name, 404, f"no MediaWiki API at {self.base_url}/w/api.php")

@@ -120,7 +120,7 @@ class WikipediaSources:
                 self.name,
                 status,
                 f"{self.base_url} refused the request. Wikimedia blocks requests without a "
-                "descriptive User-Agent: set user_agent to name this tool and give a contact "
+                "descriptive User-Agent with a contact: set NICHEFLOW_CONTACT to your e-mail or URL "
                 f"(now {self.user_agent!r})",
             )
         if status == 404:

@@ -241,7 +241,12 @@ def test_the_broll_stage_uses_commons_and_credits_it_in_the_description(
 ):
     edit_yaml(configs / "historia_ptbr.yaml", {"broll.providers": ["commons"]})
     monkeypatch.setenv("COMMONS_BASE_URL", server.url)
+    monkeypatch.setenv("NICHEFLOW_CONTACT", "ops@example.org")
     p, m = gather("1")
+    # Wikimedia's User-Agent policy: the tool and the operator's contact, on every request
+    assert {r.headers["user-agent"] for r in server.requests} == {
+        "nicheflow/0.1 (b-roll from Wikimedia Commons; contact: ops@example.org)"
+    }
 
     # the subject first: the 14-bis film, then its photos; Saturn V's clip and photo for the second segment
     assert [[(o["source"], o["id"], o["kind"]) for o in opts] for opts in m["options"]] == [

@@ -179,7 +179,7 @@ def test_a_refused_wikipedia_call_is_permanent_and_says_what_to_fix(wiki):
     with pytest.raises(PermanentError) as e:
         wikipedia(wiki, user_agent="python-httpx/0.28.1").research("Apollo 11")
     assert isinstance(e.value, ProviderRejected) and e.value.status == 403
-    assert "set user_agent to name this tool and give a contact" in str(e.value)
+    assert "set NICHEFLOW_CONTACT to your e-mail or URL" in str(e.value)
     with pytest.raises(ProviderRejected, match="check base_url"):
         WikipediaSources("en", base_url=wiki.url + "/nowhere", **FAST).research("Apollo 11")
 
