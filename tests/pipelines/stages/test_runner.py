@@ -15,6 +15,7 @@ from pipelines.media.ffmpeg import probe
 from pipelines.paths import outbox_dir
 from pipelines.stages import runner, shorts, start
 from pipelines.stages.publish import next_slot
+from tests.helpers import edit_yaml
 
 
 def approve(cid: int, who: str = "tester") -> None:
@@ -30,6 +31,7 @@ def artifacts(pid: int, stage: str) -> dict:
 
 @pytest.mark.slow
 def test_a_whole_production_stage_by_stage(database, data_dir, configs):
+    edit_yaml(configs / "science_en.yaml", {"style.caption_mode": "karaoke"})  # word by word on long-form too
     pid = start.run("science_en", "The Hubble Space Telescope", "manual__stages", target_seconds=20)
     assert runner.run("knowledge", pid)["new_facts"] > 0
 
@@ -105,6 +107,10 @@ def test_a_whole_production_stage_by_stage(database, data_dir, configs):
     first_word = timings["words"][0]
     h, m, s = srt.splitlines()[1].split(" --> ")[0].split(":")
     assert abs(float(s.replace(",", ".")) - first_word["start"]) < 0.01  # captions start with the voice
+    burned = (p.abs(final["video"]).parent / "captions.ass").read_text(encoding="utf-8")
+    events = [line for line in burned.splitlines() if line.startswith("Dialogue:")]
+    lit = [line for line in events if "\\1c" in line]  # one event per word, that word in the highlight
+    assert len(lit) > len(srt.strip().split("\n\n")) and all(line.count("\\1c") == 2 for line in lit)
 
     # publish: once, into the channel's outbox, with full metadata; a retry publishes nothing twice
     receipt = runner.run("publish", pid)

@@ -12,12 +12,17 @@ import pytest
 from pydantic import ValidationError
 
 from knowledge.store import Fact
+from pipelines import production
 from pipelines.artifacts import Segment, Sentence, Span, StoredScript, Timings, Word
 from pipelines.config import Shorts
+from pipelines.db import connect
+from pipelines.files import read_json
 from pipelines.providers.writer import offline
 from pipelines.providers.writer.groq import GroqWriter
 from pipelines.stages import script as script_stage
+from pipelines.stages import shorts
 from pipelines.stages.shorts import Choice, choose, hook_line, key_phrase, score, sentence_times
+from tests.helpers import edit_yaml
 from tests.helpers.fake_groq import FakeGroq
 
 WORD = 0.4  # seconds per narrated word
@@ -372,3 +377,28 @@ def test_the_key_phrase_stands_in_when_groq_fails(fake: FakeGroq, caplog):
     fake.add_completion(json.dumps({"hook": "Jupiter weighs 300 Earths"}))
     assert hook_line(JUPITER, "en", groq(fake)) == "Largest planet in the Solar System"
     assert "number 300 is not in the sentence" in caplog.text
+
+
+def test_the_stage_asks_groq_once_for_a_shorts_hook_and_a_retry_keeps_it(
+    fake: FakeGroq, database, data_dir, configs, monkeypatch, tmp_path
+):
+    # a channel that writes with Groq gets its Shorts' hook lines from Groq, through the stage's own wiring
+    edit_yaml(configs / "science_en.yaml", {"llm.provider": "groq"})
+    monkeypatch.setenv("GROQ_API_KEY", KEY)
+    monkeypatch.setenv("GROQ_BASE_URL", fake.url)
+    with connect() as conn:
+        p = production.create(conn, "science_en", "Apollo 11", "test-hook-groq")
+    [choice] = choose(*build(APOLLO), max_seconds=30, count=1)
+    fake.add_completion(json.dumps({"hook": "First steps on the Moon"}))
+    llm = shorts._hook_writer(p)
+    assert isinstance(llm, GroqWriter)
+    recorded = tmp_path / "short-1.choice.json"
+    assert shorts._hook_of(recorded, choice, "en", llm) == "First steps on the Moon"
+    assert read_json(recorded)["hook"] == "First steps on the Moon"  # recorded with the choice
+    # a retry of the task shows the same line without asking again (the video may already show it)
+    assert shorts._hook_of(recorded, choice, "en", llm) == "First steps on the Moon"
+    assert len(fake.requests) == 1
+    llm.close()
+    # without a key the channel's Shorts open on the fact's key phrase, offline
+    monkeypatch.delenv("GROQ_API_KEY")
+    assert shorts._hook_writer(p) is None
