@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_audio.py
 	$(BIN)/python tests/bench/bench_audio_qa.py
 	$(BIN)/python tests/bench/bench_upload.py
+	$(BIN)/python tests/bench/bench_checkpoint.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check dags plugins pipelines knowledge tests

@@ -15,6 +15,10 @@ from pipelines.errors import PermanentError
 Decision = Literal["approved", "changes_requested", "rejected"]
 DECISIONS: tuple[str, ...] = ("approved", "changes_requested", "rejected")
 
+# LISTEN/NOTIFY channel on which every decision is announced (payload: the checkpoint id), so the trigger
+# waiting on that checkpoint resumes the production at once instead of at its next poll.
+NOTIFY_CHANNEL = "nicheflow_checkpoint"
+
 
 class CheckpointError(PermanentError, ValueError):
     """A request that cannot be carried out; the message says why and what to do."""
@@ -178,6 +182,9 @@ def decide(
         "UPDATE productions SET status = 'running', updated_at = now() WHERE id = %s AND status = 'stalled'",
         (cp.production_id,),
     )
+    # wake the trigger waiting on it: PostgreSQL delivers this when the transaction commits, never before,
+    # and not at all if it rolls back (the trigger's poll stays the fallback for a notification lost)
+    conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(checkpoint_id)))
     return get(conn, checkpoint_id)
 
 

@@ -1,5 +1,6 @@
-"""Triggers (they wait in the triggerer, holding no worker slot): CheckpointTrigger polls the checkpoint's row
-in PostgreSQL asynchronously; UntilTrigger waits until a time of the project's clock (pipelines.clock)."""
+"""Triggers (they wait in the triggerer, holding no worker slot): CheckpointTrigger waits for a checkpoint's
+decision in PostgreSQL asynchronously (woken at once by the decision's NOTIFY, with a poll as the fallback);
+UntilTrigger waits until a time of the project's clock (pipelines.clock)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ log = logging.getLogger(__name__)
 
 
 class CheckpointTrigger(BaseTrigger):
-    """Fires once the checkpoint is no longer pending. Serialises to plain kwargs (no credentials: the
-    database URL is read from the triggerer's environment at run time)."""
+    """Fires once the checkpoint is no longer pending. It LISTENs on pipelines.checkpoints.NOTIFY_CHANNEL,
+    on which every decision is announced when it commits, so the production resumes at once; it also looks
+    at the row every `poll_seconds`, so a notification that never came (a dropped connection, a decision
+    written by hand) only delays it. `listen=False` polls only. Serialises to plain kwargs (no credentials:
+    the database URL is read from the triggerer's environment at run time)."""
 
     def __init__(
         self,
@@ -23,12 +27,14 @@ class CheckpointTrigger(BaseTrigger):
         poll_seconds: float = 15.0,
         timeout_seconds: float = 48 * 3600,
         reminder_seconds: float = 12 * 3600,
+        listen: bool = True,
     ):
         super().__init__()
         self.checkpoint_id = int(checkpoint_id)
         self.poll_seconds = float(poll_seconds)
         self.timeout_seconds = float(timeout_seconds)
         self.reminder_seconds = float(reminder_seconds)
+        self.listen = bool(listen)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -38,6 +44,7 @@ class CheckpointTrigger(BaseTrigger):
                 "poll_seconds": self.poll_seconds,
                 "timeout_seconds": self.timeout_seconds,
                 "reminder_seconds": self.reminder_seconds,
+                "listen": self.listen,
             },
         )
 
@@ -82,9 +89,20 @@ class CheckpointTrigger(BaseTrigger):
                 row[2],
             )
 
+    async def _wait(self, conn) -> None:
+        """Until a notification names this checkpoint, or `poll_seconds` pass. Notifications that came while
+        the row was being read are kept by psycopg and seen here first, so none falls between the two."""
+        if not self.listen:
+            await asyncio.sleep(self.poll_seconds)
+            return
+        async for note in conn.notifies(timeout=self.poll_seconds):
+            if note.payload == str(self.checkpoint_id):
+                return
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         import psycopg
 
+        from pipelines.checkpoints import NOTIFY_CHANNEL
         from pipelines.db import database_url
 
         conn = None
@@ -92,18 +110,25 @@ class CheckpointTrigger(BaseTrigger):
             try:
                 if conn is None or conn.closed:
                     conn = await psycopg.AsyncConnection.connect(database_url(), autocommit=True)
+                    if self.listen:  # before reading the row: a decision after the read is then heard
+                        await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 status = await self._status(conn)
             except psycopg.OperationalError as e:  # database restarting: keep waiting, nothing is lost
                 log.warning("checkpoint %s: database unavailable (%s); retrying", self.checkpoint_id, e)
                 conn = None
-                status = "pending"
+                await asyncio.sleep(self.poll_seconds)
+                continue
             if status is None:
                 yield TriggerEvent({"checkpoint_id": self.checkpoint_id, "status": "missing"})
                 break
             if status != "pending":
                 yield TriggerEvent({"checkpoint_id": self.checkpoint_id, "status": status})
                 break
-            await asyncio.sleep(self.poll_seconds)
+            try:
+                await self._wait(conn)
+            except psycopg.OperationalError as e:
+                log.warning("checkpoint %s: lost the database while waiting (%s)", self.checkpoint_id, e)
+                conn = None
         if conn is not None:
             await conn.close()
 

@@ -96,5 +96,6 @@ def test_checkpoint_trigger_serialises_to_plain_kwargs():
         "poll_seconds": 3.0,
         "timeout_seconds": 7200.0,
         "reminder_seconds": 600.0,
+        "listen": True,
     }
     assert CheckpointTrigger(**kwargs).serialize() == (path, kwargs)
