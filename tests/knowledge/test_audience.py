@@ -173,3 +173,22 @@ def test_the_groq_prompt_carries_the_learnings_with_their_figures(database, data
     assert applied["opening:question"] == (
         "given to the model in the prompt, with its figures; the hook opens with a question"
     )
+
+
+def test_shorts_that_send_viewers_to_their_long_form(database, data_dir, configs):
+    from tests.helpers.audience import add_short, traffic
+
+    openings = {"v1": "In 1969 three men flew to the Moon.", "v2": "In 1977 two probes left Earth."}
+    with connect() as conn:
+        for v in VIDEOS:
+            pid = add_video(conn, *v)
+            add_short(conn, pid, 1, f"{v[0]}-short", 4.0, 20.0, openings.get(v[0], "A probe took pictures."))
+            daily(conn, CHANNEL, f"{v[0]}-short", 3000, 80.0)
+            traffic(conn, CHANNEL, v[0], "SHORTS", 300 if v[0] in openings else 30)
+        audience.refresh(conn, CHANNEL)
+        shorts = [a for a in store.audience_learnings(conn, CHANNEL) if a.kind == "audience:shorts"]
+    assert [a.rule for a in shorts] == ["shorts:opening:number"]
+    assert shorts[0].lesson == (
+        "Shorts opening with a number sent the most viewers to their long-form video: 10 % of their viewers went "
+        "on to the long-form (600 of 6,000 views, 2 videos), against 1 % for other Shorts (2 videos)."
+    )
