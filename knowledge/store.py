@@ -327,11 +327,14 @@ def record_coverage(
 
 
 def recent_learnings(conn: Conn, channel: str, limit: int = 12) -> list[str]:
-    """The channel's latest lessons (review notes, later performance), newest first, for the next prompt."""
+    """The channel's latest lessons of its reviews (and any other kept lesson that is not an audience
+    learning, which audience_learnings gives with its rule), newest first, for the next prompt; retired
+    lessons are left out."""
     return [
         r["lesson"]
         for r in conn.execute(
-            "SELECT lesson FROM learnings WHERE channel = %s ORDER BY created_at DESC, id DESC LIMIT %s",
+            "SELECT lesson FROM learnings WHERE channel = %s AND kind NOT LIKE 'audience:%%' AND retired_at IS NULL"
+            " ORDER BY created_at DESC, id DESC LIMIT %s",
             (channel, limit),
         )
     ]
@@ -342,3 +345,28 @@ def add_learning(conn: Conn, channel: str, production_id: int, kind: str, lesson
         "INSERT INTO learnings (channel, production_id, kind, lesson) VALUES (%s, %s, %s, %s)",
         (channel, production_id, kind, lesson),
     )
+
+
+@dataclass(frozen=True)
+class AudienceLearning:
+    """A learning from the channel's audience (knowledge.audience): `kind` 'audience:<what>', the `rule` the
+    writers read ('opening:number', 'length:target_seconds', ...), the lesson with its figures, and the
+    figures themselves (`evidence`)."""
+
+    id: int
+    kind: str
+    rule: str
+    lesson: str
+    evidence: dict[str, Any]
+
+
+def audience_learnings(conn: Conn, channel: str) -> list[AudienceLearning]:
+    """The channel's active audience learnings (not retired), in the order they were learned."""
+    rows = conn.execute(
+        "SELECT id, kind, rule, lesson, evidence FROM learnings WHERE channel = %s AND kind LIKE 'audience:%%'"
+        " AND retired_at IS NULL AND rule IS NOT NULL ORDER BY id",
+        (channel,),
+    )
+    return [
+        AudienceLearning(r["id"], r["kind"], r["rule"], r["lesson"], dict(r["evidence"] or {})) for r in rows
+    ]

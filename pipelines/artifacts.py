@@ -145,6 +145,7 @@ class StoredScript(JsonFile):
     notes_understood: list[str] = []
     grounding_flags: list[GroundingFlag] = []
     usage: dict[str, Any] | None = None  # the LLM's tokens and cost (as the writer reports them)
+    learnings_applied: list[dict[str, Any]] = []  # audience learnings the script follows: id, lesson, how
 
     def cited_ids(self) -> list[int]:
         """Every fact id the script cites, each once, in order."""
@@ -253,6 +254,7 @@ class Render(JsonFile):
     chapters: list[RenderChapter] = []
     thumbnails: list[str] = []
     thumbnail: int = 0  # the proposed one
+    intro_seconds: float | None = None  # the intro clip before the narration (None: rendered before v11)
 
 
 # --- checkpoint artifacts ------------------------------------------------------------------------------

@@ -107,7 +107,11 @@ def assemble(
         )
     ]
     render = Render(
-        duration=info.duration, chapters=chapters(script, timings, lead=lead), thumbnails=thumbs, thumbnail=0
+        duration=info.duration,
+        chapters=chapters(script, timings, lead=lead),
+        thumbnails=thumbs,
+        thumbnail=0,
+        intro_seconds=lead,
     ).save(out / "render.json")
     return FinalOutput(
         video=p.rel(video),

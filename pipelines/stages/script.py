@@ -13,8 +13,9 @@ from collections import Counter
 from collections.abc import Mapping
 
 from knowledge import store
+from knowledge.audience import opening_style
 from knowledge.query import query
-from knowledge.store import Fact, source_key
+from knowledge.store import AudienceLearning, Fact, source_key
 from pipelines import checkpoints, grounding
 from pipelines import notes as review_notes
 from pipelines.artifacts import (
@@ -31,12 +32,55 @@ from pipelines.db import Conn
 from pipelines.errors import NoFacts
 from pipelines.metadata import fit_title
 from pipelines.production import Production
-from pipelines.providers.writer.base import Brief, Script, Writer
+from pipelines.providers.writer.base import Brief, Script, Writer, WriterResult
 from pipelines.providers.writer.offline import OfflineWriter
 from pipelines.stages.knowledge import facts_needed
 
 log = logging.getLogger(__name__)
 INTRO_HEADING = {"en": "Introduction", "pt-BR": "Introdução"}
+# a length learning moves the channel's target_seconds at most this far either way (the channel's bounds)
+LENGTH_BOUNDS = (0.5, 1.5)
+STYLE_NAMES = {
+    "question": "a question",
+    "number": "a number",
+    "superlative": "a superlative",
+    "name": "a name",
+    "statement": "a plain statement",
+}
+
+
+def target_seconds(p: Production, learnings: list[AudienceLearning]) -> tuple[int, dict[int, str]]:
+    """The narration's target: the production's own when it was set by hand, else the channel's
+    target_seconds, moved by a 'length:target_seconds' learning within LENGTH_BOUNDS of it; and how the
+    learning was applied (learning id -> how)."""
+    base = p.cfg.target_seconds
+    rule = next((a for a in learnings if a.rule == "length:target_seconds"), None)
+    if p.target_override or rule is None:
+        return p.target_seconds, {}
+    lo, hi = round(base * LENGTH_BOUNDS[0]), round(base * LENGTH_BOUNDS[1])
+    want = int(rule.evidence.get("target_seconds") or base)
+    got = min(max(want, lo), hi)
+    how = f"target length {got} s instead of the channel's {base} s"
+    if got != want:
+        how += f" (the learning's {want} s, kept within the channel's bounds of {lo}-{hi} s)"
+    return got, {rule.id: how}
+
+
+def learnings_applied(
+    learnings: list[AudienceLearning], written: WriterResult, stage: dict[int, str], topic: str
+) -> list[dict]:
+    """Each audience learning the script follows: its id, lesson and how it was applied (by the stage, by
+    the writer); an opening learning also says how the hook opens."""
+    out = []
+    for a in learnings:
+        how = [h for h in (stage.get(a.id), written.applied.get(a.id)) if h]
+        if how and a.rule.startswith("opening:") and not any(h.startswith("the hook") for h in how):
+            how.append(f"the hook opens with {STYLE_NAMES[opening_style(written.script.hook, topic)]}")
+        if how:
+            out.append(
+                {"id": a.id, "kind": a.kind, "rule": a.rule, "lesson": a.lesson, "how": "; ".join(how)}
+            )
+    return out
 
 
 def rank_sources(ranked: list[Fact], top: int = 15) -> list[str]:
@@ -72,7 +116,9 @@ def write_script(conn: Conn, p: Production, revision: int, notes: str | None) ->
             f"add a source document to {cfg.sources_dir} or choose another topic"
         )
     adjust = review_notes.read(notes)
-    target_words = round(p.target_seconds * cfg.voice.rate_wpm / 60 * adjust.length)
+    audience = store.audience_learnings(conn, p.channel)
+    seconds, length_applied = target_seconds(p, audience)
+    target_words = round(seconds * cfg.voice.rate_wpm / 60 * adjust.length)
     pool = store.facts_from_sources(conn, p.channel, rank_sources(report.facts)[:2]) or report.facts
     brief = Brief(
         topic=p.topic,
@@ -84,6 +130,7 @@ def write_script(conn: Conn, p: Production, revision: int, notes: str | None) ->
         learnings=store.recent_learnings(conn, p.channel),
         notes=notes,
         questions=[q.question for q in report.questions],
+        audience_learnings=audience,
     )
     writer = writer_for(p)
     try:
@@ -105,6 +152,7 @@ def write_script(conn: Conn, p: Production, revision: int, notes: str | None) ->
         notes_understood=list(adjust.understood),
         grounding_flags=flags,
         usage=usage,
+        learnings_applied=learnings_applied(audience, written, length_applied, p.topic),
     )
     path = stored.save(p.stage_dir("script", revision) / "script.json")
     if flags:
@@ -205,6 +253,7 @@ def view(conn: Conn, p: Production, cp: Checkpoint) -> dict:
         "flags": flags,
         "usage": script.usage,
         "questions": used["questions"] if used else [],
+        "learnings_applied": script.learnings_applied,
     }
 
 

@@ -20,7 +20,7 @@ from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from knowledge.store import Fact
+from knowledge.store import AudienceLearning, Fact
 from pipelines.metadata import DESCRIPTION_MAX_BYTES, TITLE_MAX
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -99,7 +99,9 @@ def cited_ids(script: Script) -> set[int]:
 @dataclass(frozen=True)
 class Brief:
     """What a writer is asked for. `facts` are the only facts it may cite, in story order (the topic's main
-    sources first); `notes` are a reviewer's request-changes notes, when this is a new revision."""
+    sources first); `notes` are a reviewer's request-changes notes, when this is a new revision;
+    `learnings` the lessons of earlier reviews; `audience_learnings` what the channel's audience showed
+    (knowledge.audience: a rule and the figures behind it), which the writer follows as far as it can."""
 
     topic: str
     language: str
@@ -110,6 +112,7 @@ class Brief:
     learnings: Sequence[str] = ()
     notes: str | None = None
     questions: Sequence[str] = ()
+    audience_learnings: Sequence[AudienceLearning] = ()
 
 
 @dataclass
@@ -126,6 +129,7 @@ class WriterResult:
     flags: list[dict] = field(
         default_factory=list
     )  # grounding.check() of the final script, when the writer ran it
+    applied: dict[int, str] = field(default_factory=dict)  # audience learning id -> how the writer applied it
 
 
 class Writer(Protocol):

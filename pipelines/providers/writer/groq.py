@@ -174,6 +174,7 @@ class GroqWriter:
             "tone": brief.tone,
             "audience": brief.audience,
             "learnings": list(brief.learnings),
+            "audience_learnings": [a.lesson for a in brief.audience_learnings],
             "notes": brief.notes,
             "errors": [],
             "questions": list(brief.questions),
@@ -221,6 +222,9 @@ class GroqWriter:
             disclosure=DISCLOSURE[language].format(model=self.model),
             usage=usage,
             flags=flags,
+            applied={
+                a.id: "given to the model in the prompt, with its figures" for a in brief.audience_learnings
+            },
         )
 
     def hook_line(self, sentence: str, language: str, max_words: int = HOOK_MAX_WORDS) -> str:
