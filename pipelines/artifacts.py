@@ -10,6 +10,9 @@ explicit nulls stay null."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -401,3 +404,57 @@ class FinalOutput(StageOutput):
     def load_render(self, p: Production) -> Render:
         """The render record (render.json) these artifacts name."""
         return Render.load(p.abs(self.render))
+
+
+# --- when each sentence of a script is spoken (the Shorts' cut, retention on the script) ------------------
+
+
+@dataclass(frozen=True)
+class TimedSentence:
+    """A narrated sentence of the script and when it is spoken (seconds into the narration)."""
+
+    segment: int
+    index: int  # within its segment
+    text: str
+    start: float
+    end: float
+    cites: bool  # it states a fact (cites one)
+    last_of_segment: bool
+
+
+def sentence_times(script: StoredScript, timings: Timings) -> list[TimedSentence]:
+    """Every narrated sentence with its time. The word timings are the segment's written words in order
+    (a word can carry an unspoken token with it), so a sentence runs from the word holding its first token
+    to the word holding its last; a segment whose words do not add up to its text (older timings) has its
+    span shared out by word count."""
+    out: list[TimedSentence] = []
+    for span in timings.segments:
+        seg = script.segments[span.segment]
+        counts = [len(s.text.split()) for s in seg.sentences]
+        words = timings.words_in(span.segment)
+        ends = list(accumulate(len(w.text.split()) for w in words))
+        total = sum(counts)
+        first, prev_end = 0, span.start
+        for j, (s, n) in enumerate(zip(seg.sentences, counts, strict=True)):
+            if n == 0:
+                continue
+            if words and ends[-1] == total:
+                start = max(words[bisect_right(ends, first)].start, prev_end)
+                end = max(words[bisect_right(ends, first + n - 1)].end, start)
+            else:
+                length = span.end - span.start
+                start = span.start + length * first / total
+                end = span.start + length * (first + n) / total
+            first, prev_end = first + n, end
+            out.append(
+                TimedSentence(
+                    segment=span.segment,
+                    index=j,
+                    text=s.text,
+                    start=round(start, 3),
+                    end=round(end, 3),
+                    cites=bool(s.fact_ids),
+                    last_of_segment=j == len(seg.sentences) - 1,
+                )
+            )
+    return out

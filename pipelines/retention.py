@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pipelines import production
-from pipelines.artifacts import AudioOutput, FinalOutput, ScriptOutput, StoredScript, Timings
+from pipelines.artifacts import AudioOutput, FinalOutput, ScriptOutput, StoredScript, Timings, sentence_times
 from pipelines.db import Conn
 from pipelines.media.prepare import bookend_seconds
 
@@ -221,8 +221,6 @@ def segment_boundaries(conn: Conn, production_id: int, video_id: str) -> list[tu
 def layout(conn: Conn, production_id: int, video_id: str) -> Layout:
     """Where the intro clip, each script segment and sentence, and the outro are in the published video
     `video_id` of the production (its long-form or one of its Shorts); LookupError if it is neither."""
-    from pipelines.stages.shorts import sentence_times
-
     upload = _upload(conn, production_id, video_id)
     p = production.load(conn, production_id)
     script = ScriptOutput.approved(conn, production_id).load_script(p)

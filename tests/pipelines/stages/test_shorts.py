@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from knowledge.store import Fact
 from pipelines import production
-from pipelines.artifacts import Segment, Sentence, Span, StoredScript, Timings, Word
+from pipelines.artifacts import Segment, Sentence, Span, StoredScript, Timings, Word, sentence_times
 from pipelines.config import Shorts
 from pipelines.db import connect
 from pipelines.files import read_json
@@ -21,7 +21,7 @@ from pipelines.providers.writer import offline
 from pipelines.providers.writer.groq import GroqWriter
 from pipelines.stages import script as script_stage
 from pipelines.stages import shorts
-from pipelines.stages.shorts import Choice, choose, hook_line, key_phrase, score, sentence_times
+from pipelines.stages.shorts import Choice, choose, hook_line, key_phrase, score
 from tests.helpers import edit_yaml
 from tests.helpers.fake_groq import FakeGroq
 
