@@ -5,61 +5,26 @@ while others go on, the quota ledger, and channel isolation."""
 
 from __future__ import annotations
 
-import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import psycopg
 import pytest
 
-from pipelines import analytics, clock, production, quota
+from pipelines import analytics, quota
 from pipelines.db import connect
 from pipelines.production import channel_db
 from pipelines.providers.analytics.base import DailyRow
-from pipelines.providers.google import channel_conn_id, conn_env, project_conn_id
-from tests.helpers import edit_yaml
+from pipelines.providers.google import channel_conn_id, conn_env
+from tests.helpers.analytics import HISTORIA, connect_channels, pt_days_ago, uploaded
 from tests.helpers.fake_youtube import FakeYouTube
 from tests.helpers.fake_youtube_analytics import sample_daily, sample_retention
-
-SCIENCE, HISTORIA = "UCscience000000000000001", "UChistoria00000000000001"
 
 
 @pytest.fixture
 def youtube(database, configs, monkeypatch):
     """science_en and historia_ptbr publish to a local YouTube through project main, both connected."""
-    fake = FakeYouTube()
-    cfg = fake.client_config()["installed"]
-    client = {"login": cfg["client_id"], "password": cfg["client_secret"]}
-    client["extra"] = {"token_uri": cfg["token_uri"], "api_root": fake.url}
-    monkeypatch.setenv(conn_env(project_conn_id("main")), json.dumps(client))
-    tokens = {}
-    for channel, yt_id in (("science_en", SCIENCE), ("historia_ptbr", HISTORIA)):
-        edit_yaml(
-            configs / f"{channel}.yaml", {"publish.provider": "youtube", "publish.youtube.project": "main"}
-        )
-        tokens[channel] = fake.add_channel(yt_id, channel)
-        conn = {"password": tokens[channel], "extra": {"channel_id": yt_id}}
-        monkeypatch.setenv(conn_env(channel_conn_id(channel)), json.dumps(conn))
-    yield fake, tokens
-    fake.close()
-
-
-def uploaded(fake, channel: str, yt_channel: str, days_ago: float, kind: str = "longform", **stats) -> str:
-    """A video of `channel` published `days_ago` days ago: on the fake, and in youtube_uploads."""
-    at = clock.now() - timedelta(days=days_ago)
-    video_id = fake.add_video(yt_channel, published_at=at.isoformat(), **stats)
-    with connect() as conn:
-        pid = production.create(conn, channel, f"topic of {video_id}", f"run-{video_id}").id
-        conn.execute(
-            "INSERT INTO youtube_uploads (item, channel, production_id, kind, project, size_bytes, video_id,"
-            " publish_at, privacy, state) VALUES (%s, %s, %s, %s, 'main', 1000, %s, %s, 'private', 'published')",
-            (f"{pid:05d}-{kind}", channel, pid, kind, video_id, at),
-        )
-    return video_id
-
-
-def pt_days_ago(n: float) -> date:
-    """The Pacific day (the Analytics API's) of the moment `n` days ago."""
-    return quota.pt_day(clock.now() - timedelta(days=n))
+    with FakeYouTube() as fake:
+        yield fake, connect_channels(fake, configs, monkeypatch)
 
 
 def daily_rows(channel: str) -> list[dict]:
@@ -75,7 +40,7 @@ def reports(fake) -> list[dict]:
 
 def test_figures_are_stored_per_video_per_day(youtube):
     fake, _ = youtube
-    vid = uploaded(fake, "science_en", SCIENCE, days_ago=10)
+    vid = uploaded(fake, "science_en", days_ago=10)
     figures = sample_daily(pt_days_ago(10), 8)  # the last two days are not in yet (48-72 h late)
     fake.set_analytics(
         vid, daily=figures, retention=sample_retention(), traffic={"SHORTS": 120, "YT_SEARCH": 340}
@@ -111,7 +76,7 @@ def test_figures_are_stored_per_video_per_day(youtube):
 
 def test_a_re_pull_replaces_the_revised_days_instead_of_adding_them(youtube):
     fake, _ = youtube
-    vid = uploaded(fake, "science_en", SCIENCE, days_ago=12)
+    vid = uploaded(fake, "science_en", days_ago=12)
     figures = sample_daily(pt_days_ago(12), 10)
     fake.set_analytics(vid, daily=figures)
     analytics.run("science_en")
@@ -131,9 +96,9 @@ def test_a_re_pull_replaces_the_revised_days_instead_of_adding_them(youtube):
 
 def test_a_new_video_without_data_is_no_error_and_gets_near_real_time_counts(youtube):
     fake, _ = youtube
-    old = uploaded(fake, "science_en", SCIENCE, days_ago=20, viewCount=5000)
-    new = uploaded(fake, "science_en", SCIENCE, days_ago=1, viewCount=37, likeCount=4, commentCount=2)
-    short = uploaded(fake, "science_en", SCIENCE, days_ago=0.5, kind="short", viewCount=410)
+    old = uploaded(fake, "science_en", days_ago=20, viewCount=5000)
+    new = uploaded(fake, "science_en", days_ago=1, viewCount=37, likeCount=4, commentCount=2)
+    short = uploaded(fake, "science_en", days_ago=0.5, kind="short", viewCount=410)
     fake.set_analytics(old, daily=sample_daily(pt_days_ago(20), 18))
 
     result = analytics.run("science_en")
@@ -155,8 +120,8 @@ def test_a_new_video_without_data_is_no_error_and_gets_near_real_time_counts(you
 
 def test_a_channel_whose_analytics_answer_403_is_skipped_and_the_other_goes_on(youtube):
     fake, _ = youtube
-    sci = uploaded(fake, "science_en", SCIENCE, days_ago=6)
-    his = uploaded(fake, "historia_ptbr", HISTORIA, days_ago=6)
+    sci = uploaded(fake, "science_en", days_ago=6)
+    his = uploaded(fake, "historia_ptbr", days_ago=6)
     fake.set_analytics(sci, daily=sample_daily(pt_days_ago(6), 4))
     fake.set_analytics(his, daily=sample_daily(pt_days_ago(6), 4))
     fake.analytics_forbidden.add(HISTORIA)
@@ -174,7 +139,7 @@ def test_a_channel_whose_analytics_answer_403_is_skipped_and_the_other_goes_on(y
 
 def test_a_revoked_token_is_skipped_with_what_to_do(youtube):
     fake, tokens = youtube
-    uploaded(fake, "historia_ptbr", HISTORIA, days_ago=6)
+    uploaded(fake, "historia_ptbr", days_ago=6)
     fake.revoke(tokens["historia_ptbr"])
 
     result = analytics.run("historia_ptbr")
@@ -192,7 +157,7 @@ def test_a_channel_not_connected_is_skipped(youtube, monkeypatch):
 
 def test_a_refused_query_is_recorded_as_failed_and_raised(youtube):
     fake, _ = youtube
-    uploaded(fake, "science_en", SCIENCE, days_ago=6)
+    uploaded(fake, "science_en", days_ago=6)
     fake.fail_next("reports", 400, "badRequest", "The query is not supported.")
     with pytest.raises(Exception, match="not supported"):
         analytics.run("science_en")
@@ -203,9 +168,9 @@ def test_a_refused_query_is_recorded_as_failed_and_raised(youtube):
 
 def test_analytics_queries_are_in_the_ledger_apart_from_the_data_api_units(youtube):
     fake, _ = youtube
-    long_id = uploaded(fake, "science_en", SCIENCE, days_ago=8)
-    uploaded(fake, "science_en", SCIENCE, days_ago=8, kind="short")
-    uploaded(fake, "science_en", SCIENCE, days_ago=1)
+    long_id = uploaded(fake, "science_en", days_ago=8)
+    uploaded(fake, "science_en", days_ago=8, kind="short")
+    uploaded(fake, "science_en", days_ago=1)
     fake.set_analytics(long_id, daily=sample_daily(pt_days_ago(8), 6), retention=sample_retention())
 
     analytics.run("science_en")
@@ -225,9 +190,9 @@ def test_analytics_queries_are_in_the_ledger_apart_from_the_data_api_units(youtu
 
 def test_a_pull_cannot_touch_another_channels_rows(youtube):
     fake, _ = youtube
-    his = uploaded(fake, "historia_ptbr", HISTORIA, days_ago=6)
+    his = uploaded(fake, "historia_ptbr", days_ago=6)
     fake.set_analytics(his, daily=sample_daily(pt_days_ago(6), 4))
-    sci = uploaded(fake, "science_en", SCIENCE, days_ago=6)
+    sci = uploaded(fake, "science_en", days_ago=6)
 
     analytics.run("science_en")
     assert all(
