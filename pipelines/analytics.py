@@ -244,11 +244,15 @@ def pull_channel(
         record_pull(conn, PullResult(channel, "failed", done, f"{type(e).__name__}: {e}", daily_rows, curves))
         raise
     message = (
-        f"{done} video{'s' if done != 1 else ''}: {daily_rows} daily rows, {curves} retention curves, "
-        f"{len(counts)} near-real-time counts"
+        f"{_n(done, 'video')}: {_n(daily_rows, 'daily row')}, {_n(curves, 'retention curve')}, "
+        f"{_n(len(counts), 'near-real-time count')}"
     )
     log.info("analytics of %s: %s", channel, message)
     return record_pull(conn, PullResult(channel, "ok", done, message, daily_rows, curves, len(counts)))
+
+
+def _n(count: int, thing: str) -> str:
+    return f"{count} {thing}{'s' if count != 1 else ''}"
 
 
 def youtube_provider(channel: str) -> AnalyticsProvider:

@@ -29,7 +29,10 @@ def test_pull_every_channel_then_show_one(fake, capsys):
     assert cli(["analytics", "pull"]) == 1  # historia_ptbr was skipped
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("historia_ptbr  skipped") and "nicheflow youtube connect historia_ptbr" in out[0]
-    assert out[1].startswith("science_en  ok") and "2 videos: 7 daily rows, 1 retention curves" in out[1]
+    assert (
+        out[1].startswith("science_en  ok")
+        and "2 videos: 7 daily rows, 1 retention curve, 1 near-real-time count" in out[1]
+    )
 
     assert cli(["analytics", "show", "science_en"]) == 0
     lines = capsys.readouterr().out.splitlines()
