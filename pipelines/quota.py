@@ -1,9 +1,12 @@
 """The YouTube quota ledger: what each Google Cloud project has spent today, and whether a publish fits.
 
 Quota is per Google Cloud project (every channel whose OAuth client is that project's shares it) and
-resets at midnight Pacific time. Two buckets matter (../shared/notes/youtube.md): 100 `videos.insert`
-calls a day, and 10,000 units a day for everything else. Every call is recorded, failed ones too, because
-YouTube charges those. The ledger is read across channels, with a connection not entered into one."""
+resets at midnight Pacific time. Two buckets of the Data API matter (../shared/notes/youtube.md): 100
+`videos.insert` calls a day, and 10,000 units a day for everything else. Every call is recorded, failed ones
+too, because YouTube charges those, with the production it was made for when there is one (its cost).
+Calls to the Analytics API (`reports.query`) are recorded as api 'analytics', one unit a query: they have
+their own quota and never count in the Data API's buckets nor in how many publishes still fit. The ledger is
+read across channels, with a connection not entered into one."""
 
 from __future__ import annotations
 
@@ -25,7 +28,14 @@ UNITS = {
     "thumbnails.set": 50,
     "captions.insert": 400,
     "playlistItems.insert": 50,
+    "reports.query": 1,  # the Analytics API: its own quota (api 'analytics'), one a query
 }
+ANALYTICS_METHODS = frozenset({"reports.query"})
+
+
+def api_of(method: str) -> str:
+    """Which API's quota a call of `method` spends: 'analytics' or 'data'."""
+    return "analytics" if method in ANALYTICS_METHODS else "data"
 
 
 def pt_day(at: datetime | None = None) -> date:
@@ -66,15 +76,26 @@ class Spent:
 
 
 def spent(conn: Conn, project: str, day: date | None = None) -> Spent:
-    """What `project` has spent on `day` (default: today, Pacific)."""
+    """What `project` has spent of the Data API's quota on `day` (default: today, Pacific)."""
     day = day or pt_day()
     row = conn.execute(
         "SELECT coalesce(sum(units), 0) AS units, count(*) FILTER (WHERE upload) AS uploads"
-        " FROM nicheflow.youtube_calls WHERE project = %s AND pt_day = %s",
+        " FROM nicheflow.youtube_calls WHERE project = %s AND pt_day = %s AND api = 'data'",
         (project, day),
     ).fetchone()
     assert row is not None
     return Spent(project, day, int(row["units"]), int(row["uploads"]))
+
+
+def analytics_queries(conn: Conn, project: str, day: date | None = None) -> int:
+    """How many Analytics API queries `project` made on `day` (default: today, Pacific)."""
+    row = conn.execute(
+        "SELECT count(*) AS n FROM nicheflow.youtube_calls WHERE project = %s AND pt_day = %s"
+        " AND api = 'analytics'",
+        (project, day or pt_day()),
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
 
 
 def uploads_since(conn: Conn, channel: str, since: datetime) -> list[datetime]:
@@ -93,13 +114,13 @@ class Ledger:
     def __init__(self, project: str, channel: str):
         self.project, self.channel = project, channel
 
-    def record(self, method: str, ok: bool, reason: str = "") -> None:
-        """One call of `method` (a key of UNITS), successful or not."""
+    def record(self, method: str, ok: bool, reason: str = "", *, production_id: int | None = None) -> None:
+        """One call of `method` (a key of UNITS), successful or not, made for `production_id` if given."""
         at = clock.now()
         with connect() as conn:
             conn.execute(
                 "INSERT INTO nicheflow.youtube_calls (project, pt_day, method, units, upload, ok, reason,"
-                " for_channel, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " for_channel, at, api, production_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     self.project,
                     pt_day(at),
@@ -110,6 +131,8 @@ class Ledger:
                     reason or None,
                     self.channel,
                     at,
+                    api_of(method),
+                    production_id,
                 ),
             )
 

@@ -13,6 +13,7 @@ PACKAGES = ("pipelines", "knowledge")
 # what a provider may import from the project besides its own slot's base: shared helpers only
 PROVIDER_MAY_IMPORT = (
     "pipelines.providers.http",
+    "pipelines.providers.google",
     "pipelines.media",
     "pipelines.errors",
     "pipelines.files",

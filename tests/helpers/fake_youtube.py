@@ -14,7 +14,13 @@ oauthlib then needs OAUTHLIB_INSECURE_TRANSPORT=1 for plain HTTP). It speaks:
   start at the next byte held gets 308 with the current Range. Bodies are read in 1 MiB blocks and only
   size + sha256 are kept. Session PUTs need no token (the upload id is the credential, as at Google).
 - `POST /upload/youtube/v3/thumbnails/set` and `/upload/youtube/v3/captions` (simple or multipart media),
-  `POST /youtube/v3/playlistItems`, `GET /youtube/v3/channels|videos|playlists` (mine=true / id=...).
+  `POST /youtube/v3/playlistItems`, `GET /youtube/v3/channels|videos|playlists` (mine=true / id=...;
+  videos.list part=statistics gives each video's `statistics`).
+- The Analytics API v2 on the same root (`build("youtubeAnalytics", "v2")` with rootUrl = fake.url):
+  `GET /v2/reports` answered from `analytics[video_id]` (tests.helpers.fake_youtube_analytics: data per
+  day, retention curve, traffic sources; `set_analytics`), only for the token's channel's videos; a channel
+  in `analytics_forbidden` gets Google's 403 forbidden. Its own quota: `quota_exhausted` does not touch it.
+  `add_video(channel_id, ...)` puts a finished video on a channel without uploading it.
 API calls need `Authorization: Bearer <token from /token>` and one of the method's scopes (read from the
 bundled description); errors come in Google's shape `{"error": {"code", "message", "errors": [{"message",
 "domain", "reason"}], "status"}}`. Faults: `fail_next(kind, status, reason)`, `drop_next_chunk(n)` (keep n
@@ -40,12 +46,14 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from tests.helpers.fake_youtube_analytics import ReportError, VideoAnalytics, report
+
 UNIT = 256 * 1024  # Google keeps uploads in whole units of this size (but all of a final chunk)
 BLOCK = 1 << 20  # request bodies are read this much at a time
 SCOPE = "https://www.googleapis.com/auth/"
 DEFAULT_SCOPES = tuple(SCOPE + s for s in ("youtube.upload", "youtube.force-ssl", "yt-analytics.readonly"))
 KINDS = ("insert", "chunk", "status", "thumbnail", "captions", "playlist", "channels", "videos.list")
-KINDS += ("playlists.list", "token")  # what fail_next() takes; "status" is the `bytes */N` query
+KINDS += ("playlists.list", "token", "reports")  # what fail_next() takes; "status" is the `bytes */N` query
 UP, API = "/upload/youtube/v3/", "/youtube/v3/"
 ROUTES = {  # (method, path) -> (handler, fault kind, API method whose token and scopes it needs)
     ("GET", "/auth"): ("_consent", None, None),
@@ -58,6 +66,7 @@ ROUTES = {  # (method, path) -> (handler, fault kind, API method whose token and
     ("GET", API + "channels"): ("_channels", "channels", "channels.list"),
     ("GET", API + "videos"): ("_videos_list", "videos.list", "videos.list"),
     ("GET", API + "playlists"): ("_playlists_list", "playlists.list", "playlists.list"),
+    ("GET", "/v2/reports"): ("_reports", "reports", "reports.query"),  # the Analytics API v2
 }
 QUOTA = "The request cannot be completed because you have exceeded your "
 QUOTA += '<a href="/youtube/v3/getting-started#quota">quota</a>.'
@@ -89,14 +98,16 @@ REALM = 'Bearer realm="https://accounts.google.com/"'
 
 @functools.cache
 def method_scopes() -> dict[str, frozenset[str]]:
-    """The scopes each method accepts ("videos.insert": ...), from the description bundled with the client."""
+    """The scopes each method accepts ("videos.insert": ..., "reports.query": ...), from the descriptions
+    bundled with the client (YouTube Data v3 and Analytics v2)."""
     from googleapiclient import discovery_cache
 
-    doc = json.loads(discovery_cache.get_static_doc("youtube", "v3"))
     scopes = {}
-    for resource, methods in doc["resources"].items():
-        for method, desc in methods.get("methods", {}).items():
-            scopes[f"{resource}.{method}"] = frozenset(desc.get("scopes", ()))
+    for api, version in (("youtube", "v3"), ("youtubeAnalytics", "v2")):
+        doc = json.loads(discovery_cache.get_static_doc(api, version))
+        for resource, methods in doc["resources"].items():
+            for method, desc in methods.get("methods", {}).items():
+                scopes[f"{resource}.{method}"] = frozenset(desc.get("scopes", ()))
     return scopes
 
 
@@ -205,6 +216,8 @@ class FakeYouTube:
         self.playlists: dict[str, tuple[str, str]] = {}  # id -> (channel id, title)
         self.videos: dict[str, FakeVideo] = {}
         self.playlist_items: list[dict] = []  # the resources inserted
+        self.analytics: dict[str, VideoAnalytics] = {}  # video id -> what the Analytics API knows of it
+        self.analytics_forbidden: set[str] = set()  # channel ids whose reports answer 403 forbidden
         self.requests: list[Request] = []
         self.clients: dict[str, str] = {}  # client id -> secret that /token takes; empty: any
         self.bytes_received = 0  # chunk bytes, including re-sent and discarded ones
@@ -276,6 +289,29 @@ class FakeYouTube:
         with self._lock:
             self._refresh[token] = _Grant(channel_id, tuple(scopes))
         return token
+
+    def add_video(
+        self, channel_id: str, title: str = "A video", published_at: str | None = None, **statistics: int
+    ) -> str:
+        """A finished video on the channel, as if uploaded (`published_at` RFC 3339, default now), with
+        these statistics (viewCount=..., likeCount=..., commentCount=...); returns its id."""
+        video = self._new_video(channel_id, {"snippet": {"title": title}}, False)
+        video.complete, video.snippet["publishedAt"] = True, published_at or _now()
+        video.statistics |= statistics
+        with self._lock:
+            self.videos[video.id] = video
+        return video.id
+
+    def set_analytics(self, video_id: str, daily=None, retention=None, traffic=None) -> VideoAnalytics:
+        """What the Analytics API answers for a video: `daily` {date: {metric: value}}, `retention`
+        [(ratio, audienceWatchRatio, relativeRetentionPerformance)], `traffic` {source: views}; each given
+        replaces what was set before."""
+        with self._lock:
+            data = self.analytics.setdefault(video_id, VideoAnalytics())
+            data.daily = dict(daily) if daily is not None else data.daily
+            data.retention = list(retention) if retention is not None else data.retention
+            data.traffic = dict(traffic) if traffic is not None else data.traffic
+        return data
 
     def add_playlist(self, channel_id: str, title: str) -> str:
         playlist_id = self._new_id("PLfake")
@@ -359,7 +395,7 @@ class FakeYouTube:
             raise ApiError(401, "authError", headers={"WWW-Authenticate": REALM + ', error="invalid_token"'})
         if not method_scopes()[method] & set(grant.scopes):
             raise ApiError(403, "insufficientPermissions")
-        if self.quota_exhausted:
+        if self.quota_exhausted and method != "reports.query":  # the Analytics API has its own quota
             raise ApiError(403, "quotaExceeded")
         return grant
 
@@ -597,6 +633,20 @@ class FakeYouTube:
         mine = [v for v in found if v and v.complete and v.channel_id == grant.channel_id]
         items = [video_resource(v, parts) for v in mine]
         return Reply(200, list_response("youtube#videoListResponse", items))
+
+    def _reports(self, h, rec: Request, body: bytes, grant: _Grant) -> Reply:
+        """reports.query of the Analytics API, for the token's channel (ids=channel==MINE or its id)."""
+        if rec.query.get("ids") not in ("channel==MINE", f"channel=={grant.channel_id}"):
+            raise ApiError(403, "forbidden", "Forbidden", domain="global")
+        if grant.channel_id in self.analytics_forbidden:
+            raise ApiError(403, "forbidden", "Forbidden", domain="global")
+        with self._lock:
+            own = {v.id for v in self.videos.values() if v.channel_id == grant.channel_id and v.complete}
+            data = dict(self.analytics)
+        try:
+            return Reply(200, report(rec.query, data, own))
+        except ReportError as e:
+            raise ApiError(e.status, e.reason, e.message, domain="global") from None
 
     def _playlists_list(self, h, rec: Request, body: bytes, grant: _Grant) -> Reply:
         mine = [(pid, t) for pid, (ch, t) in self.playlists.items() if ch == grant.channel_id]

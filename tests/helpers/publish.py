@@ -51,13 +51,15 @@ def make_item(
 
 
 class MemoryLedger:
-    """The Ledger protocol in memory: (method, ok, reason) per call."""
+    """The Ledger protocol in memory: (method, ok, reason) per call, and the production each was made for."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, bool, str]] = []
+        self.productions: list[int | None] = []
 
-    def record(self, method: str, ok: bool, reason: str = "") -> None:
+    def record(self, method: str, ok: bool, reason: str = "", *, production_id: int | None = None) -> None:
         self.calls.append((method, ok, reason))
+        self.productions.append(production_id)
 
     def methods(self, ok: bool | None = None) -> list[str]:
         return [m for m, good, _ in self.calls if ok is None or good == ok]

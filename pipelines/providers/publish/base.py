@@ -95,8 +95,9 @@ class UploadStore(Protocol):
 class Ledger(Protocol):
     """Counts API calls against the quota of the project the provider's credentials belong to."""
 
-    def record(self, method: str, ok: bool, reason: str = "") -> None:
-        """One call of `method` (e.g. videos.insert), successful or not (failed calls cost quota too)."""
+    def record(self, method: str, ok: bool, reason: str = "", *, production_id: int | None = None) -> None:
+        """One call of `method` (e.g. videos.insert), successful or not (failed calls cost quota too), made
+        for production `production_id` when given."""
         ...
 
 

@@ -252,3 +252,11 @@ def test_the_calls_still_needed_follow_what_is_done(fake, token, tmp_path):
     ]
     publisher.publish(item)
     assert publisher.calls(item, store.load(item)) == []
+
+
+def test_every_call_of_a_publish_is_recorded_for_the_items_production(fake, token, tmp_path):
+    item = make_item(tmp_path, video_bytes=2 * CHUNK, production_id=42)
+    ledger = MemoryLedger()
+    youtube_publisher(fake, FileStore(tmp_path / "s.json"), ledger, token).publish(item)
+    assert ledger.methods()[:2] == ["channels.list", "videos.insert"]
+    assert ledger.productions == [42] * len(ledger.calls)
