@@ -279,7 +279,14 @@ def run(channel: str, today: date | None = None) -> PullResult:
         except NotConnected as e:
             log.warning("analytics of %s skipped: %s", channel, e)
             return record_pull(conn, PullResult(channel, "skipped", 0, str(e)))
-        return pull_channel(conn, channel, provider, today)
+        result = pull_channel(conn, channel, provider, today)
+        if result.outcome == "ok":  # what the audience did becomes the channel's learnings
+            from knowledge import audience
+
+            for change in audience.refresh(conn, channel):
+                if change.action != "kept":
+                    log.info("learning %s %s: %s", change.id, change.action, change.because or change.lesson)
+        return result
 
 
 def videos_of_channel(conn: Conn, channel: str) -> list[dict[str, Any]]:
