@@ -19,7 +19,9 @@ What a figure counts, and what a retry counts:
   * Not counted: an attempt that spent successfully and then failed for another reason (say the database
     going away after the render): its retry's figure replaces it. The hooks write on a connection of their
     own, committed at once as the quota ledger is (`spend`), so a figure is not lost with a stage's rolled
-    back transaction; which of two attempts it came from is what is lost.
+    back transaction; which of two attempts it came from is what is lost. Figures summed from a table the
+    stage writes (the research log) and the free stock calls are written in the stage's own transaction,
+    beside those rows.
 
 Prices: Groq's cost comes with its usage (the writer's list prices); Azure's neural voices are priced by
 characters at `costs.azure_tts_usd_per_million_chars` of the channel config (default
@@ -33,6 +35,7 @@ has a price nobody told us (a Groq model not in its price list, a web search wit
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +50,7 @@ from pipelines import clock
 from pipelines.db import Conn, connect, one
 from pipelines.media.ffmpeg import cpu_meter
 
+log = logging.getLogger(__name__)
 KINDS = ("llm", "tts", "stock", "research", "youtube", "render")
 AZURE_TTS_USD_PER_MILLION_CHARS = 15.0  # neural voices, pay-as-you-go list price (config: costs.*)
 FREE = {"espeak", "piper", "offline", "local", "generated", "outbox", "pexels", "pixabay", "commons"}
@@ -144,11 +148,18 @@ def spend(
     failed: bool = False,
 ) -> str:
     """`record` (or `record_failed`) on a connection of its own, committed at once: what the stages call, so
-    money spent is on record even when the stage's own transaction rolls back. Returns the key."""
-    with connect() as conn:
-        if failed:
-            return record_failed(conn, production_id, key, kind, provider, quantity, unit, cost_usd, detail)
-        record(conn, production_id, key, kind, provider, quantity, unit, cost_usd, detail)
+    money spent is on record even when the stage's own transaction rolls back. Returns the key. A figure
+    that cannot be recorded (its production not committed yet) is logged, never a reason to stop a video."""
+    try:
+        with connect() as conn:
+            if failed:
+                return record_failed(
+                    conn, production_id, key, kind, provider, quantity, unit, cost_usd, detail
+                )
+            record(conn, production_id, key, kind, provider, quantity, unit, cost_usd, detail)
+            return key
+    except LookupError as e:
+        log.warning("cost not recorded: %s", e)
         return key
 
 

@@ -246,17 +246,23 @@ class Gatherer:
             )
         return items
 
-    def record_costs(self, key: str) -> None:
-        """What this search spent, as `<key>:<provider>`: each provider's API calls (those its search cache
-        did not answer; the library's searches), and the generated visuals. All free (module costs)."""
+    def record_costs(self, conn: Conn, key: str) -> None:
+        """What this search spent, as `<key>:<provider>` in the stage's transaction: each provider's API calls
+        (those its search cache did not answer; the library's searches) and the generated visuals, all free."""
         for name, provider in self.by_name.items():
             calls = getattr(provider, "calls", None)  # the APIs count what they sent
-            unit = "searches" if calls is None else "calls"
-            n = self.searched[name] if calls is None else calls
-            costs.spend(
-                self.p.id, f"{key}:{name}", "stock", name, n, unit, detail={"searches": self.searched[name]}
+            n, unit = (self.searched[name], "searches") if calls is None else (calls, "calls")
+            costs.record(
+                conn,
+                self.p.id,
+                f"{key}:{name}",
+                "stock",
+                name,
+                n,
+                unit,
+                detail={"searches": self.searched[name]},
             )
-        costs.spend(self.p.id, f"{key}:generated", "stock", "generated", self.made, "visuals")
+        costs.record(conn, self.p.id, f"{key}:generated", "stock", "generated", self.made, "visuals")
 
     def generate(self, index: int, segment: Segment, seconds: float, option: int) -> VisualItem:
         """Generated options in turn: a card with the on-screen text, a motion background, another card."""
@@ -305,7 +311,7 @@ def gather(conn: Conn, p: Production, script_rel: str, timings_rel: str, revisio
     seconds = segment_seconds(Timings.load(p.abs(timings_rel)))
     g = Gatherer(p, out, providers_for(p), recently_used(conn, p), seed=p.id * 1000 + revision * 7919)
     options = [g.options(i, seg, seconds.get(i, 5.0)) for i, seg in enumerate(script.segments)]
-    g.record_costs(f"broll:r{revision}:stock")
+    g.record_costs(conn, f"broll:r{revision}:stock")
     for opts in options:
         for o in opts:
             conn.execute(

@@ -28,9 +28,11 @@ from pipelines.providers.broll.generated import GeneratedVisuals
 from pipelines.providers.tts.espeak import EspeakTTS
 from pipelines.providers.writer.groq import LLMOutputError
 from pipelines.stages import audio, final, runner, script, start
+from pipelines.stages.shorts_visuals import portrait_visuals
 from tests.helpers import edit_yaml
 from tests.helpers.fake_groq import FakeGroq
 from tests.pipelines.stages.test_script import groq_script, use_groq
+from tests.pipelines.stages.test_shorts_visuals import SCRIPT, approved_longform, media, stock  # noqa: F401
 
 
 def summary(pid: int) -> costs.CostSummary:
@@ -122,3 +124,21 @@ def test_the_final_render_records_its_cpu_seconds(database, data_dir, configs, t
     assert line.provider == "ffmpeg" and line.unit == "cpu_seconds" and line.quantity > 0
     assert line.detail["video_seconds"] == pytest.approx(duration, abs=0.1)
     assert summary(pid).render_cpu_seconds == line.quantity
+
+
+def test_the_stock_calls_of_the_broll_and_the_shorts_are_counted(request):
+    pexels, pixabay = request.getfixturevalue("stock")  # the fake Pexels and Pixabay of test_shorts_visuals
+    p = approved_longform(SCRIPT, "costs")
+    with connect() as conn:
+        portrait_visuals(conn, p)
+    lines = {x.key: x for x in summary(p.id).lines}
+    sent = len(pexels.searches()) + len(pixabay.searches())
+    counted = [lines[k].quantity for k in lines if k.startswith(("broll:r1:stock:pex", "broll:r1:stock:pix"))]
+    counted += [lines[k].quantity for k in ("shorts:stock:pexels", "shorts:stock:pixabay") if k in lines]
+    assert (
+        lines["broll:r1:stock:pexels"].unit == "calls"
+        and lines["broll:r1:stock:pexels"].label == "free/offline"
+    )
+    assert sum(counted) == sent > 0  # every search the servers answered, none the search cache answered
+    assert summary(p.id).stock_calls == sent
+    assert lines["broll:r1:stock:generated"].unit == "visuals"
