@@ -192,6 +192,19 @@ class Research(Strict):
     )
 
 
+class Costs(Strict):
+    """Prices of the providers that charge by use (pipelines.costs); Groq's come with its answers."""
+
+    azure_tts_usd_per_million_chars: Annotated[float, Field(ge=0)] = Field(
+        15.0,
+        description="Azure Speech neural voices, USD per million characters spoken (pay-as-you-go list "
+        "price; check it against your Azure region and tier)",
+    )
+    websearch_usd_per_thousand_calls: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="your Brave Search plan's price per 1,000 searches; null = no price known"
+    )
+
+
 class Knowledge(Strict):
     fact_ttl_days: Annotated[int, Field(ge=1)] | None = Field(
         None, description="facts older than this expire (upkeep DAG); null = facts never expire (history)"
@@ -351,6 +364,7 @@ class ChannelConfig(Strict):
     broll: Broll = Broll()
     audio_qa: AudioQA = AudioQA()
     style: Style = Style()
+    costs: Costs = Costs()
 
     @field_validator("topics")
     @classmethod

@@ -15,6 +15,9 @@
   nicheflow youtube status                 every channel's YouTube state, each project's quota today
   nicheflow analytics pull [CHANNEL]       pull YouTube Analytics now (one channel, or every YouTube one)
   nicheflow analytics show CHANNEL         the channel's videos with their figures, and its last pull
+  nicheflow costs PRODUCTION               what a production cost (tokens, characters, calls, units, CPU)
+  nicheflow costs --channel C [--month YYYY-MM]
+                                           a channel's spend per month, or that month's videos
   nicheflow db                             start the embedded PostgreSQL (if needed) and migrate
   nicheflow run [--port P]                 everything: PostgreSQL, migrations, Airflow (Ctrl-C stops)
   nicheflow demo [--channel C]             one unattended production and its Shorts, auto-approved
@@ -38,7 +41,7 @@ import psycopg
 from pipelines import checkpoints
 from pipelines.config import load_all
 from pipelines.db import connect, database_url, one
-from pipelines.local import analytics_cli, youtube_cli
+from pipelines.local import analytics_cli, costs_cli, youtube_cli
 
 
 def _reviewer(args) -> str:
@@ -236,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("validate", help="check every channel YAML").set_defaults(func=cmd_validate)
     youtube_cli.register(sub)
     analytics_cli.register(sub)
+    costs_cli.register(sub)
     sub.add_parser("db", help="start the embedded PostgreSQL if needed and migrate").set_defaults(func=cmd_db)
     p = sub.add_parser("run", help="start PostgreSQL and Airflow; Ctrl-C stops")
     p.add_argument("--port", type=int, default=int(os.environ.get("NICHEFLOW_PORT", "8080")))

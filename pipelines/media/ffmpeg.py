@@ -2,7 +2,8 @@
 
 There is no system ffmpeg/ffprobe; the static build shipped by imageio-ffmpeg is used
 (it has libx264, aac and libass). Every run is an argument list, never a shell, and the
-exact command is logged so a failure can be reproduced by copy-paste.
+exact command is logged so a failure can be reproduced by copy-paste. `cpu_meter` measures the CPU time
+(user + system) the ffmpeg runs inside a block used, for the cost of a video.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import re
+import resource
 import shlex
 import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TypeAlias
@@ -70,6 +74,38 @@ def run_ffmpeg(args: Sequence[FFmpegArg], *, what: str, timeout: float | None = 
     if proc.stderr.strip():
         log.debug("ffmpeg (%s) said: %s", what, proc.stderr.strip())
     return proc.stderr
+
+
+@dataclass
+class CpuTime:
+    """What `cpu_meter` measured: CPU-seconds (user + system) of the child processes that ended inside it,
+    and the wall-clock seconds the block took. Filled in when the block ends, also when it raised."""
+
+    seconds: float = 0.0
+    wall_seconds: float = 0.0
+    _start: tuple[float, float, float] = field(default=(0.0, 0.0, 0.0), repr=False)
+
+
+def _children_now() -> tuple[float, float, float]:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime, usage.ru_stime, time.monotonic()
+
+
+@contextmanager
+def cpu_meter() -> Iterator[CpuTime]:
+    """Measure the CPU time of the ffmpeg runs (run_ffmpeg, probe, the render's) that finish inside the block.
+
+    The kernel's account of this process's waited-for children (getrusage RUSAGE_CHILDREN), read before and
+    after: nothing is added to a run, so nothing is slowed down, and ffmpeg's own threads (x264's) are all
+    counted. It counts every child process of this process that ends inside the block: a stage runs in a
+    task process of its own, whose children are ffmpeg's, so that is ffmpeg's CPU time."""
+    meter = CpuTime(_start=_children_now())
+    try:
+        yield meter
+    finally:
+        user, system, wall = _children_now()
+        meter.seconds = round(user - meter._start[0] + system - meter._start[1], 3)
+        meter.wall_seconds = round(wall - meter._start[2], 3)
 
 
 @dataclass(frozen=True)

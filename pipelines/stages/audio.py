@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from pipelines import costs
 from pipelines import notes as review_notes
 from pipelines.artifacts import (
     AudioOutput,
@@ -31,8 +32,11 @@ log = logging.getLogger(__name__)
 PAUSE = 0.45  # seconds of silence between segments
 
 
-def _voice_all(tts: TTS, texts: list[str], out: Path) -> list[tuple[Path, list[WordTiming]]]:
-    voiced = []
+def _voice_all(
+    tts: TTS, texts: list[str], out: Path, voiced: list[tuple[Path, list[WordTiming]]] | None = None
+) -> list[tuple[Path, list[WordTiming]]]:
+    """Each text voiced into its segment WAV, appended to `voiced` (so a failure leaves what was done)."""
+    voiced = [] if voiced is None else voiced
     for i, text in enumerate(texts):
         wav = out / f"segment-{i:02d}.wav"
         voiced.append((wav, tts.synthesize(text, wav)))
@@ -84,6 +88,14 @@ def get_tts(provider: str, name: str | None, language: str, rate_wpm: int, style
     raise ValueError(f"unknown TTS provider {provider!r}; allowed: azure, espeak, piper")
 
 
+def _spent(p: Production, revision: int, tts: TTS, texts: list[str], failed: bool = False) -> None:
+    """The characters sent to the voice (its provider: the module's name, azure, espeak or piper)."""
+    provider = type(tts).__module__.rsplit(".", 1)[-1]
+    price = p.cfg.costs.azure_tts_usd_per_million_chars
+    chars = sum(len(t) for t in texts)
+    costs.tts(p.id, f"audio:r{revision}:tts", provider, chars, price, voice=tts.name, failed=failed)
+
+
 def narrate(p: Production, script_rel: str, revision: int, notes: str | None = None) -> AudioOutput:
     """Voice each stored segment into the revision's folder, join and normalise the narration (and mix the
     music bed), write timings.json; returns the artifacts, without QA. The offline voice stands in when
@@ -94,11 +106,14 @@ def narrate(p: Production, script_rel: str, revision: int, notes: str | None = N
     rate = round(cfg.voice.rate_wpm * review_notes.read(notes).rate)  # "slower"/"faster" in review notes
     texts = [seg.text for seg in script.segments]
     tts = get_tts(cfg.voice.provider, cfg.voice.name, cfg.language, rate, cfg.voice.style)
+    voiced: list[tuple[Path, list[WordTiming]]] = []
     try:
-        voiced = _voice_all(tts, texts, out)
+        _voice_all(tts, texts, out, voiced)
     except TTSUnavailable as e:
         if isinstance(tts, EspeakTTS):
             raise
+        if voiced:  # the segments it voiced before failing were paid for
+            _spent(p, revision, tts, texts[: len(voiced)], failed=True)
         tts = offline_voice(cfg.language, rate)
         log.warning(
             "voice %s failed (%s): narrating with the offline voice %s instead",
@@ -107,6 +122,7 @@ def narrate(p: Production, script_rel: str, revision: int, notes: str | None = N
             tts.name,
         )
         voiced = _voice_all(tts, texts, out)
+    _spent(p, revision, tts, texts)
 
     joined = out / "voice-joined.wav"
     cuts = join_segments([wav for wav, _ in voiced], PAUSE, joined)

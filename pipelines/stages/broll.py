@@ -20,7 +20,7 @@ import logging
 import os
 from pathlib import Path
 
-from pipelines import checkpoints
+from pipelines import checkpoints, costs
 from pipelines.artifacts import (
     AudioOutput,
     BrollOutput,
@@ -137,6 +137,8 @@ class Gatherer:
         self.p, self.out, self.providers, self.used, self.seed = p, out, providers, used, seed
         self.orientation = orientation
         self.by_name = {provider.name: provider for provider in providers}
+        self.searched: dict[str, int] = dict.fromkeys(self.by_name, 0)  # searches sent, per provider
+        self.made = 0  # generated visuals
         self.media = ["image" if m == "photo" else m for m in p.cfg.broll.media]
         self.cache = cache()
         self._results: dict[tuple[str, str, str], list[Candidate]] = {}
@@ -145,6 +147,7 @@ class Gatherer:
     def _search(self, provider, query: str, kind: str) -> list[Candidate]:
         key = (provider.name, query, kind)
         if key not in self._results:
+            self.searched[provider.name] += 1
             self._results[key] = (
                 provider.search(query, kind)
                 if self.orientation == "landscape"
@@ -243,9 +246,28 @@ class Gatherer:
             )
         return items
 
+    def record_costs(self, conn: Conn, key: str) -> None:
+        """What this search spent, as `<key>:<provider>` in the stage's transaction: each provider's API calls
+        (those its search cache did not answer; the library's searches) and the generated visuals, all free."""
+        for name, provider in self.by_name.items():
+            calls = getattr(provider, "calls", None)  # the APIs count what they sent
+            n, unit = (self.searched[name], "searches") if calls is None else (calls, "calls")
+            costs.record(
+                conn,
+                self.p.id,
+                f"{key}:{name}",
+                "stock",
+                name,
+                n,
+                unit,
+                detail={"searches": self.searched[name]},
+            )
+        costs.record(conn, self.p.id, f"{key}:generated", "stock", "generated", self.made, "visuals")
+
     def generate(self, index: int, segment: Segment, seconds: float, option: int) -> VisualItem:
         """Generated options in turn: a card with the on-screen text, a motion background, another card."""
         seed = self.seed + index * 10 + option
+        self.made += 1
         stem = self.out / f"segment-{index:02d}-{option}"
         if option % 3 == 1:
             v = self.generated.motion_background(stem.with_suffix(".mp4"), seconds, seed=seed)
@@ -289,6 +311,7 @@ def gather(conn: Conn, p: Production, script_rel: str, timings_rel: str, revisio
     seconds = segment_seconds(Timings.load(p.abs(timings_rel)))
     g = Gatherer(p, out, providers_for(p), recently_used(conn, p), seed=p.id * 1000 + revision * 7919)
     options = [g.options(i, seg, seconds.get(i, 5.0)) for i, seg in enumerate(script.segments)]
+    g.record_costs(conn, f"broll:r{revision}:stock")
     for opts in options:
         for o in opts:
             conn.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from pipelines import metadata
+from pipelines import costs, metadata
 from pipelines.artifacts import (
     AudioOutput,
     BrollOutput,
@@ -87,25 +87,27 @@ def assemble(
     ass = write_ass(cues, out / "captions.ass", *SIZE, style, mode=style.caption_mode)
     srt = write_srt(cues, out / "captions.srt")
     video = out / "video.mp4"
-    info = render_video(
-        scenes_for(p, timings, visuals),
-        p.abs(audio.soundtrack),
-        video,
-        size=SIZE,
-        fps=30,
-        subtitles=ass,
-        intro=style.intro_path,
-        outro=style.outro_path,
-    )
-    thumbs = [
-        p.rel(t)
-        for t in make_thumbnails(
-            script.title,
-            [p.abs(v.path) for v in backgrounds(visuals.visuals)],
-            out / "thumbnails",
-            style=style,
+    with costs.render_cpu(p.id, f"final:r{revision}:render") as cost:  # ffmpeg's CPU-seconds
+        info = render_video(
+            scenes_for(p, timings, visuals),
+            p.abs(audio.soundtrack),
+            video,
+            size=SIZE,
+            fps=30,
+            subtitles=ass,
+            intro=style.intro_path,
+            outro=style.outro_path,
         )
-    ]
+        thumbs = [
+            p.rel(t)
+            for t in make_thumbnails(
+                script.title,
+                [p.abs(v.path) for v in backgrounds(visuals.visuals)],
+                out / "thumbnails",
+                style=style,
+            )
+        ]
+        cost["video_seconds"] = info.duration
     render = Render(
         duration=info.duration,
         chapters=chapters(script, timings, lead=lead),

@@ -8,6 +8,7 @@ from typing import NotRequired, TypedDict
 
 from knowledge import store
 from knowledge.query import KnowledgeReport, query
+from pipelines import costs
 from pipelines.db import Conn
 from pipelines.files import write_json
 from pipelines.production import Production, production_db
@@ -196,6 +197,7 @@ def run(production_id: int) -> dict:
     with production_db(production_id) as (conn, p):
         report = query_knowledge(conn, p)
         result = research_gaps(conn, p, report)
+        costs.research(conn, p.id, p.cfg.costs.websearch_usd_per_thousand_calls)  # from the research log
     return {
         "score": report.score,
         "gaps": report.gaps,

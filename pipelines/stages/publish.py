@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pipelines import clock, quota
+from pipelines import clock, costs, quota
 from pipelines.artifacts import (
     AudioOutput,
     BrollOutput,
@@ -93,6 +93,7 @@ def publish_item(conn: Conn, p: Production, item: PublishItem) -> dict:
     revoked token or a token for another channel stops the item, marked failed with what to do."""
     yt = p.cfg.publish.youtube
     if p.cfg.publish.provider != "youtube" or yt is None:
+        costs.spend(p.id, "publish:outbox", "youtube", "outbox", 0, "units")  # free: a local folder
         return OutboxPublisher(p.channel).publish(item)
     store, ledger = UploadRows(conn, p.channel, yt.project), Ledger(yt.project, p.channel)
     publisher = youtube_publisher(p, store, ledger)
@@ -109,6 +110,8 @@ def publish_item(conn: Conn, p: Production, item: PublishItem) -> dict:
     except (youtube.TokenRevoked, youtube.WrongChannel) as e:
         store.mark(item.name, "failed", f"needs attention: {e}")
         raise
+    finally:
+        costs.youtube(p.id)  # the units the quota ledger holds for this production, failed calls too
     store.mark(item.name, "published", "scheduled" if item.publish_at else f"published {item.privacy}")
     return receipt
 

@@ -16,7 +16,7 @@ from knowledge import store
 from knowledge.audience import opening_style
 from knowledge.query import query
 from knowledge.store import AudienceLearning, Fact, source_key
-from pipelines import checkpoints, grounding
+from pipelines import checkpoints, costs, grounding
 from pipelines import notes as review_notes
 from pipelines.artifacts import (
     ScriptChapter,
@@ -133,11 +133,17 @@ def write_script(conn: Conn, p: Production, revision: int, notes: str | None) ->
         audience_learnings=audience,
     )
     writer = writer_for(p)
+    cost_key = f"script:r{revision}:llm"
     try:
         written = writer.write(brief)
+    except Exception as e:
+        if spent := getattr(e, "usage", None):  # a script that failed validation: its tokens were paid for
+            costs.llm(p.id, cost_key, spent, failed=True)
+        raise
     finally:
         writer.close()
     script, disclosure, usage = written.script, written.disclosure, written.usage
+    costs.llm(p.id, cost_key, usage)
     by_id = {f.id: f for f in pool}
     flags = grounding.check(script, by_id, topic=p.topic)
     stored = _stored(

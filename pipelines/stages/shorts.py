@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from knowledge.text import entities
-from pipelines import uploads
+from pipelines import costs, uploads
 from pipelines.artifacts import (
     AudioOutput,
     ScriptOutput,
@@ -557,16 +557,18 @@ def _publish_one(
         if s.end > start and s.start < end
     ]
     if not video.exists():
-        render_video(
-            inside,
-            p.abs(audio.soundtrack),
-            video,
-            size=SIZE,
-            fps=30,
-            subtitles=ass,
-            audio_start=start,
-            duration=end - start,
-        )
+        with costs.render_cpu(p.id, f"shorts:short-{n}:render") as cost:  # ffmpeg's CPU-seconds
+            render_video(
+                inside,
+                p.abs(audio.soundtrack),
+                video,
+                size=SIZE,
+                fps=30,
+                subtitles=ass,
+                audio_start=start,
+                duration=end - start,
+            )
+            cost["video_seconds"] = round(end - start, 3)
     heading = script.segments[choice.sentences[0].segment].heading
     title = fit_title(f"{script.title} — {heading}", default=script.title)
     # once the long-form video has its id, the Short sends viewers to it

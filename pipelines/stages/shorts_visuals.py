@@ -119,6 +119,7 @@ def portrait_visuals(conn: Conn, p: Production, segments: Iterable[int] | None =
                     "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                     (p.channel, done[s].source, done[s].id, p.id, SHORTS_REVISION, s),
                 )
+        g.record_costs(conn, "shorts:stock")
         ordered = sorted(done.values(), key=lambda v: v.segment)
         sources = ", ".join(dict.fromkeys(v.source for v in ordered))
         VisualsManifest(provider=sources, visuals=ordered).save(saved)

@@ -241,6 +241,7 @@ class Commons:
         self.timeout = timeout
         self.policy = RetryPolicy(max_attempts=max_attempts, backoff=backoff, retry_after_cap=retry_after_cap)
         self._refused: set[str] = set()
+        self.calls = 0  # API requests sent (queries its cache did not answer), for the cost of a video
 
     def __repr__(self) -> str:
         return f"Commons(base_url={self.base_url!r})"
@@ -273,6 +274,7 @@ class Commons:
             if cached.is_file() and time.time() - cached.stat().st_mtime < SEARCH_TTL:
                 return json.loads(cached.read_text(encoding="utf-8"))
         headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        self.calls += 1
         with make_client(timeout=self.timeout, headers=headers, base_url=self.base_url) as client:
             response = send(
                 client, "GET", "/w/api.php", provider=self.name, policy=self.policy, params=params,

@@ -79,6 +79,7 @@ class _Stock:
         self.base_url = (base_url or self.default_base).rstrip("/")
         self.timeout = timeout
         self.policy = RetryPolicy(max_attempts=max_attempts, backoff=backoff, retry_after_cap=retry_after_cap)
+        self.calls = 0  # API requests sent (searches its cache did not answer), for the cost of a video
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<hidden>)"
@@ -94,6 +95,7 @@ class _Stock:
         )
         if cached and cached.is_file() and time.time() - cached.stat().st_mtime < SEARCH_TTL:
             return json.loads(cached.read_text(encoding="utf-8"))
+        self.calls += 1
         with make_client(timeout=self.timeout, headers=headers, base_url=self.base_url) as client:
             data = json_body(
                 send(
