@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from knowledge import store
+from pipelines import logfields
 from pipelines.config import ChannelConfig, get_config
 from pipelines.db import Conn, connect, one
 from pipelines.paths import channel_dir
@@ -112,5 +113,6 @@ def production_db(production_id: int) -> Iterator[tuple[Conn, Production]]:
     """The production and a connection entered into its channel."""
     with connect() as conn:
         p = load(conn, production_id)
+        logfields.bind(channel=p.channel, production_id=p.id)  # every later line of the task names it
         store.open_channel(conn, p.channel)
         yield conn, p

@@ -5,6 +5,8 @@
   nicheflow approve ID [--notes N]         approve (the production continues)
   nicheflow request-changes ID --notes N   the stage runs again with the notes, as a new revision
   nicheflow reject ID --notes REASON       the production ends; its files are kept
+  nicheflow logs PRODUCTION [--stage S] [--json]
+                                           one production's log lines: every task, attempt, trigger, CLI
   nicheflow topics suggest CHANNEL         next topics from the coverage gaps
   nicheflow topics check CHANNEL TOPIC     is a topic too close to one the channel covered?
   nicheflow validate                       check every channel YAML
@@ -38,10 +40,33 @@ import time
 
 import psycopg
 
-from pipelines import checkpoints
+from pipelines import checkpoints, logfields
 from pipelines.config import load_all
 from pipelines.db import connect, database_url, one
 from pipelines.local import analytics_cli, costs_cli, youtube_cli
+
+log = logging.getLogger(__name__)
+
+
+def _log_to_file() -> None:
+    """The CLI's lines also go, as JSON with their production's fields, to data/logs/cli.jsonl (what
+    `nicheflow logs` reads besides the task logs)."""
+    from pipelines.paths import data_dir
+
+    path = logfields.cli_log_file(data_dir())
+    root = logging.getLogger()
+    if any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
+        return  # main() called again in one process
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return  # a read-only data folder: the terminal still gets every line
+    handler.addFilter(logfields.ContextFilter())
+    handler.setFormatter(logfields.JsonLines())
+    handler.setLevel(logging.INFO)
+    root.addHandler(handler)
+    log.setLevel(logging.INFO)  # the CLI's own lines (decisions) are kept whatever the terminal shows
 
 
 def _reviewer(args) -> str:
@@ -95,7 +120,12 @@ def cmd_show(args) -> int:
 def _decide(decision: str):
     def run(args) -> int:
         with connect() as conn:
-            cp = checkpoints.decide(conn, args.id, decision, _reviewer(args), args.notes)
+            cp = checkpoints.get(conn, args.id)
+            with logfields.bound(
+                channel=cp.channel, production_id=cp.production_id, stage=f"review_{cp.stage}"
+            ):
+                cp = checkpoints.decide(conn, args.id, decision, _reviewer(args), args.notes)
+                log.info("checkpoint %s %s by %s (cli)", cp.id, cp.status, cp.reviewer)
         print(
             f"Checkpoint {cp.id} ({cp.channel} production {cp.production_id}, {cp.stage} r{cp.revision}): "
             f"{cp.status.replace('_', ' ')} by {cp.reviewer} at {_fmt_time(cp.decided_at)}."
@@ -103,6 +133,25 @@ def _decide(decision: str):
         return 0
 
     return run
+
+
+def cmd_logs(args) -> int:
+    from pipelines import production
+    from pipelines.paths import data_dir
+
+    with connect() as conn:
+        p = production.load(conn, args.production)
+    lines = logfields.read_production_logs(
+        data_dir() / "airflow" / "logs", logfields.cli_log_file(data_dir()), p.id, p.channel, p.dag_run_id
+    )
+    if not lines:
+        print(f"no log lines of production {p.id} yet ({p.channel}, run {p.dag_run_id})", file=sys.stderr)
+        return 1
+    for line in lines:
+        if args.stage and line.record.get("stage") != args.stage:
+            continue
+        print(json.dumps(line.record, ensure_ascii=False) if args.json else line.text())
+    return 0
 
 
 def cmd_topics(args) -> int:
@@ -208,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    _log_to_file()
     ap = argparse.ArgumentParser(
         prog="nicheflow",
         description=__doc__.split("\n")[0],
@@ -231,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--notes", "--reason", required=needs, help="what to change / why")
         p.add_argument("--as", dest="reviewer", help="reviewer name (default: $NICHEFLOW_REVIEWER or login)")
         p.set_defaults(func=_decide(decision))
+    p = sub.add_parser("logs", help="one production's log lines across its tasks, attempts and the CLI")
+    p.add_argument("production", type=int)
+    p.add_argument("--stage", help="only this task's lines (e.g. script, review_script, shorts)")
+    p.add_argument("--json", action="store_true", help="the JSON lines as written")
+    p.set_defaults(func=cmd_logs)
     p = sub.add_parser("topics", help="suggest next topics, or check one against the channel's coverage")
     p.add_argument("action", choices=["suggest", "check"])
     p.add_argument("channel")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from pipelines import checkpoints, production
+from pipelines import checkpoints, logfields, production
 from pipelines.db import connect
 from pipelines.production import production_db
 from pipelines.stages import registry
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 def run(task_id: str, production_id: int):
     """The task `task_id` of a production: a checkpoint id for a reviewed stage, else the stage's result."""
+    logfields.bind(stage=task_id)
     stage = registry.get(task_id)
     if stage.checkpoint:
         return run_stage(task_id, production_id)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from knowledge.text import entities
-from pipelines import costs, uploads
+from pipelines import costs, logfields, uploads
 from pipelines.artifacts import (
     AudioOutput,
     ScriptOutput,
@@ -613,6 +613,7 @@ def _publish_one(
 
 def run(production_id: int, channel: str) -> list[dict]:
     """The Shorts of one published production of `channel` (a channel's Shorts DAG touches only its own)."""
+    logfields.bind(stage="shorts")
     with production_db(production_id) as (conn, p):
         if p.channel != channel:
             raise ValueError(f"production {production_id} belongs to {p.channel}, not {channel}")

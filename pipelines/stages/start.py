@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from knowledge import topics
-from pipelines import metadata, production
+from pipelines import logfields, metadata, production
 from pipelines.config import get_config
 from pipelines.errors import PermanentError
 from pipelines.production import channel_db
@@ -81,5 +81,6 @@ def run(
     topic = topic or next_topic(channel)
     with channel_db(channel) as conn:
         p = production.create(conn, channel, topic, dag_run_id, target_seconds)
+    logfields.bind(channel=channel, production_id=p.id, stage="start")
     log.info("production %s for channel %s: %r in %s", p.id, channel, topic, p.workspace)
     return p.id

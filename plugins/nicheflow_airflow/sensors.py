@@ -51,11 +51,13 @@ class CheckpointSensor(BaseSensorOperator):
         return self._wait(int(self.checkpoint_id))
 
     def _wait(self, checkpoint_id: int) -> Any:
-        from pipelines import checkpoints
+        from pipelines import checkpoints, logfields
         from pipelines.db import connect
 
         with connect() as conn:
-            status = checkpoints.get(conn, checkpoint_id).status
+            cp = checkpoints.get(conn, checkpoint_id)
+        status = cp.status
+        logfields.bind(channel=cp.channel, production_id=cp.production_id, stage=self.task_id)
         if status != "pending":
             return self._decided(checkpoint_id)
         self.log.info(

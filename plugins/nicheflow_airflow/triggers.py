@@ -49,10 +49,15 @@ class CheckpointTrigger(BaseTrigger):
         )
 
     async def _status(self, conn) -> str | None:
+        from pipelines import logfields
+
         cur = await conn.execute(
-            "SELECT status FROM nicheflow.checkpoints WHERE id = %s", (self.checkpoint_id,)
+            "SELECT status, channel, production_id, stage FROM nicheflow.checkpoints WHERE id = %s",
+            (self.checkpoint_id,),
         )
         row = await cur.fetchone()
+        if row:  # the trigger's own lines name its production (this coroutine's context only)
+            logfields.bind(channel=row[1], production_id=row[2], stage=f"review_{row[3]}")
         if row and row[0] == "pending":
             await self._limits(conn)
         return row[0] if row else None

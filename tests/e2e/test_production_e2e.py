@@ -4,6 +4,7 @@ request, then the Shorts DAG triggered by the channel's asset; and a rejected pr
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -40,7 +41,7 @@ def review_until_done(stack, channel: str, run_id: str, decide) -> str:
     return wait_run(stack.client, stack, f"longform_{channel}", run_id, timeout=900, on_tick=tick)
 
 
-def test_longform_then_shorts(stack):
+def test_longform_then_shorts(stack, capsys):
     client = stack.client
     client.wait_for_dag("longform_science_en")
     client.wait_for_dag("shorts_science_en")
@@ -117,6 +118,36 @@ def test_longform_then_shorts(stack):
     short_meta = read_json(short_item / "metadata.json")
     assert short_meta["kind"] == "short" and short_meta["publish_at"] != meta["publish_at"]
     assert not outbox_dir("historia_ptbr").exists()  # nothing of this run landed in the other channel
+
+    # one production's log lines, across its tasks, attempts, the Shorts run and the CLI's decisions
+    capsys.readouterr()
+    assert cli(["logs", str(pid), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["timestamp"] for r in lines] == sorted(r["timestamp"] for r in lines)
+    ours = [
+        r for r in lines if r.get("logger", "").startswith(("pipelines", "knowledge", "nicheflow_airflow"))
+    ]
+    assert ours and all((r["channel"], r["production_id"]) == ("science_en", pid) for r in ours)
+    stages = {r["stage"] for r in ours}
+    assert {"start", "knowledge", "script", "review_script", "audio", "final", "shorts"} <= stages
+    decisions = [r for r in lines if "(cli)" in r["event"]]
+    assert len(decisions) == 5 and {r["stage"] for r in decisions} == {
+        "review_script",
+        "review_audio",
+        "review_broll",
+        "review_final",
+    }
+    # written so in the task log files themselves, Airflow's own lines after the stage began included
+    run_dir = stack.home / "logs" / "dag_id=longform_science_en" / f"run_id={run_id}"
+    raw = [json.loads(x) for x in (run_dir / "task_id=script" / "attempt=1.log").read_text().splitlines()]
+    mine = [r for r in raw if r.get("logger", "").startswith("pipelines")]
+    assert mine and all(
+        (r["channel"], r["production_id"], r["stage"]) == ("science_en", pid, "script") for r in mine
+    )
+    after = raw[raw.index(mine[0]) :]
+    assert any(
+        not r.get("logger", "").startswith("pipelines") and r.get("production_id") == pid for r in after
+    )
 
 
 def test_rejection_ends_the_production_and_keeps_its_files(stack):
