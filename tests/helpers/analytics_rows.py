@@ -36,7 +36,7 @@ def upload(
     item = f"{production_id:05d}-longform" if kind == "longform" else f"{production_id:05d}-short-{n}"
     conn.execute(
         "INSERT INTO youtube_uploads (item, channel, production_id, kind, project, size_bytes, video_id,"
-        " publish_at, privacy, state, details) VALUES (%s, %s, %s, %s, 'nicheflow-test', 1000, %s, %s,"
+        " publish_at, privacy, state, details) VALUES (%s, %s, %s, %s, 'nicheflow_test', 1000, %s, %s,"
         " 'private', %s, %s)",
         (item, channel, production_id, kind, video_id, publish_at, state, Jsonb(details or {})),
     )
