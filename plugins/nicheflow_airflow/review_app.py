@@ -3,6 +3,8 @@
     /review/                             the Review page (checkpoints, channels' operating state)
     /review/checkpoints/{id}             one checkpoint: what the decision needs, the decision form
     /review/media/{production}/{path}    a production's files (range requests for audio and video)
+    /review/analytics/{channel}          a channel's videos and their audience figures (analytics_pages)
+    /review/calendar                     the content calendar across channels (analytics_pages)
     /review/api/...                      the REST API (schema: /review/openapi.json, docs: /review/docs)
 
 Every route needs an Airflow login (review_auth); pages without one redirect to Airflow's login page, API
@@ -19,6 +21,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nicheflow_airflow import review_ops as ops
+from nicheflow_airflow.analytics_pages import router as analytics_router
 from nicheflow_airflow.review_api import router as api_router
 from nicheflow_airflow.review_auth import ApiUser, LoginRequired
 from nicheflow_airflow.review_pages import error_page
@@ -70,3 +73,4 @@ def media(r: ApiUser, production_id: int, path: str):
 
 app.include_router(api_router)
 app.include_router(page_router)
+app.include_router(analytics_router)
