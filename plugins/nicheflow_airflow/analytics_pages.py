@@ -56,6 +56,11 @@ def _provider(channel: str) -> str:
     return cfg.publish.provider if cfg else "outbox"
 
 
+def _timezone(channel: str) -> str:
+    cfg = _configs().get(channel)
+    return cfg.timezone if cfg else "UTC"
+
+
 @router.get("/analytics")
 def analytics_index(request: Request, r: PageUser):
     channels = visible_channels(r)
@@ -70,7 +75,7 @@ def channel_page(request: Request, r: Reviewer, channel: str):
 
     _channel_or_404(r, channel)
     with ops._db() as conn:
-        view = channel_view(conn, channel, _provider(channel))
+        view = channel_view(conn, channel, _provider(channel), timezone=_timezone(channel))
     return render(request, r, "analytics.html", view=view, channels=visible_channels(r), channel=channel)
 
 

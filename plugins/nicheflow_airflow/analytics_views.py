@@ -3,8 +3,9 @@
     channel_view  a channel's published videos (long-form and Shorts) with their figures summed from
                   video_daily, the latest near-real-time count (video_counts) of videos younger than three
                   days, views per day as a chart, and the outcome of the channel's last analytics pull
-    video_view    one video: its figures, views per day, and its audience retention curve (video_retention)
-                  with optional markers (segment boundaries, seconds and label)
+    video_view    one video: its figures, views per day, its audience retention curve (video_retention)
+                  with the script's segment boundaries drawn on it and where viewers left (pipelines.retention),
+                  and what its production cost (pipelines.costs)
 
 Plain functions of a connection (no Airflow, no request): the routes in analytics_pages check who may see
 the channel first. Module level stays light: Airflow imports every file of the plugins folder."""
@@ -119,9 +120,13 @@ def _views_chart(per_kind: dict[str, dict[date, int]], title: str) -> str | None
     )
 
 
-def channel_view(conn: Conn, channel: str, provider: str, now: datetime | None = None) -> dict:
+def channel_view(
+    conn: Conn, channel: str, provider: str, now: datetime | None = None, timezone: str = "UTC"
+) -> dict:
     """Everything the channel's Analytics page shows. `provider` is the channel's publish provider: an
-    outbox channel has no analytics, and the page says so."""
+    outbox channel has no analytics, and the page says so. Costs per month are in the channel's zone."""
+    from pipelines import costs
+
     now = now or datetime.now(UTC)
     videos = [_video(r, now) for r in conn.execute(_VIDEOS.format(where=""), (channel,))]
     per_kind = daily_views(conn, channel)
@@ -138,7 +143,7 @@ def channel_view(conn: Conn, channel: str, provider: str, now: datetime | None =
         "has_data": has_data,
         "last_pull": last_pull(conn, channel),
         "chart": _views_chart(per_kind, f"Views per day, {channel}"),
-        "costs": None,  # per month: pipelines.costs.monthly, wired when cost recording lands
+        "costs": costs.monthly(conn, channel, timezone),
         "as_of": now,
     }
 
@@ -177,7 +182,10 @@ def video_view(
         " ORDER BY at DESC LIMIT 20",
         (channel, video_id),
     ).fetchall()
-    marks = list(boundaries or [])
+    where_left: list[str] = []
+    if boundaries is None:
+        boundaries, where_left = _on_the_script(conn, video["production_id"], video_id)
+    marks = list(boundaries)
     curve = None
     if retention:
         end = retention[-1]["audience_watch_ratio"]
@@ -198,7 +206,34 @@ def video_view(
         "retention": retention,
         "retention_chart": curve,
         "boundaries": marks,
+        "where_left": where_left,
         "chart": _views_chart(daily_views(conn, channel, video_id), f"Views per day: {video['title']}"),
-        "costs": None,  # the production's costs: pipelines.costs.of_production, wired when cost recording lands
+        "costs": _costs(conn, video["production_id"]),
         "as_of": now,
     }
+
+
+def _on_the_script(
+    conn: Conn, production_id: int, video_id: str
+) -> tuple[list[tuple[float, str]], list[str]]:
+    """The video's segment boundaries (seconds, label) and the sentences saying where viewers left, from its
+    production's script and timings; none when those files are gone (the figures still show)."""
+    import logging
+
+    from pipelines import retention
+    from pipelines.checkpoints import CheckpointError
+
+    try:
+        marks = retention.segment_boundaries(conn, production_id, video_id)
+        rmap = retention.segment_retention(conn, production_id, video_id)
+    except (LookupError, OSError, ValueError, CheckpointError) as e:
+        logging.getLogger(__name__).warning("video %s: no segment map (%s)", video_id, e)
+        return [], []
+    return marks, rmap.summary() if rmap else []
+
+
+def _costs(conn: Conn, production_id: int) -> dict | None:
+    from pipelines import costs
+
+    summary = costs.of_production(conn, production_id)
+    return summary.dump() if summary.lines else None

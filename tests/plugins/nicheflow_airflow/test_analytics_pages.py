@@ -295,3 +295,43 @@ def test_calendar_in_summer_follows_london_summer_time(database, tmp_path):
         "Short",
     )
     assert day_of(cal, date(2031, 7, 2))["empty_label"] == "nothing published"  # a past day
+
+
+def test_a_published_videos_page_maps_retention_onto_its_script_and_shows_its_cost(
+    database, data_dir, configs
+):
+    from pipelines import costs
+    from tests.helpers.audience import curve, piecewise, publish
+
+    segments = [
+        ("Introduction", [("Apollo 11.", 0.0, 3.0, [])]),
+        ("Launch", [("Apollo 11 launched on July 16, 1969.", 4.0, 29.0, [1])]),
+        ("The crew", [("The crew were Neil Armstrong, Buzz Aldrin and Michael Collins.", 30.0, 59.0, [2])]),
+        ("Sources and closing", [("The sources are listed in the description.", 60.0, 89.0, [])]),
+    ]
+    with connect() as conn:
+        pid = publish(
+            conn, "science_en", "Apollo 11", segments, video_id="vidAP11", narration=90.0, intro=5.0
+        )
+        curve(conn, "science_en", "vidAP11", 95.0, piecewise((0, 1.0), (35, 0.9), (65, 0.5), (95, 0.4)))
+        costs.record(conn, pid, "script:r1:llm", "llm", "groq", 1900, "tokens", 0.0021)
+        costs.record(conn, pid, "audio:r1:tts", "tts", "espeak", 1200, "characters")
+        view = analytics_views.video_view(conn, "science_en", "vidAP11", now=NOW)
+        channel = analytics_views.channel_view(conn, "science_en", "youtube", now=NOW)
+    month = channel["costs"]
+    assert view is not None
+    # the script's segments on the curve (after the 5 s intro clip), and where viewers left in words
+    assert [label for _, label in view["boundaries"]][:3] == [
+        "intro clip",
+        "segment 1, 'Introduction'",
+        "segment 2, 'Launch'",
+    ]
+    assert view["boundaries"][2][0] == pytest.approx(9.0)
+    assert any("left during segment 3, 'The crew'" in line for line in view["where_left"])
+    html = render("analytics_video.html", view=view, channel="science_en")
+    assert 'id="where-left"' in html and "The crew" in html
+    assert "What the production cost: $0.0021" in html and "espeak" in html
+    assert [(m.videos, m.total_usd) for m in month] == [(1, 0.0021)]
+    page = render("analytics.html", view=channel, channels=["science_en"], channel="science_en")
+    costs_table = page[page.index('id="costs"') :].split("</section>")[0]
+    assert "llm: 1,900 tokens ($0.0021)" in costs_table and "tts: 1,200 characters" in costs_table
