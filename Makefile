@@ -4,6 +4,8 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PORT    ?= 8080
+EXECUTOR ?= local
+WORKERS ?= 1
 
 .PHONY: install run demo test test-fast bench lint clean
 
@@ -18,7 +20,8 @@ $(STAMP): requirements.txt pyproject.toml docker/install-system-deps.sh
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/nicheflow run --port $(PORT)
+	@if [ "$(EXECUTOR)" = celery ]; then ./docker/install-system-deps.sh --celery; fi
+	$(BIN)/nicheflow run --port $(PORT) --executor $(EXECUTOR) --workers $(WORKERS)
 
 demo: $(STAMP)
 	$(BIN)/nicheflow demo --port $(PORT)

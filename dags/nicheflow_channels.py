@@ -30,6 +30,11 @@ DEFAULT_ARGS = {
 }
 
 
+def placement(stage: Stage) -> dict:
+    """Where a stage's task runs: a rendering stage in the render queue and pool (registry.RENDER)."""
+    return {"queue": registry.RENDER, "pool": registry.RENDER} if stage.renders else {}
+
+
 def channel_asset(cfg: ChannelConfig) -> Asset:
     return Asset(name=f"longform_{cfg.channel}", uri=cfg.asset_uri)
 
@@ -109,6 +114,7 @@ def build_longform(cfg: ChannelConfig) -> DAG:
                 python_callable=run,
                 op_args=[production_id],
                 outlets=[asset] if stage.emits_asset else [],
+                **placement(stage),
             )
 
         def review(stage: Stage) -> CheckpointSensor:
@@ -120,6 +126,7 @@ def build_longform(cfg: ChannelConfig) -> DAG:
                 stall_after=timedelta(hours=cfg.checkpoints.timeout_hours),
                 remind_every=timedelta(hours=cfg.checkpoints.reminder_hours),
                 checkpoint_id=f"{{{{ ti.xcom_pull(task_ids='{stage.task_id}') }}}}",
+                **placement(stage),
             )
 
         pid = start()
@@ -162,7 +169,7 @@ def build_shorts(cfg: ChannelConfig) -> DAG:
                     done.extend(run_stage("shorts", shorts.run, production_id, ch, channel=ch))
             return done
 
-        StageTask(task_id="shorts", python_callable=shorts)
+        StageTask(task_id="shorts", python_callable=shorts, **placement(registry.get("shorts")))
     return dag
 
 

@@ -3,6 +3,7 @@
 #   espeak-ng   the offline voice (pt-BR and English) and libespeak-ng for word timings
 #   postgresql  server binaries for the embedded database (skipped when DATABASE_URL is set)
 #   chromium    only with --test: the headless browser the Review page tests drive (through Playwright)
+#   redis       with --celery or --test: the broker of CeleryExecutor (`make run EXECUTOR=celery`, its tests)
 # Installs what is missing with apt-get when run as root; otherwise says exactly what to run.
 set -euo pipefail
 missing=()
@@ -12,6 +13,9 @@ if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/nul
 fi
 if [ "${1:-}" = "--test" ] && [ ! -x /usr/bin/chromium ]; then
   missing+=(chromium)
+fi
+if { [ "${1:-}" = "--test" ] || [ "${1:-}" = "--celery" ]; } && ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
+  missing+=(redis-server)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -21,7 +21,8 @@
   nicheflow costs --channel C [--month YYYY-MM]
                                            a channel's spend per month, or that month's videos
   nicheflow db                             start the embedded PostgreSQL (if needed) and migrate
-  nicheflow run [--port P]                 everything: PostgreSQL, migrations, Airflow (Ctrl-C stops)
+  nicheflow run [--port P] [--executor celery --workers N]
+                                           everything: PostgreSQL, migrations, Airflow (Ctrl-C stops)
   nicheflow demo [--channel C]             one unattended production and its Shorts, auto-approved
 
 Decisions record who decided (--as, else $NICHEFLOW_REVIEWER, else your login name) and when.
@@ -233,7 +234,7 @@ def cmd_run(args) -> int:
             stack.check_alive()
             time.sleep(2)
 
-    return _serve(Stack(args.port), body)
+    return _serve(Stack(args.port, args.executor, args.workers), body)
 
 
 def cmd_demo(args) -> int:
@@ -248,7 +249,22 @@ def cmd_demo(args) -> int:
         print(report(args.channel, result["production"]))
         return 0
 
-    return _serve(Stack(args.port), body)
+    return _serve(Stack(args.port, args.executor, args.workers), body)
+
+
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--executor",
+        choices=["local", "celery"],
+        default=os.environ.get("NICHEFLOW_EXECUTOR", "local"),
+        help="LocalExecutor (default) or CeleryExecutor with a local Redis",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("NICHEFLOW_WORKERS", "1")),
+        help="with celery: how many workers (each: a default-queue worker and a render-queue worker)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,12 +314,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("db", help="start the embedded PostgreSQL if needed and migrate").set_defaults(func=cmd_db)
     p = sub.add_parser("run", help="start PostgreSQL and Airflow; Ctrl-C stops")
     p.add_argument("--port", type=int, default=int(os.environ.get("NICHEFLOW_PORT", "8080")))
+    _executor_args(p)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("demo", help="one unattended production and its Shorts")
     p.add_argument("--channel", default="science_en")
     p.add_argument("--topic")
     p.add_argument("--seconds", type=int, default=45, help="target length of the long-form video")
     p.add_argument("--port", type=int, default=int(os.environ.get("NICHEFLOW_PORT", "8080")))
+    _executor_args(p)
     p.set_defaults(func=cmd_demo)
     args = ap.parse_args(argv)
     try:

@@ -1,6 +1,12 @@
 """Start and stop everything nicheflow runs on one machine: the embedded PostgreSQL (unless DATABASE_URL
 is set), the schema migrations, and Airflow's api-server, scheduler, dag-processor and triggerer with
-their metadata in PostgreSQL. `Stack` is used by `nicheflow run`, `nicheflow demo` and the e2e tests."""
+their metadata in PostgreSQL. `Stack` is used by `nicheflow run`, `nicheflow demo` and the e2e tests.
+
+Executors: LocalExecutor (the default), or CeleryExecutor (`executor="celery"`, `make run EXECUTOR=celery
+WORKERS=2`): a local Redis as the broker (Debian's redis-server, data in the data folder) and, per
+worker, one Celery worker for the `default` queue and one for the `render` queue with concurrency 1, so
+each machine runs at most one ffmpeg render; the `render` pool caps renders across the cluster. A worker
+can be given an environment of its own (`start_worker`), as a second machine would have."""
 
 from __future__ import annotations
 
@@ -17,11 +23,13 @@ from pathlib import Path
 import httpx
 
 from pipelines import db
-from pipelines.local import pgembed
+from pipelines.local import pgembed, redisembed
 from pipelines.paths import REPO, config_dir, data_dir
+from pipelines.stages.registry import RENDER
 
 log = logging.getLogger(__name__)
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 USERS = ("admin", "reviewer", "viewer")
 
 
@@ -43,12 +51,32 @@ def _sqlalchemy_url(url: str) -> str:
     )
 
 
+def machine_hostname() -> str:
+    """[core] hostname_callable of the local Celery workers: the worker's name (NICHEFLOW_MACHINE), so the
+    task instances say which of the machines on this host ran them."""
+    import socket
+
+    return os.environ.get("NICHEFLOW_MACHINE") or socket.getfqdn()
+
+
+def render_slots() -> int:
+    """Renders at once across the cluster (the `render` pool): NICHEFLOW_RENDER_SLOTS, else one per two
+    cores of this machine (ffmpeg's encoder keeps two cores busy)."""
+    return max(1, int(os.environ.get("NICHEFLOW_RENDER_SLOTS") or (os.cpu_count() or 2) // 2))
+
+
 class Stack:
-    def __init__(self, port: int = 8080):
+    def __init__(self, port: int = 8080, executor: str | None = None, workers: int | None = None):
         self.port = port
         self.home = data_dir() / "airflow"
         self.procs: dict[str, subprocess.Popen] = {}
         self.started_postgres = False
+        self.executor = (executor or os.environ.get("NICHEFLOW_EXECUTOR") or "local").lower()
+        if self.executor not in EXECUTORS:
+            raise StackError(f"executor {self.executor!r}: use one of {', '.join(EXECUTORS)}")
+        self.workers = int(workers if workers is not None else os.environ.get("NICHEFLOW_WORKERS") or 1)
+        self.redis: redisembed.Redis | None = None
+        self._env: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -95,8 +123,17 @@ class Stack:
                     [str(REPO), str(REPO / "plugins"), env.get("PYTHONPATH", "")]
                 ).rstrip(":"),
                 "PATH": bindir + os.pathsep + env.get("PATH", ""),
+                "AIRFLOW__CORE__EXECUTOR": EXECUTORS[self.executor],
             }
         )
+        if self.executor == "celery":
+            assert self.redis is not None, "the broker starts before the environment is made"
+            env.update(
+                {
+                    "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
+                    "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
+                }
+            )
         return env
 
     def start(self) -> None:
@@ -104,7 +141,10 @@ class Stack:
         applied = db.migrate(project_db)
         log.info("project database ready (%s new migrations)", len(applied))
         self.passwords()
-        env = self.env(project_db)
+        if self.executor == "celery":
+            self.redis = redisembed.Redis(data_dir() / "redis")
+            self.redis.start()
+        env = self._env = self.env(project_db)
         airflow = str(Path(sys.executable).parent / "airflow")
         self.home.mkdir(parents=True, exist_ok=True)
         log.info("migrating Airflow's metadata database")
@@ -112,16 +152,51 @@ class Stack:
         if res.returncode != 0:
             raise StackError(f"`airflow db migrate` failed:\n{res.stderr[-3000:]}")
         for name in COMPONENTS:
-            logfile = open(self.home / f"{name}.log", "ab")
-            self.procs[name] = subprocess.Popen(
-                [airflow, name],
-                env=env,
-                stdout=logfile,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            self._spawn(name, [airflow, name], env)
         self.wait_healthy()
+        self.ensure_render_pool()
+        if self.executor == "celery":
+            for n in range(1, self.workers + 1):
+                self.start_worker(f"worker{n}")
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        logfile = open(self.home / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(
+            args,
+            env=env,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def start_worker(
+        self,
+        name: str,
+        extra_env: dict[str, str] | None = None,
+        concurrency: int = 2,
+        queues: tuple[str, ...] = ("default", RENDER),
+    ) -> None:
+        """One machine's Celery workers: `<name>` for the default queue and `<name>-render` for the render
+        queue with concurrency 1 (of `queues`). `extra_env` is that machine's own (e.g. its
+        NICHEFLOW_DATA_DIR). Task logs go to the shared log folder, so no worker serves logs."""
+        airflow = str(Path(sys.executable).parent / "airflow")
+        for worker, queue, conc in ((name, "default", concurrency), (f"{name}-render", RENDER, 1)):
+            if queue in queues:
+                # the task instances it runs record it as their host (the UI's "hostname")
+                env = {**self._env, "NICHEFLOW_MACHINE": worker, **(extra_env or {})}
+                env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = "pipelines.local.stack.machine_hostname"
+                args = [airflow, "celery", "worker", "-q", queue, "-c", str(conc), "-H", f"{worker}@%h"]
+                self._spawn(worker, [*args, "--skip-serve-logs"], env)
+
+    def ensure_render_pool(self) -> None:
+        """The `render` pool (registry.RENDER) with render_slots() slots, made or resized through the API."""
+        client = AirflowClient(self.url, "admin", self.passwords()["admin"])
+        body = {"name": RENDER, "slots": render_slots(), "description": "ffmpeg renders across the cluster"}
+        r = client.http.post("/pools", json=body)
+        if r.status_code == 409:
+            r = client.http.patch(f"/pools/{RENDER}", json=body)
+        r.raise_for_status()
 
     def wait_healthy(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
@@ -156,6 +231,8 @@ class Stack:
                 log.warning("airflow %s did not stop within 20 s; killing it", name)
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        if self.redis is not None:
+            self.redis.stop()
         if self.started_postgres:
             pgembed.stop()
 

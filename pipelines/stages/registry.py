@@ -27,6 +27,8 @@ class Stage:
     edits: what "approve with edits" accepts: the edit kinds of pipelines.review (and the Review page's
         form); empty: the checkpoint takes no edits.
     emits_asset: its result is the channel's long-form Asset event (the Shorts DAG is scheduled on it).
+    renders: it encodes video with ffmpeg (its task, and its checkpoint's, which re-renders on a change
+        request): it runs in the `render` queue and pool, which bound ffmpeg per machine and in the cluster.
     """
 
     task_id: str
@@ -36,6 +38,7 @@ class Stage:
     keys: tuple[str, ...] = ()
     edits: tuple[str, ...] = ()
     emits_asset: bool = False
+    renders: bool = False
 
     @property
     def module(self) -> ModuleType:
@@ -54,12 +57,17 @@ STAGES: tuple[Stage, ...] = (
     Stage("script", "Script", checkpoint=True, keys=("writer",), edits=("sentences",)),
     Stage("audio", "Audio", checkpoint=True, keys=("tts",)),
     Stage("broll", "B-roll", checkpoint=True, keys=("broll",), edits=("choices",)),
-    Stage("final", "Final", checkpoint=True, edits=("title", "description", "tags", "thumbnail")),
+    Stage(
+        "final", "Final", checkpoint=True, edits=("title", "description", "tags", "thumbnail"), renders=True
+    ),
     Stage("publish", "Publish", keys=("publish",)),
     Stage("learnings", "Learnings", emits_asset=True),
-    Stage("shorts", "Shorts", dag="shorts", keys=("publish",)),
+    Stage("shorts", "Shorts", dag="shorts", keys=("publish",), renders=True),
 )
 BY_ID = {s.task_id: s for s in STAGES}
+RENDER = "render"
+"""The queue and the pool of the stages that render (Stage.renders): a worker serving the queue with
+concurrency N runs at most N renders on its machine; the pool caps them across the cluster."""
 CHECKPOINTS: tuple[str, ...] = tuple(s.task_id for s in STAGES if s.checkpoint)
 """The stages a person reviews, in production order."""
 
