@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines import metadata
+from pipelines.alert_config import ChannelAlerts
 from pipelines.errors import PermanentError
 from pipelines.paths import REPO, config_dir
 
@@ -351,6 +352,7 @@ class ChannelConfig(Strict):
     broll: Broll = Broll()
     audio_qa: AudioQA = AudioQA()
     style: Style = Style()
+    alerts: ChannelAlerts = ChannelAlerts()
 
     @field_validator("topics")
     @classmethod

@@ -30,6 +30,7 @@ def test_two_dags_per_channel_with_the_reviewed_chain(airflow_home, configs):
         "longform_historia_ptbr",
         "shorts_historia_ptbr",
         "nicheflow_upkeep",
+        "nicheflow_ops",
     }
     assert set(bag.dags["nicheflow_upkeep"].task_ids) == {"knowledge_science_en", "knowledge_historia_ptbr"}
     lf = bag.dags["longform_science_en"]
