@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO / "plugins"))  # Airflow puts plugins/ on sys.path; 
 def airflow_db(tmp_path, monkeypatch):
     """Airflow's metadata in a fresh SQLite file (dag.test() needs one)."""
     home = tmp_path / "airflow"
+    home.mkdir()
     monkeypatch.setenv("AIRFLOW_HOME", str(home))
     monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home}/airflow.db")
     monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
@@ -28,6 +29,7 @@ def airflow_db(tmp_path, monkeypatch):
     from airflow import settings
     from airflow.utils import db
 
+    settings.configure_vars()  # an earlier test may have imported settings with another AIRFLOW_HOME
     settings.configure_orm()
     db.resetdb()
     yield
