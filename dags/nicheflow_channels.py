@@ -12,6 +12,7 @@ import os
 from datetime import timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, get_parsing_context, task
+from nicheflow_airflow.notifiers import task_failed, task_succeeded
 from nicheflow_airflow.sensors import CheckpointSensor
 from nicheflow_airflow.tasks import StageTask
 
@@ -27,6 +28,9 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=10),
     "execution_timeout": timedelta(hours=2),
+    # after the last retry: needs attention + the alert (nicheflow_airflow.notifiers); a success clears it
+    "on_failure_callback": task_failed,
+    "on_success_callback": task_succeeded,
 }
 
 

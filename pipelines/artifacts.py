@@ -258,6 +258,7 @@ class Render(JsonFile):
     thumbnails: list[str] = []
     thumbnail: int = 0  # the proposed one
     intro_seconds: float | None = None  # the intro clip before the narration (None: rendered before v11)
+    render_seconds: float | None = None  # wall-clock seconds the video's render took (None: not measured)
 
 
 # --- checkpoint artifacts ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines import metadata
+from pipelines.alert_config import ChannelAlerts
 from pipelines.errors import PermanentError
 from pipelines.paths import REPO, config_dir
 
@@ -365,6 +366,7 @@ class ChannelConfig(Strict):
     audio_qa: AudioQA = AudioQA()
     style: Style = Style()
     costs: Costs = Costs()
+    alerts: ChannelAlerts = ChannelAlerts()
 
     @field_validator("topics")
     @classmethod

@@ -3,6 +3,8 @@ thumbnails."""
 
 from __future__ import annotations
 
+import time
+
 from pydantic import ValidationError
 
 from pipelines import costs, metadata
@@ -87,6 +89,7 @@ def assemble(
     ass = write_ass(cues, out / "captions.ass", *SIZE, style, mode=style.caption_mode)
     srt = write_srt(cues, out / "captions.srt")
     video = out / "video.mp4"
+    started = time.monotonic()
     with costs.render_cpu(p.id, f"final:r{revision}:render") as cost:  # ffmpeg's CPU-seconds
         info = render_video(
             scenes_for(p, timings, visuals),
@@ -114,6 +117,7 @@ def assemble(
         thumbnails=thumbs,
         thumbnail=0,
         intro_seconds=lead,
+        render_seconds=round(time.monotonic() - started, 2),
     ).save(out / "render.json")
     return FinalOutput(
         video=p.rel(video),

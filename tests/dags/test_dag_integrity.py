@@ -31,6 +31,7 @@ def test_two_dags_per_channel_with_the_reviewed_chain(airflow_home, configs):
         "shorts_historia_ptbr",
         "nicheflow_upkeep",
         "nicheflow_analytics",  # no task while no sample channel publishes to YouTube
+        "nicheflow_ops",
     }
     assert set(bag.dags["nicheflow_upkeep"].task_ids) == {"knowledge_science_en", "knowledge_historia_ptbr"}
     lf = bag.dags["longform_science_en"]
