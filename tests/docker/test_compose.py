@@ -113,7 +113,9 @@ def test_no_secret_is_written_in_the_file(env_file):
     for value in _secrets(env_file).values():
         assert value not in text
     # every variable named like a secret takes its value from the env file
-    for key, value in re.findall(r"^\s*([A-Z_]*(?:PASSWORD|SECRET|FERNET|TOKEN|KEY)[A-Z_]*):\s*(.+)$", text, re.M):
+    for key, value in re.findall(
+        r"^\s*([A-Z_]*(?:PASSWORD|SECRET|FERNET|TOKEN|KEY)[A-Z_]*):\s*(.+)$", text, re.M
+    ):
         assert "${" in value or key.endswith("_FILE"), f"{key} has a literal value in compose.yaml"
     for url in re.findall(r"\w+://[^\s]+@", text):
         assert "${POSTGRES_PASSWORD" in url, url
