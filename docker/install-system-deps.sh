@@ -3,14 +3,16 @@
 #   espeak-ng       the offline voice (pt-BR and English) and libespeak-ng for word timings
 #   postgresql      server binaries for the embedded database (skipped when DATABASE_URL is set, and in --image)
 #   chromium        only with --test: the headless browser the Review page tests drive (through Playwright)
+#   redis           with --celery or --test: the broker of CeleryExecutor (`make run EXECUTOR=celery`, its tests)
 #   docker-compose  only with --test: Debian's docker-compose 1.29, which checks docker/compose.yaml
 #                   (`docker-compose config`) without a Docker engine
-# Modes: no flag (what `make` installs), --test (make test), --image (docker/Dockerfile: only what the image
-# needs at run time; no PostgreSQL server, its database is a service of its own; apt lists are removed after).
+# Modes: no flag (what `make` installs), --celery (make run EXECUTOR=celery), --test (make test), --image
+# (docker/Dockerfile: only what the image needs at run time; no PostgreSQL server and no Redis, each is a
+# service of its own; apt lists are removed after).
 # Installs what is missing with apt-get when run as root; otherwise says exactly what to run.
 set -euo pipefail
 mode="${1:-}"
-case "$mode" in "" | --test | --image) ;; *) echo "usage: $0 [--test|--image]" >&2; exit 2 ;; esac
+case "$mode" in "" | --celery | --test | --image) ;; *) echo "usage: $0 [--celery|--test|--image]" >&2; exit 2 ;; esac
 missing=()
 ldconfig -p 2>/dev/null | grep -q libespeak-ng.so.1 || missing+=(espeak-ng)
 if [ "$mode" != "--image" ] && [ -z "${DATABASE_URL:-}" ] \
@@ -20,6 +22,9 @@ fi
 if [ "$mode" = "--test" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+fi
+if { [ "$mode" = "--test" ] || [ "$mode" = "--celery" ]; } && ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
+  missing+=(redis-server)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

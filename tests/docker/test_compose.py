@@ -24,7 +24,7 @@ SECRETS = ("POSTGRES_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIR
 def _compose(env_file: Path, *args: str) -> subprocess.CompletedProcess:
     exe = shutil.which("docker-compose")
     assert exe, "docker-compose is missing: run docker/install-system-deps.sh --test (as root, or with sudo)"
-    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith("NICHEFLOW_")}
     env["NICHEFLOW_ENV_FILE"] = str(env_file)
     return subprocess.run(
         [exe, "-f", str(COMPOSE), "--env-file", str(env_file), *args],
@@ -82,6 +82,7 @@ def test_the_init_job_migrates_airflow_and_the_project_before_anything_starts(re
     services = resolved["services"]
     script = " ".join(services["airflow-init"]["command"])
     assert script.index("airflow db migrate") < script.index("nicheflow db")
+    assert 'airflow pools set render 2 "' in script  # the render pool the rendering stages use
     assert "Stack().passwords()" in script
     for name in AIRFLOW_SERVICES:
         assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"

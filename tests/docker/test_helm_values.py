@@ -144,7 +144,10 @@ def test_the_project_settings_of_airflow_cfg_are_repeated_in_config():
             assert str(config.get(section, {}).get(key)) == value, f"[{section}] {key}"
 
 
-def test_the_migration_job_runs_the_project_migrations_after_airflows():
+def test_the_migration_job_runs_the_project_migrations_after_airflows_and_makes_the_render_pool():
     script = " ".join(VALUES["migrateDatabaseJob"]["args"])
     assert script.index("airflow db migrate") < script.index("nicheflow db")
+    (render,) = [s for s in VALUES["workers"]["celery"]["sets"] if s["name"] == "render"]
+    slots = re.search(r"airflow pools set render (\d+) ", script)
+    assert slots and int(slots.group(1)) == render["replicas"]  # one render per render pod
     assert VALUES["createUserJob"]["enabled"] is False  # FAB's `users create`; logins are a secret
