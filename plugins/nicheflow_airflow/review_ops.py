@@ -8,7 +8,6 @@ connection, which commits when the function returns."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -183,13 +182,8 @@ def reopen(r: Reviewer, checkpoint_id: int) -> dict:
 
 def clear_review_tasks(token: str | None, channel: str, dag_run_id: str, stage: str) -> dict:
     """Clear `review_<stage>` and its downstream tasks through Airflow's REST API, as the caller."""
-    import httpx
-    from airflow.configuration import conf
+    from nicheflow_airflow.airflow_api import AirflowApiError, clear_task
 
-    base = (
-        conf.get("api", "base_url", fallback="")
-        or f"http://127.0.0.1:{conf.get('api', 'port', fallback='8080')}"
-    ).rstrip("/")
     result = {
         "dag_id": dag_id(channel),
         "dag_run_id": dag_run_id,
@@ -197,39 +191,10 @@ def clear_review_tasks(token: str | None, channel: str, dag_run_id: str, stage: 
         "cleared": False,
         "error": None,
     }
-    body = {
-        "dag_run_id": dag_run_id,
-        "task_ids": [f"review_{stage}"],
-        "include_downstream": True,
-        "only_failed": False,
-        "reset_dag_runs": True,
-        "dry_run": False,
-    }
     try:
-        for attempt in range(3):  # a busy scheduler can hold the run's rows for a moment: try again
-            try:
-                resp = httpx.post(
-                    f"{base}/api/v2/dags/{dag_id(channel)}/clearTaskInstances",
-                    json=body,
-                    timeout=30,
-                    headers={"Authorization": f"Bearer {token}"} if token else {},
-                )
-            except httpx.TransportError:
-                if attempt == 2:
-                    raise
-                time.sleep(2)
-                continue
-            if resp.status_code < 400 or resp.status_code in (401, 403, 404) or attempt == 2:
-                break
-            log.warning(
-                "clearing review_%s answered %s (%s); retrying", stage, resp.status_code, resp.text[:200]
-            )
-            time.sleep(2)
-        if resp.status_code >= 400:
-            raise RuntimeError(f"Airflow answered {resp.status_code}: {resp.text[:300]}")
-        result["task_ids"] = sorted({t["task_id"] for t in resp.json().get("task_instances", [])})
+        result["task_ids"] = clear_task(dag_id(channel), dag_run_id, f"review_{stage}", token=token)
         result["cleared"] = True
-    except (httpx.HTTPError, RuntimeError, ValueError) as e:
+    except AirflowApiError as e:
         log.error(
             "reopened a checkpoint but could not clear review_%s of %s run %s: %s",
             stage,
