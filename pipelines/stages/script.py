@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from knowledge import store
 from knowledge.audience import opening_style
-from knowledge.query import query
+from knowledge.query import KnowledgeReport, query
 from knowledge.store import AudienceLearning, Fact, source_key
 from pipelines import checkpoints, costs, grounding
 from pipelines import notes as review_notes
@@ -105,21 +105,27 @@ def writer_for(p: Production) -> Writer:
     return OfflineWriter()
 
 
+def writer_facts(conn: Conn, p: Production) -> tuple[KnowledgeReport, list[Fact]]:
+    """What the channel knows on the topic, and the facts the writer may cite: those of the topic's two main
+    sources (else every fact found). NoFacts when it knows nothing on it."""
+    report = query(conn, p.channel, p.cfg.text_search_config, p.topic, facts_needed(p))
+    if not report.facts:
+        raise NoFacts(
+            f"channel {p.channel} knows nothing about {p.topic!r} and its sources have nothing on it: "
+            f"add a source document to {p.cfg.sources_dir} or choose another topic"
+        )
+    return report, store.facts_from_sources(conn, p.channel, rank_sources(report.facts)[:2]) or report.facts
+
+
 def write_script(conn: Conn, p: Production, revision: int, notes: str | None) -> ScriptOutput:
     """Write a revision of the script from the channel's facts, grounding-check it and store script.json;
     returns the artifacts. NoFacts when the channel has no facts on the topic."""
     cfg = p.cfg
-    report = query(conn, p.channel, cfg.text_search_config, p.topic, facts_needed(p))
-    if not report.facts:
-        raise NoFacts(
-            f"channel {p.channel} knows nothing about {p.topic!r} and its sources have nothing on it: "
-            f"add a source document to {cfg.sources_dir} or choose another topic"
-        )
+    report, pool = writer_facts(conn, p)
     adjust = review_notes.read(notes)
     audience = store.audience_learnings(conn, p.channel)
     seconds, length_applied = target_seconds(p, audience)
     target_words = round(seconds * cfg.voice.rate_wpm / 60 * adjust.length)
-    pool = store.facts_from_sources(conn, p.channel, rank_sources(report.facts)[:2]) or report.facts
     brief = Brief(
         topic=p.topic,
         language=cfg.language,

@@ -5,6 +5,7 @@
     /review/media/{production}/{path}    a production's files (range requests for audio and video)
     /review/analytics/{channel}          a channel's videos and their audience figures (analytics_pages)
     /review/calendar                     the content calendar across channels (analytics_pages)
+    /review/attention                    productions whose task failed after its retries (attention_pages)
     /review/api/...                      the REST API (schema: /review/openapi.json, docs: /review/docs)
 
 Every route needs an Airflow login (review_auth); pages without one redirect to Airflow's login page, API
@@ -22,6 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nicheflow_airflow import review_ops as ops
 from nicheflow_airflow.analytics_pages import router as analytics_router
+from nicheflow_airflow.attention_pages import api as attention_api
+from nicheflow_airflow.attention_pages import pages as attention_pages
 from nicheflow_airflow.review_api import router as api_router
 from nicheflow_airflow.review_auth import ApiUser, LoginRequired
 from nicheflow_airflow.review_pages import error_page
@@ -74,3 +77,5 @@ def media(r: ApiUser, production_id: int, path: str):
 app.include_router(api_router)
 app.include_router(page_router)
 app.include_router(analytics_router)
+app.include_router(attention_api)
+app.include_router(attention_pages)

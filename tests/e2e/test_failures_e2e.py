@@ -9,6 +9,7 @@ before the stack starts, so every Airflow process and task inherits their addres
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from pipelines.db import connect
 from pipelines.local.cli import main as cli
 from pipelines.local.demo import production_of, wait_run
 from pipelines.stages import registry
+from tests.e2e.test_review_browser import browser, login  # noqa: F401  (the browser fixture)
 from tests.helpers import wait_for
 from tests.helpers.fake_azure_speech import FakeAzureSpeech
 from tests.helpers.fake_groq import FakeGroq
@@ -220,3 +222,68 @@ def test_a_groq_5xx_is_retried(stack, fakes):
     finally:
         client.set_run_state(dag_id, run_id, "failed")  # end it here rather than after the last retry
     assert wait_run(client, stack, dag_id, run_id, RUN_TIMEOUT) == "failed"
+
+
+def test_a_failed_stage_needs_attention_and_is_retried_from_the_page(stack, fakes, browser):  # noqa: F811
+    """Groq rejects the key: the script fails at once and its production is listed as needing attention,
+    with what to do. The key is fixed (the fake answers again), an editor retries the stage from the page:
+    Airflow runs the script task again, the run goes on to the script checkpoint, the mark is closed."""
+    from pipelines import attention, production
+    from pipelines.paths import REPO
+    from pipelines.stages.script import writer_facts
+    from tests.pipelines.stages.test_script import groq_script
+
+    fakes.groq.add_error(401, "Invalid API Key", code="invalid_api_key")
+    dag_id, run_id = run_to_failure(stack, "science_en", "The Hubble Space Telescope")
+    pid = production_of("science_en", run_id)["id"]
+    mark = wait_for(
+        "the needs-attention mark",
+        lambda: next((a for a in _open_marks() if a.dag_run_id == run_id), None),
+        timeout=120,
+    )
+    assert (mark.task_id, mark.category, mark.production_id) == ("script", "permanent", pid)
+    assert "Groq rejected the API key" in mark.error and "groq_default" in mark.error
+    assert mark.advice.startswith("Retrying cannot help until the cause is fixed")
+
+    page = login(browser, stack, "reviewer")
+    page.goto(f"{stack.url}/review/attention")
+    row = page.locator(f'tr[data-attention="{mark.id}"]')
+    assert "Groq rejected the API key" in row.inner_text()
+    page.screenshot(path=str(REPO / "test-artifacts" / "review" / "needs-attention.png"), full_page=True)
+
+    # the operator fixes the key; Groq now writes the script (from the facts the stage will give it)
+    with connect() as conn:
+        p = production.load(conn, pid)
+        script, _ = groq_script(writer_facts(conn, p)[1])
+    fakes.groq.add_completion(json.dumps(script))
+    stack.client.set_paused(dag_id, False)
+    row.get_by_role("button", name="Retry the stage").click()
+    page.wait_for_load_state("networkidle")
+    assert "Retrying: " in page.locator("[role=status]").inner_text()
+    # Airflow ran the script again (try 2) and the run waits at its checkpoint
+    waiting = wait_for(
+        "the script checkpoint after the retry",
+        lambda: next((c for c in _pending() if c.production_id == pid and c.stage == "script"), None),
+        timeout=RUN_TIMEOUT,
+    )
+    ti = stack.client.task_instance(dag_id, run_id, "script")
+    assert (ti["state"], ti["try_number"]) == ("success", 2)
+    with connect() as conn:
+        assert attention.get(conn, mark.id).cleared_because == "succeeded"
+    page.goto(f"{stack.url}/review/attention")
+    assert page.locator(f'tr[data-attention="{mark.id}"]').count() == 0
+    with connect() as conn:  # end the run: reject its checkpoint
+        checkpoints.decide(conn, waiting.id, "rejected", "e2e", "test over")
+    assert wait_run(stack.client, stack, dag_id, run_id, RUN_TIMEOUT) in ("success", "failed")
+
+
+def _open_marks():
+    from pipelines import attention
+
+    with connect() as conn:
+        return attention.listing(conn)
+
+
+def _pending():
+    with connect() as conn:
+        return checkpoints.pending(conn)
