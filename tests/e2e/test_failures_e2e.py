@@ -254,7 +254,10 @@ def test_a_failed_stage_needs_attention_and_is_retried_from_the_page(stack, fake
     # the operator fixes the key; Groq now writes the script (from the facts the stage will give it)
     with connect() as conn:
         p = production.load(conn, pid)
-        script, _ = groq_script(writer_facts(conn, p)[1])
+        script, words = groq_script(writer_facts(conn, p)[1])
+        # a target its length meets (the writer checks it within 10 %)
+        seconds = max(20, round(words * 60 / p.cfg.voice.rate_wpm))
+        conn.execute("UPDATE productions SET target_seconds = %s WHERE id = %s", (seconds, pid))
     fakes.groq.add_completion(json.dumps(script))
     stack.client.set_paused(dag_id, False)
     row.get_by_role("button", name="Retry the stage").click()
