@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from knowledge import store
-from pipelines import logfields
+from pipelines import latency, logfields
 from pipelines.config import ChannelConfig, get_config
 from pipelines.db import Conn, connect, one
 from pipelines.paths import channel_dir
@@ -102,17 +102,25 @@ def set_status(conn: Conn, production_id: int, status: str) -> None:
 
 @contextmanager
 def channel_db(channel: str) -> Iterator[Conn]:
-    """A connection entered into the channel (knowledge.store.open_channel): it sees only its rows."""
-    with connect() as conn:
-        store.open_channel(conn, channel)
-        yield conn
+    """A connection entered into the channel (knowledge.store.open_channel): it sees only its rows. The external
+    calls timed inside the block name the channel and are written on the way out (pipelines.latency)."""
+    try:
+        with logfields.bound(channel=channel), connect() as conn:
+            store.open_channel(conn, channel)
+            yield conn
+    finally:
+        latency.flush()
 
 
 @contextmanager
 def production_db(production_id: int) -> Iterator[tuple[Conn, Production]]:
-    """The production and a connection entered into its channel."""
-    with connect() as conn:
-        p = load(conn, production_id)
-        logfields.bind(channel=p.channel, production_id=p.id)  # every later line of the task names it
-        store.open_channel(conn, p.channel)
-        yield conn, p
+    """The production and a connection entered into its channel. On the way out, the external calls timed
+    meanwhile are written (pipelines.latency.flush, one INSERT on a connection of its own)."""
+    try:
+        with connect() as conn:
+            p = load(conn, production_id)
+            logfields.bind(channel=p.channel, production_id=p.id)  # every later line of the task names it
+            store.open_channel(conn, p.channel)
+            yield conn, p
+    finally:
+        latency.flush()

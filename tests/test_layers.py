@@ -14,6 +14,7 @@ PACKAGES = ("pipelines", "knowledge")
 PROVIDER_MAY_IMPORT = (
     "pipelines.providers.http",
     "pipelines.providers.google",
+    "pipelines.latency",
     "pipelines.media",
     "pipelines.errors",
     "pipelines.files",

@@ -11,7 +11,7 @@ password = client secret, extra: token_uri, auth_uri, and api_root for a YouTube
 quota ledger (failed ones too: YouTube charges those), retries what is transient (a dropped connection,
 5xx, rateLimitExceeded) a few times with backoff, and maps the rest to the project's error kinds:
 `TokenRevoked` (invalid_grant) is permanent, `QuotaExhausted` is neither (wait for the reset), anything
-else refused is `ProviderRejected`."""
+else refused is `ProviderRejected`. Each request is timed (pipelines.latency)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pipelines import latency
 from pipelines.providers.http import ProviderError, ProviderRejected, ProviderUnavailable
 
 log = logging.getLogger(__name__)
@@ -292,7 +293,8 @@ class GoogleAPI:
         """Execute `request` (a google-api-python-client request for `method`)."""
         for attempt in range(1, self.attempts + 1):
             try:
-                result = request.execute(num_retries=0)
+                with latency.timed(self.name, method):
+                    result = request.execute(num_retries=0)
             except Exception as e:
                 err = self.fail(method, e)
                 if not isinstance(err, TokenRevoked):  # a refused refresh never reached the API

@@ -11,6 +11,8 @@ Failures are raised as one of ProviderError's two kinds: `ProviderRejected` (per
 a refused request, a wrong base_url; retrying cannot help) or `ProviderUnavailable` (transient: gave up
 after the retries, timed out, unreachable, rate-limited beyond what this client waits).
 
+Every attempt is timed (pipelines.latency: its duration and outcome, for the API latency metrics).
+
 Nothing here logs request headers, so keys sent in headers never reach a log or an error message."""
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from pipelines import latency
 from pipelines.errors import NicheflowError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
@@ -158,6 +161,15 @@ def _describe(method: str, url: httpx.URL) -> str:
     return f"{method} {url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path}"
 
 
+def _timed_send(client: httpx.Client, request: httpx.Request, provider: str) -> httpx.Response:
+    """One attempt, timed: its outcome is `ok`, `http_<status>`, `timeout` or `unreachable`."""
+    with latency.timed(provider, f"{request.method} {request.url.path[:80]}") as call:
+        response = client.send(request)
+        if not response.is_success:
+            call.outcome = f"http_{response.status_code}"
+    return response
+
+
 def send(
     client: httpx.Client,
     method: str,
@@ -182,7 +194,9 @@ def send(
     problem = ""
     for attempt in range(1, policy.max_attempts + 1):
         try:
-            response = client.send(client.build_request(method, url, params=params, headers=headers))
+            response = _timed_send(
+                client, client.build_request(method, url, params=params, headers=headers), provider
+            )
         except httpx.TimeoutException as e:
             last_status = None
             problem = f"{type(e).__name__} after {client.timeout.read}s"

@@ -1,10 +1,11 @@
 """Charts of the Review UI, drawn on the server as inline SVG: no JavaScript, no build step, nothing fetched
-from a CDN. Two kinds:
+from a CDN. Three kinds:
 
     line_chart       one or several series over x (numbers or dates): axes, ticks, tick labels, a legend,
                      an optional shaded area under each line, a dot per point with its value as a tooltip
     retention_chart  an audience retention curve (share of viewers still watching over the video's time),
                      with vertical markers and labels at given times (segment boundaries)
+    bar_chart        grouped bars: a value per group (a stage, a provider) and series (median, p95, p99)
 
 Every chart is an `<svg role="img">` with a `<title>` and a `<desc>` that screen readers announce; text is
 drawn in `currentColor`, so it follows the page's light or dark colours. All text is escaped. The module
@@ -276,3 +277,62 @@ def retention_chart(
         f'text-anchor="end">{"video time" if duration else "share of the video"}</text>'
     )
     return _svg(frame, title, desc, body, "retention-chart")
+
+
+def bar_chart(
+    groups: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    title: str,
+    desc: str = "",
+    y_label: str = "",
+    y_format: Callable[[float], str] = _num,
+    width: int = 760,
+    height: int = 260,
+) -> str:
+    """An SVG chart of grouped bars: one group per label of `groups` (a stage, a provider), one bar per series
+    (median, p95, ...) in each, with its value as a tooltip; a None value draws no bar. The y axis starts at 0."""
+    values = [v for _, vs in series for v in vs if v is not None]
+    if not groups or not values:
+        frame = _Frame(width, height, 0, 1, 0, 1)
+        body = frame.axes([], [0, 1], y_format)
+        body.append(
+            f'<text class="no-data" x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="currentColor">'
+            "no data yet</text>"
+        )
+        return _svg(frame, title, desc, body, "bar-chart")
+    yticks = nice_ticks(0.0, max(values) or 1.0)
+    frame = _Frame(width, height, 0, len(groups), 0, yticks[-1])
+    body = frame.axes([(i + 0.5, _short(g, 16)) for i, g in enumerate(groups)], yticks, y_format)
+    if y_label:
+        body.append(
+            f'<text class="y-label" font-size="11" fill="currentColor" transform="rotate(-90)" '
+            f'x="{-(frame.top + (height - frame.top - frame.bottom) / 2)}" y="14" text-anchor="middle">'
+            f"{_e(y_label)}</text>"
+        )
+    slot = (frame.x(1) - frame.x(0)) * 0.8 / max(len(series), 1)
+    base = frame.y(0)
+    for j, (name, vs) in enumerate(series):
+        colour = PALETTE[j % len(PALETTE)]
+        body.append(f'<g class="series" data-series="{_e(name)}" fill="{colour}">')
+        for i, (g, v) in enumerate(zip(groups, vs, strict=True)):
+            if v is None:
+                continue
+            x = round(frame.x(i) + (frame.x(1) - frame.x(0)) * 0.1 + j * slot, 2)
+            top = frame.y(v)
+            body.append(
+                f'<rect class="bar" x="{x}" y="{top}" width="{round(slot * 0.9, 2)}" '
+                f'height="{round(base - top, 2)}"><title>{_e(g)}, {_e(name)}: {_e(y_format(v))}</title></rect>'
+            )
+        body.append("</g>")
+    if len(series) > 1:
+        body.append('<g class="legend" font-size="12" fill="currentColor">')
+        x = frame.left
+        for j, (name, _) in enumerate(series):
+            body.append(
+                f'<rect x="{x}" y="{height - 14}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
+            )
+            body.append(f'<text x="{x + 14}" y="{height - 5}">{_e(name)}</text>')
+            x += 24 + 7 * len(name)
+        body.append("</g>")
+    return _svg(frame, title, desc, body, "bar-chart")

@@ -6,9 +6,11 @@
     /review/analytics/{channel}          a channel's videos and their audience figures (analytics_pages)
     /review/calendar                     the content calendar across channels (analytics_pages)
     /review/attention                    productions whose task failed after its retries (attention_pages)
+    /review/operations                   the operating metrics per channel, with charts (operations_pages)
+    /review/metrics                      the same for Prometheus (login or the scrape token NICHEFLOW_METRICS_TOKEN)
     /review/api/...                      the REST API (schema: /review/openapi.json, docs: /review/docs)
 
-Every route needs an Airflow login (review_auth); pages without one redirect to Airflow's login page, API
+Every route needs an Airflow login (review_auth; /metrics also takes its scrape token); pages without one redirect to Airflow's login page, API
 calls get 401. Module level stays light (fastapi, pydantic, jinja2): Airflow imports this file in every
 component; Airflow's security code and pipelines.* are imported when a request comes in."""
 
@@ -21,6 +23,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nicheflow_airflow import operations_pages
 from nicheflow_airflow import review_ops as ops
 from nicheflow_airflow.analytics_pages import router as analytics_router
 from nicheflow_airflow.attention_pages import api as attention_api
@@ -38,7 +41,8 @@ app = FastAPI(
     description="Review and decide nicheflow's checkpoints (script, audio, broll, final). Authenticate with an "
     "Airflow token: `POST /auth/token` {username, password}, then `Authorization: Bearer <token>`. "
     "Reading needs read access to the channel's DAG `longform_<channel>`, deciding needs edit "
-    "access, reopening needs the admin role.",
+    "access, reopening needs the admin role. `/metrics` (Prometheus) also accepts the scrape token of "
+    "`NICHEFLOW_METRICS_TOKEN`.",
 )
 
 
@@ -49,7 +53,7 @@ async def _login(request: Request, exc: LoginRequired):
 
 def _is_page(request: Request) -> bool:
     path = request.scope["path"][len(request.scope.get("root_path", "")) :]
-    return not path.startswith(("/api/", "/media/", "/openapi", "/docs", "/redoc"))
+    return not path.startswith(("/api/", "/media/", "/openapi", "/docs", "/redoc", "/metrics"))
 
 
 @app.exception_handler(StarletteHTTPException)
@@ -79,3 +83,6 @@ app.include_router(page_router)
 app.include_router(analytics_router)
 app.include_router(attention_api)
 app.include_router(attention_pages)
+app.include_router(operations_pages.api_router)
+app.include_router(operations_pages.page_router)
+app.include_router(operations_pages.metrics_router)

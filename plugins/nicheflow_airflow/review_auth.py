@@ -137,6 +137,12 @@ async def _authenticate(request: Request, bearer: HTTPAuthorizationCredentials |
     return Reviewer(user=user, token=token)
 
 
+async def authenticate(request: Request, bearer: HTTPAuthorizationCredentials | None) -> Reviewer:
+    """The caller of a request from its bearer token or login cookie; HTTPException 401/403 without a valid
+    one (for routes with their own scheme, such as /metrics)."""
+    return await _authenticate(request, bearer)
+
+
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 

@@ -20,6 +20,7 @@ from pipelines.metadata import TITLE_MAX
 from pipelines.stages.registry import BY_ID, CHECKPOINTS
 
 log = logging.getLogger(__name__)
+LIVE_POLL_MS = 3000  # how often an open Review or Operations page asks whether it changed
 DONE = {
     "approved": "Approved.",
     "changes_requested": "Changes requested: the stage runs again as a new revision.",
@@ -89,6 +90,7 @@ def index(request: Request, r: PageUser, channel: str = "", stage: str = "", sta
     if status != "all" and status not in ops.STATUSES:
         raise ops.ReviewError(400, f"unknown status {status!r}; use all or {', '.join(ops.STATUSES)}")
     rows = ops.list_checkpoints(r, channel or None, stage or None, None if status == "all" else status)
+    filters = {"channel": channel, "stage": stage, "status": status}
     return render(
         request,
         r,
@@ -96,7 +98,10 @@ def index(request: Request, r: PageUser, channel: str = "", stage: str = "", sta
         rows=rows,
         state=ops.channel_state(r),
         channels=ops.channels(r),
-        filters={"channel": channel, "stage": stage, "status": status},
+        filters=filters,
+        # the page updates itself when this JSON changes (templates/_live.html)
+        live_url=f"{root(request)}/api/checkpoints?{urlencode({k: v for k, v in filters.items() if v})}",
+        poll_ms=LIVE_POLL_MS,
     )
 
 

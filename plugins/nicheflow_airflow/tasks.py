@@ -1,7 +1,8 @@
 """How a task runs a stage, in one place for the DAG's tasks and the checkpoint sensor: the stage's
 provider keys come from Airflow connections first, and an error that retrying cannot help (a rejected
 key, a repeated topic, a channel that knows nothing about the topic, a bad config) fails the task at once
-with its message; anything else is raised as it is, so Airflow retries it with backoff."""
+with its message; anything else is raised as it is, so Airflow retries it with backoff. The external calls the
+stage timed are written when it returns (pipelines.latency)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ def run_stage(task_id: str, fn: Callable[..., T], *args: Any, channel: str | Non
         if is_permanent(e):
             raise AirflowFailException(f"{e} [not retried: retrying cannot help]") from e
         raise
+    finally:
+        from pipelines import latency
+
+        latency.flush()  # the external calls the stage timed, in one INSERT (pipelines.latency)
 
 
 class StageTask(PythonOperator):

@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from pipelines import latency
 from pipelines.errors import PermanentError
 from pipelines.media.align import onto_written
 from pipelines.providers.tts.base import TTSServiceDown, WordTiming
@@ -124,7 +125,10 @@ class AzureTTS:
                 spoken.append((evt.text, start, start + evt.duration.total_seconds()))
 
         synthesizer.synthesis_word_boundary.connect(on_boundary)
-        result = synthesizer.speak_ssml_async(ssml(text, self.voice, self.style, self.rate_wpm)).get()
+        with latency.timed(self.name, "synthesis") as call:
+            result = synthesizer.speak_ssml_async(ssml(text, self.voice, self.style, self.rate_wpm)).get()
+            if result.reason == speechsdk.ResultReason.Canceled:
+                call.outcome = f"canceled_{result.cancellation_details.error_code.name.lower()}"
         if result.reason == speechsdk.ResultReason.Canceled:
             details = result.cancellation_details
             if details.error_code in (

@@ -33,7 +33,7 @@ from pydantic_core import ErrorDetails
 
 from knowledge.store import Fact
 from knowledge.text import numbers
-from pipelines import grounding, metadata
+from pipelines import grounding, latency, metadata
 from pipelines.errors import NicheflowError, PermanentError, TransientError
 from pipelines.providers.http import is_transient_status
 from pipelines.providers.writer.base import Brief, Script, WriterResult, words
@@ -310,13 +310,14 @@ class GroqWriter:
     ) -> _Answer:
         usage["calls"] += 1
         try:
-            resp = self._client.chat.completions.create(
-                model=self.model,
-                messages=messages,
-                temperature=TEMPERATURE,
-                response_format={"type": "json_object"},
-                max_completion_tokens=min(32768, 2048 + 8 * target_words),
-            )
+            with latency.timed(self.name, "chat.completions"):  # the SDK's own retries are inside
+                resp = self._client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,
+                    temperature=TEMPERATURE,
+                    response_format={"type": "json_object"},
+                    max_completion_tokens=min(32768, 2048 + 8 * target_words),
+                )
         except (groq.AuthenticationError, groq.PermissionDeniedError) as e:
             raise LLMAuthError(
                 f"{AUTH_MESSAGE} (HTTP {e.status_code}: {self._redact(_api_message(e))})"
