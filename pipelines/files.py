@@ -58,9 +58,14 @@ def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> P
     return atomic_write_bytes(path, text.encode(encoding))
 
 
+def json_text(data: object) -> str:
+    """`data` as the indented JSON `write_json` writes."""
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+
+
 def write_json(path: Path | str, data: object) -> Path:
     """`data` as indented UTF-8 JSON at `path`, written whole or not at all. Returns `path`."""
-    return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    return atomic_write_text(path, json_text(data))
 
 
 def read_json(path: Path | str) -> dict:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import statistics
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from knowledge import store
-from pipelines import checkpoints, production, uploads
+from pipelines import checkpoints, production, storage, uploads
 from pipelines.checkpoints import Checkpoint, CheckpointError, CheckpointNotFound
 from pipelines.db import Conn
 from pipelines.stages import registry
@@ -62,13 +62,15 @@ def checkpoint_detail(conn: Conn, checkpoint_id: int) -> dict:
         (cp.production_id, cp.stage),
     ).fetchall()
     p = production.load(conn, cp.production_id)
+    with p.session():  # storage: the stage's view reads its files through scratch, removed after
+        view = registry.get(cp.stage).module.view(conn, p, cp)
     return {
         "checkpoint": {**row, "artifacts": cp.artifacts, "edits": cp.edits},
         "production": prod,
         "revisions": revisions,
         "events": checkpoints.events(conn, cp.id),
         "publishing": uploads.of_production(conn, cp.production_id),
-        "view": registry.get(cp.stage).module.view(conn, p, cp),
+        "view": view,
     }
 
 
@@ -100,7 +102,9 @@ def decide(
             raise CheckpointError(
                 f"edits: unknown fields {sorted(unknown)}; the {cp.stage} checkpoint takes {', '.join(stage.edits)}"
             )
-        edited = stage.module.apply_edits(conn, production.load(conn, cp.production_id), cp, edits)
+        p = production.load(conn, cp.production_id)
+        with p.session():  # storage: the edited files are stored before the decision commits
+            edited = stage.module.apply_edits(conn, p, cp, edits)
         artifacts = edited.dump()  # the stage's artifacts record, its originals under `_original`
     return checkpoints.decide(
         conn, checkpoint_id, decision, reviewer, notes, edits=edits, artifacts=artifacts
@@ -112,15 +116,27 @@ def reopen(conn: Conn, checkpoint_id: int, admin: str) -> Checkpoint:
 
 
 def media_file(conn: Conn, production_id: int, rel_path: str) -> Path:
-    p = (
-        production.load(conn, production_id)
-        if conn.execute("SELECT 1 FROM productions WHERE id = %s", (production_id,)).fetchone()
-        else None
-    )
-    if p is None:
+    """A file of the production's workspace as a local path to serve: the file itself when the storage is a
+    folder, a copy in this machine's cache when it is a bucket (pipelines.storage.cached). CheckpointError
+    for a path that leaves the workspace, CheckpointNotFound for no such production or file."""
+    row = conn.execute(
+        "SELECT channel, workspace FROM productions WHERE id = %s", (production_id,)
+    ).fetchone()
+    if row is None:
         raise CheckpointNotFound(f"no production {production_id}")
-    path = (p.workspace / rel_path).resolve()
-    if not path.is_relative_to(p.workspace.resolve()):
+    key, old = production.locate(row["channel"], row["workspace"])
+    store = storage.get()
+    if store.local_root is None:  # a bucket: the key must stay under the production's
+        parts = PurePosixPath(rel_path).parts
+        if not rel_path or rel_path.startswith("/") or "\\" in rel_path or ".." in parts or "." in parts:
+            raise CheckpointError(f"{rel_path!r} is outside the production's workspace")
+        path = storage.cached(store, f"{key}/{rel_path}")
+        if path is None:
+            raise CheckpointNotFound(f"production {production_id} has no file {rel_path!r}")
+        return path
+    workspace = (old or store.local_root / key).resolve()
+    path = (workspace / rel_path).resolve()
+    if not path.is_relative_to(workspace):
         raise CheckpointError(f"{rel_path!r} is outside the production's workspace")
     if not path.is_file():
         raise CheckpointNotFound(f"production {production_id} has no file {rel_path!r}")

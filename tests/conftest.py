@@ -96,3 +96,24 @@ def airflow_stack(tmp_path_factory, pg_server, stack_channel_edits):
             yield stack
     finally:
         mp.undo()
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """moto's S3 server on loopback for the session (tests.helpers.s3.MotoS3)."""
+    from tests.helpers.s3 import MotoS3
+
+    with MotoS3() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_storage(moto_s3, monkeypatch, request):
+    """Production storage in a fresh bucket of the moto server: NICHEFLOW_STORAGE_URL and the connection's
+    AIRFLOW_CONN_<ID> are set for this test. Returns the pipelines.storage.S3Storage."""
+    from pipelines import storage
+
+    bucket = "t-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:50].strip("-")
+    for name, value in moto_s3.storage_env(bucket).items():
+        monkeypatch.setenv(name, value)
+    return storage.get()

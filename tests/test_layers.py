@@ -19,6 +19,7 @@ PROVIDER_MAY_IMPORT = (
     "pipelines.errors",
     "pipelines.files",
     "pipelines.paths",
+    "pipelines.storage",  # where files are kept (a leaf: errors, files, paths)
     "pipelines.grounding",
     "pipelines.notes",
     "pipelines.metadata",

@@ -94,19 +94,22 @@ def cmd_pending(args) -> int:
 
 
 def cmd_show(args) -> int:
+    from pipelines import production, storage
+
     with connect() as conn:
         cp = checkpoints.get(conn, args.id)
         hist = checkpoints.history(conn, cp.production_id)
-        workspace = one(
-            conn.execute("SELECT workspace FROM productions WHERE id = %s", (cp.production_id,)),
+        row = one(
+            conn.execute("SELECT channel, workspace FROM productions WHERE id = %s", (cp.production_id,)),
             f"production {cp.production_id}",
         )
+    key, old = production.locate(row["channel"], row["workspace"])
     print(f"Checkpoint {cp.id}: {cp.channel} production {cp.production_id} ({cp.topic!r})")
     print(
         f"  stage {cp.stage}, revision {cp.revision}, {cp.status}"
         + (f" by {cp.reviewer} at {_fmt_time(cp.decided_at)}" if cp.reviewer else "")
     )
-    print(f"  workspace: {workspace['workspace']}")
+    print(f"  workspace: {old or storage.get().where(key)}")
     print("  artifacts: " + json.dumps(cp.artifacts, ensure_ascii=False, indent=2).replace("\n", "\n  "))
     print("  history:")
     for h in hist:
@@ -141,7 +144,7 @@ def cmd_logs(args) -> int:
     from pipelines.paths import data_dir
 
     with connect() as conn:
-        p = production.load(conn, args.production)
+        p = production.load(conn, args.production)  # its ids only: no file is staged
     lines = logfields.read_production_logs(
         data_dir() / "airflow" / "logs", logfields.cli_log_file(data_dir()), p.id, p.channel, p.dag_run_id
     )

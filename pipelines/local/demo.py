@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 import time
 
-from pipelines import checkpoints
+from pipelines import checkpoints, production, storage
 from pipelines.db import connect
 from pipelines.local.stack import AirflowClient, Stack, StackError
-from pipelines.paths import outbox_dir
+from pipelines.providers.publish.outbox import OutboxPublisher
 
 log = logging.getLogger(__name__)
 AUTO_APPROVER = "demo-auto-approver"
@@ -19,11 +19,16 @@ AUTO_NOTE = "approved automatically by `make demo`: no human reviewed this"
 
 
 def production_of(channel: str, run_id: str) -> dict | None:
+    """The production of a run; its `workspace` is where its files are stored (a folder or s3://…)."""
     with connect() as conn:
-        return conn.execute(
+        row = conn.execute(
             "SELECT id, topic, status, workspace FROM productions WHERE channel = %s AND dag_run_id = %s",
             (channel, run_id),
         ).fetchone()
+    if row is None:
+        return None
+    key, old = production.locate(channel, row["workspace"])
+    return {**row, "workspace": str(old) if old else storage.get().where(key)}
 
 
 def approve_pending(production_id: int) -> list[int]:
@@ -101,7 +106,12 @@ def report(channel: str, production: dict) -> str:
         f"Production {pid} ({channel}): {production['topic']!r}",
         f"  workspace: {production['workspace']}",
     ]
-    for item in sorted(outbox_dir(channel).glob(f"{pid:05d}-*")):
-        lines.append(f"  outbox:    {item}")
-        lines += [f"             {f.name}" for f in sorted(item.iterdir())]
+    outbox = OutboxPublisher(channel)
+    for name, _, receipt in outbox.items():
+        if name.startswith(f"{pid:05d}-"):
+            lines.append(f"  outbox:    {outbox.store.where(f'{outbox.prefix}/{name}')}")
+            files = [*(receipt or {}).get("files", {}), "metadata.json"] + (
+                ["receipt.json"] if receipt else []
+            )
+            lines += [f"             {f}" for f in sorted(files)]
     return "\n".join(lines)

@@ -503,16 +503,16 @@ def cut_shorts(conn: Conn, p: Production) -> list[dict]:
     results = []
     longform = next((u["url"] for u in uploads.of_production(conn, p.id) if u["kind"] == "longform"), None)
     out_dir = p.workspace / "shorts"
-    out_dir.mkdir(exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     chosen = choose(script, timings, cfg.shorts.max_seconds, cfg.shorts.count, language=cfg.language)
     used = {s.segment for c in chosen for s in c.sentences}  # 9:16 visuals only for the segments shown
     scenes = scenes_for(p, timings, portrait_visuals(conn, p, sorted(used)))
     llm = _hook_writer(p) if chosen else None
     try:
         for n, choice in enumerate(chosen, start=1):
-            choice = replace(
-                choice, hook=_hook_of(out_dir / f"short-{n}.choice.json", choice, cfg.language, llm)
-            )
+            recorded = p.abs(f"shorts/short-{n}.choice.json")  # staged when a run before this one wrote it
+            choice = replace(choice, hook=_hook_of(recorded, choice, cfg.language, llm))
+            p.sync()  # the hook line is stored at once: a retry on another worker reuses it
             results.append(_publish_one(conn, p, script, timings, scenes, audio, choice, n, longform))
     finally:
         if llm is not None:
@@ -556,7 +556,7 @@ def _publish_one(
         for s in scenes
         if s.end > start and s.start < end
     ]
-    if not video.exists():
+    if not p.has(f"shorts/short-{n}.mp4"):  # a retry finds a rendered Short in storage
         with costs.render_cpu(p.id, f"shorts:short-{n}:render") as cost:  # ffmpeg's CPU-seconds
             render_video(
                 inside,
@@ -569,6 +569,7 @@ def _publish_one(
                 duration=end - start,
             )
             cost["video_seconds"] = round(end - start, 3)
+        p.sync()  # stored before it is published: a retry does not render it again
     heading = script.segments[choice.sentences[0].segment].heading
     title = fit_title(f"{script.title} — {heading}", default=script.title)
     # once the long-form video has its id, the Short sends viewers to it

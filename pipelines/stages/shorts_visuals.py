@@ -88,7 +88,7 @@ def portrait_visuals(conn: Conn, p: Production, segments: Iterable[int] | None =
     the module's docstring): a manifest for `final.scenes_for`, segments not asked for as the long-form's."""
     longform = BrollOutput.approved(conn, p.id).load_visuals(p)
     by_segment = {v.segment: v for v in longform.visuals}
-    saved = p.workspace / "shorts" / "visuals.json"
+    saved = p.abs("shorts/visuals.json")  # staged from storage when a run before this one made it
     done = {v.segment: v for v in VisualsManifest.load(saved).visuals} if saved.is_file() else {}
     wanted = by_segment if segments is None else dict.fromkeys(segments)
     todo = [s for s in wanted if s in by_segment and s not in done]
@@ -123,5 +123,6 @@ def portrait_visuals(conn: Conn, p: Production, segments: Iterable[int] | None =
         ordered = sorted(done.values(), key=lambda v: v.segment)
         sources = ", ".join(dict.fromkeys(v.source for v in ordered))
         VisualsManifest(provider=sources, visuals=ordered).save(saved)
+        p.sync()  # the visuals and their manifest are stored: a retry does not search again
     visuals = [done.get(v.segment, v) for v in longform.visuals]
     return VisualsManifest(provider=", ".join(dict.fromkeys(v.source for v in visuals)), visuals=visuals)

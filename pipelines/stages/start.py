@@ -82,5 +82,11 @@ def run(
     with channel_db(channel) as conn:
         p = production.create(conn, channel, topic, dag_run_id, target_seconds)
     logfields.bind(channel=channel, production_id=p.id, stage="start")
-    log.info("production %s for channel %s: %r in %s", p.id, channel, topic, p.workspace)
+    log.info(
+        "production %s for channel %s: %r in %s",
+        p.id,
+        channel,
+        topic,
+        p.files.store.where(p.key) if p.files else p.workspace,
+    )
     return p.id

@@ -90,25 +90,30 @@ def _uploads(conn: Conn, channels: list[str], lo: datetime, hi: datetime, now: d
     return out
 
 
-def _outbox(channel: str, root: Path, lo: datetime, hi: datetime) -> list[dict]:
-    """The outbox's items of the range, from each item's metadata.json (receipt.json: when it was placed)."""
-    from pipelines.files import read_json
+def _outbox(channel: str, root: Path | None, lo: datetime, hi: datetime) -> list[dict]:
+    """The outbox's items of the range, from each item's metadata.json (receipt.json: when it was placed).
+    `root`: the outbox folder to read; None: the channel's outbox in the production storage (a bucket too)."""
+    from pipelines.providers.publish.outbox import OutboxPublisher
+    from pipelines.storage import LocalStorage
 
+    outbox = (
+        OutboxPublisher(channel)
+        if root is None
+        else OutboxPublisher(channel, LocalStorage(root.parent), prefix=root.name)
+    )
     out = []
-    for meta_path in sorted(root.glob("*/metadata.json")):
+    for name, meta, receipt in outbox.items():
         try:
-            meta = read_json(meta_path)
-            receipt = meta_path.with_name("receipt.json")
-            placed = read_json(receipt).get("published_at") if receipt.exists() else None
+            placed = receipt.get("published_at") if receipt else None
             stamp = meta.get("publish_at") or placed
             at = datetime.fromisoformat(stamp) if stamp else None
-        except (OSError, ValueError, AttributeError):
-            continue  # an item being written, or not one of ours
+        except (ValueError, AttributeError, TypeError):
+            continue  # not one of ours
         if at is None or not lo <= at < hi:
             continue
         out.append(
             {
-                "item": meta_path.parent.name,
+                "item": name,
                 "channel": channel,
                 "kind": meta.get("kind", "longform"),
                 "state": "in outbox" if placed else "being placed",
@@ -116,7 +121,7 @@ def _outbox(channel: str, root: Path, lo: datetime, hi: datetime) -> list[dict]:
                 "production_id": meta.get("production_id"),
                 "at": at,
                 "publish_at": at if meta.get("publish_at") else None,
-                "title": meta.get("title") or meta_path.parent.name,
+                "title": meta.get("title") or name,
                 "source": "outbox",
                 "detail": "the local outbox (no YouTube account): the item would go public at this time",
             }
@@ -160,11 +165,7 @@ def calendar_view(
     """The calendar of `weeks` weeks from the Monday of `start`'s week, drawn in the display `zone`: weeks of
     days, each with its slots in time order (display time, the channel's local time, title, kind, state),
     today's productions in flight, and whether the day has nothing scheduled. `outbox(channel)` is the
-    channel's outbox folder (pipelines.paths.outbox_dir)."""
-    if outbox is None:
-        from pipelines.paths import outbox_dir
-
-        outbox = outbox_dir
+    channel's outbox folder; by default the channel's outbox in the production storage."""
     now = now or datetime.now(UTC)
     tz = ZoneInfo(zone)
     weeks = max(1, min(weeks, MAX_WEEKS))
@@ -177,7 +178,8 @@ def calendar_view(
     items = _uploads(conn, names, lo, hi, now)
     seen = {i["item"] for i in items}
     for name in names:
-        items += [i for i in _outbox(name, outbox(name), lo, hi) if i["item"] not in seen]
+        root = outbox(name) if outbox else None
+        items += [i for i in _outbox(name, root, lo, hi) if i["item"] not in seen]
     today = now.astimezone(tz).date()
     days: dict[date, dict[str, Any]] = {}
     for n in range(7 * weeks):

@@ -60,6 +60,35 @@ def export_publish_connections(channel: str) -> list[str]:
     return found
 
 
+def export_storage_connection() -> str | None:
+    """When NICHEFLOW_STORAGE_URL is a bucket (s3://<connection id>@bucket/prefix), put its connection in
+    the environment form pipelines.storage reads (AIRFLOW_CONN_<ID>, JSON), from Airflow's connections or
+    secrets backend; one already in the environment wins. Works in a task and in the api-server (the
+    Review page's media). Returns the connection id exported, None when there was nothing to do."""
+    from pipelines.storage import ENV, conn_id_of, connection_env
+
+    conn_id = conn_id_of(os.environ.get(ENV))
+    if not conn_id or os.environ.get(connection_env(conn_id)):
+        return None
+    from airflow.sdk import BaseHook
+
+    try:
+        conn = BaseHook.get_connection(conn_id)  # its password is masked in logs from here on
+    except Exception:  # no such connection: pipelines.storage says what to set
+        return None
+    os.environ[connection_env(conn_id)] = json.dumps(
+        {
+            "conn_type": conn.conn_type,
+            "login": conn.login,
+            "password": conn.password,
+            "host": conn.host,
+            "extra": conn.extra_dejson,
+        }
+    )
+    log.info("production storage: connection %s from Airflow", conn_id)
+    return conn_id
+
+
 def export_credentials(slots: tuple[str, ...] | None = None, channel: str | None = None) -> list[str]:
     """Set each provider's key variable from its connection's password, if there is one; returns which.
     `slots`: only the connections of these provider slots (default: all); the publish slot's connections

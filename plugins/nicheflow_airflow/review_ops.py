@@ -37,9 +37,12 @@ class ReviewError(HTTPException):
 def _db() -> Iterator[Conn]:
     import psycopg
 
+    from nicheflow_airflow.credentials import export_storage_connection
     from pipelines import checkpoints
     from pipelines.db import connect
+    from pipelines.storage import StorageConfigError
 
+    export_storage_connection()  # the files a page shows may be in a bucket
     try:
         with connect() as conn:
             yield conn
@@ -49,6 +52,9 @@ def _db() -> Iterator[Conn]:
         raise ReviewError(409, str(e)) from None
     except checkpoints.CheckpointError as e:
         raise ReviewError(400, str(e)) from None
+    except StorageConfigError as e:
+        log.error("production storage unavailable: %s", e)
+        raise ReviewError(503, str(e)) from None
     except psycopg.OperationalError as e:
         log.error("nicheflow database unavailable: %s", e)
         raise ReviewError(503, "the nicheflow database is unavailable; try again in a moment") from None

@@ -19,11 +19,12 @@ def run_stage(task_id: str, fn: Callable[..., T], *args: Any, channel: str | Non
     publish connections it needs)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from nicheflow_airflow.credentials import export_credentials
+    from nicheflow_airflow.credentials import export_credentials, export_storage_connection
     from pipelines.errors import is_permanent
     from pipelines.stages import registry
 
     stage = registry.get(task_id)
+    export_storage_connection()  # a bucket's endpoint and keys (nothing to do for the data folder)
     if stage.keys:
         export_credentials(stage.keys, channel)
     try:
