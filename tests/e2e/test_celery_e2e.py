@@ -1,21 +1,24 @@
-"""CeleryExecutor on the real stack: a local Redis as the broker (Debian's redis-server), and two "machines"
-of Celery workers: machine-a serves the default queue, machine-b only the render queue (concurrency 1).
-One production goes through the real scheduler, its checkpoints approved through the CLI: every render (the
-final video, its re-render at review, the Shorts) runs on machine-b and everything else on machine-a; the
-video, the Short and the publish outcome are checked."""
+"""Across machines, on the real stack: CeleryExecutor with a local Redis as the broker (Debian's
+redis-server), and two "machines" of Celery workers, each with its own data folder and scratch: machine-a
+serves the default queue, machine-b only the render queue (concurrency 1). Production files live in an
+S3-compatible bucket on loopback (moto's server mode), the only thing the machines share besides the
+databases. One production goes through the real scheduler, its checkpoints approved through the CLI: every
+render (the final video, the Shorts) runs on machine-b and everything else on machine-a, so each reads
+what the other wrote from the bucket; the video, the Short and the publish outcome are checked there, and
+neither machine keeps a production file on its disk."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
-from pipelines import checkpoints
+from pipelines import checkpoints, storage
 from pipelines.db import connect
 from pipelines.local.cli import main as cli
 from pipelines.local.demo import production_of, wait_run
 from pipelines.media.ffmpeg import probe
-from pipelines.paths import outbox_dir
 from tests.helpers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -23,19 +26,26 @@ RENDERING = {"final", "review_final", "shorts"}
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, request):
+def machines(tmp_path_factory) -> dict[str, Path]:
+    return {m: tmp_path_factory.mktemp(m) for m in ("machine-a", "machine-b")}
+
+
+@pytest.fixture(scope="module")
+def stack(request, moto_s3, machines):
     mp = pytest.MonkeyPatch()
     mp.setenv("NICHEFLOW_EXECUTOR", "celery")
     mp.setenv("NICHEFLOW_WORKERS", "0")  # this test starts its machines itself
     mp.setenv("NICHEFLOW_REDIS_PORT", str(free_port()))
+    for name, value in moto_s3.storage_env("celery-e2e").items():  # every component, as on a cluster
+        mp.setenv(name, value)
     stack = request.getfixturevalue("airflow_stack")
-    stack.start_worker("machine-a", queues=("default",))
-    stack.start_worker("machine-b", queues=("render",))
+    stack.start_worker("machine-a", {"NICHEFLOW_DATA_DIR": str(machines["machine-a"])}, queues=("default",))
+    stack.start_worker("machine-b", {"NICHEFLOW_DATA_DIR": str(machines["machine-b"])}, queues=("render",))
     yield stack
     mp.undo()
 
 
-def test_a_production_on_two_celery_machines_renders_only_on_the_render_worker(stack):
+def test_a_production_on_two_machines_sharing_only_a_bucket(stack, machines, tmp_path):
     client = stack.client
     client.wait_for_dag("longform_science_en")
     client.wait_for_dag("shorts_science_en")
@@ -69,10 +79,18 @@ def test_a_production_on_two_celery_machines_renders_only_on_the_render_worker(s
         assert ti["hostname"] == worker and ti["queue"] == ("render" if task in RENDERING else "default")
         assert ti["pool"] == ("render" if task in RENDERING else "default_pool"), (task, ti["pool"])
 
-    # and what the production made: the video, its Short and the publish outcome
-    item = outbox_dir("science_en") / f"{pid:05d}-longform"
-    video = probe(item / "video.mp4")
+    # and what the production made, in the bucket: the video, its Short and the publish outcome
+    store = storage.get()
+    assert store.url.startswith("s3://")
+    item = f"channels/science_en/outbox/{pid:05d}-longform"
+    assert store.exists(f"{item}/receipt.json") and store.exists(f"{item}/metadata.json")
+    assert store.get(f"{item}/video.mp4", tmp_path / "video.mp4")
+    video = probe(tmp_path / "video.mp4")
     assert (video.video.width, video.video.height) == (1920, 1080) and video.duration > 10
-    short = probe(outbox_dir("science_en") / f"{pid:05d}-short-1" / "video.mp4")
+    assert store.get(f"channels/science_en/outbox/{pid:05d}-short-1/video.mp4", tmp_path / "short.mp4")
+    short = probe(tmp_path / "short.mp4")
     assert (short.video.width, short.video.height) == (1080, 1920)
-    assert (item / "receipt.json").exists()
+    # nothing of the production stayed on either machine: their scratch folders are empty
+    for folder in machines.values():
+        assert not [p for p in (folder / "scratch").rglob("*") if p.is_file()], folder
+        assert not (folder / "channels").exists() or not any((folder / "channels").rglob("*.mp4"))
