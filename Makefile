@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_audio_qa.py
 	$(BIN)/python tests/bench/bench_upload.py
 	$(BIN)/python tests/bench/bench_checkpoint.py
+	$(BIN)/python tests/bench/bench_channels.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check dags plugins pipelines knowledge tests
