@@ -75,7 +75,7 @@ class Stack:
         if self.executor not in EXECUTORS:
             raise StackError(f"executor {self.executor!r}: use one of {', '.join(EXECUTORS)}")
         self.workers = int(workers if workers is not None else os.environ.get("NICHEFLOW_WORKERS") or 1)
-        self.redis: redisembed.Redis | None = None
+        self.redis = redisembed.Redis(data_dir() / "redis") if self.executor == "celery" else None
         self._env: dict[str, str] = {}
 
     @property
@@ -126,8 +126,7 @@ class Stack:
                 "AIRFLOW__CORE__EXECUTOR": EXECUTORS[self.executor],
             }
         )
-        if self.executor == "celery":
-            assert self.redis is not None, "the broker starts before the environment is made"
+        if self.redis is not None:
             env.update(
                 {
                     "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
@@ -141,8 +140,7 @@ class Stack:
         applied = db.migrate(project_db)
         log.info("project database ready (%s new migrations)", len(applied))
         self.passwords()
-        if self.executor == "celery":
-            self.redis = redisembed.Redis(data_dir() / "redis")
+        if self.redis is not None:
             self.redis.start()
         env = self._env = self.env(project_db)
         airflow = str(Path(sys.executable).parent / "airflow")
@@ -192,10 +190,10 @@ class Stack:
     def ensure_render_pool(self) -> None:
         """The `render` pool (registry.RENDER) with render_slots() slots, made or resized through the API."""
         client = AirflowClient(self.url, "admin", self.passwords()["admin"])
-        body = {"name": RENDER, "slots": render_slots(), "description": "ffmpeg renders across the cluster"}
-        r = client.http.post("/pools", json=body)
-        if r.status_code == 409:
-            r = client.http.patch(f"/pools/{RENDER}", json=body)
+        body = {"slots": render_slots(), "description": "ffmpeg renders across the cluster"}
+        r = client.http.post("/pools", json={"name": RENDER, **body})
+        if r.status_code == 409:  # there already (a restart): its size follows this machine's setting
+            r = client.http.patch(f"/pools/{RENDER}", params={"update_mask": list(body)}, json=body)
         r.raise_for_status()
 
     def wait_healthy(self, timeout: float = 180) -> None:

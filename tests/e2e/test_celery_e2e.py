@@ -38,11 +38,17 @@ def stack(request, moto_s3, machines):
     mp.setenv("NICHEFLOW_REDIS_PORT", str(free_port()))
     for name, value in moto_s3.storage_env("celery-e2e").items():  # every component, as on a cluster
         mp.setenv(name, value)
-    stack = request.getfixturevalue("airflow_stack")
-    stack.start_worker("machine-a", {"NICHEFLOW_DATA_DIR": str(machines["machine-a"])}, queues=("default",))
-    stack.start_worker("machine-b", {"NICHEFLOW_DATA_DIR": str(machines["machine-b"])}, queues=("render",))
-    yield stack
-    mp.undo()
+    try:  # the environment is undone whatever happens: later modules run on the data folder
+        stack = request.getfixturevalue("airflow_stack")
+        stack.start_worker(
+            "machine-a", {"NICHEFLOW_DATA_DIR": str(machines["machine-a"])}, queues=("default",)
+        )
+        stack.start_worker(
+            "machine-b", {"NICHEFLOW_DATA_DIR": str(machines["machine-b"])}, queues=("render",)
+        )
+        yield stack
+    finally:
+        mp.undo()
 
 
 def test_a_production_on_two_machines_sharing_only_a_bucket(stack, machines, tmp_path):

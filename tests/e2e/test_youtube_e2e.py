@@ -40,10 +40,12 @@ def fake(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     shift = tmp_path_factory.mktemp("clock") / "shift"
     mp.setenv("NICHEFLOW_CLOCK_SHIFT_FILE", str(shift))
-    with FakeYouTube() as f:
-        f.shift_file = shift
-        yield f
-    mp.undo()
+    try:
+        with FakeYouTube() as f:
+            f.shift_file = shift
+            yield f
+    finally:
+        mp.undo()
 
 
 @pytest.fixture(scope="module")
