@@ -190,11 +190,20 @@ class Stack:
     def ensure_render_pool(self) -> None:
         """The `render` pool (registry.RENDER) with render_slots() slots, made or resized through the API."""
         client = AirflowClient(self.url, "admin", self.passwords()["admin"])
-        body = {"slots": render_slots(), "description": "ffmpeg renders across the cluster"}
+        body = {
+            "slots": render_slots(),
+            "description": "ffmpeg renders across the cluster",
+            "include_deferred": False,
+        }
         r = client.http.post("/pools", json={"name": RENDER, **body})
         if r.status_code == 409:  # there already (a restart): its size follows this machine's setting
-            r = client.http.patch(f"/pools/{RENDER}", params={"update_mask": list(body)}, json=body)
-        r.raise_for_status()
+            r = client.http.patch(
+                f"/pools/{RENDER}", json={"pool": RENDER, **body}
+            )  # Airflow wants every field
+        if r.status_code >= 400:
+            raise StackError(
+                f"could not make the {RENDER} pool: Airflow answered {r.status_code} {r.text[:300]}"
+            )
 
     def wait_healthy(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
