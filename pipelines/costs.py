@@ -149,7 +149,10 @@ def spend(
 ) -> str:
     """`record` (or `record_failed`) on a connection of its own, committed at once: what the stages call, so
     money spent is on record even when the stage's own transaction rolls back. Returns the key. A figure
-    that cannot be recorded (its production not committed yet) is logged, never a reason to stop a video."""
+    that cannot be recorded (its production not committed yet, the database unreachable) is logged, never a
+    reason to stop a video."""
+    import psycopg
+
     try:
         with connect() as conn:
             if failed:
@@ -158,8 +161,8 @@ def spend(
                 )
             record(conn, production_id, key, kind, provider, quantity, unit, cost_usd, detail)
             return key
-    except LookupError as e:
-        log.warning("cost not recorded: %s", e)
+    except (LookupError, psycopg.OperationalError) as e:
+        log.warning("cost %s of production %s not recorded: %s", key, production_id, e)
         return key
 
 
