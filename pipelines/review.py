@@ -62,8 +62,16 @@ def checkpoint_detail(conn: Conn, checkpoint_id: int) -> dict:
         (cp.production_id, cp.stage),
     ).fetchall()
     p = production.load(conn, cp.production_id)
-    with p.session():  # storage: the stage's view reads its files through scratch, removed after
-        view = registry.get(cp.stage).module.view(conn, p, cp)
+    try:
+        with p.session():  # storage: the stage's view reads its files through scratch, removed after
+            view = registry.get(cp.stage).module.view(conn, p, cp)
+    except FileNotFoundError as e:  # moved or deleted by hand: say which file, not a server error
+        gone = Path(e.filename or "?")
+        name = p.rel(gone) if gone.is_relative_to(p.workspace) else gone.name
+        raise CheckpointNotFound(
+            f"checkpoint {cp.id} ({cp.stage} r{cp.revision}) cannot be shown: its file {name!r} is gone "
+            f"from production {cp.production_id}'s workspace; restore the workspace (e.g. from a backup)"
+        ) from None
     return {
         "checkpoint": {**row, "artifacts": cp.artifacts, "edits": cp.edits},
         "production": prod,

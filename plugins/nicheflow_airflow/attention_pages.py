@@ -19,11 +19,19 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from nicheflow_airflow import review_ops as ops
-from nicheflow_airflow.review_auth import ApiUser, PageUser, Reviewer
+from nicheflow_airflow.review_api import NotBlank
+from nicheflow_airflow.review_auth import AUTH_ERRORS, ApiUser, PageUser, Reviewer
 from nicheflow_airflow.review_pages import render, root
 
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api", tags=["needs attention"])
+api = APIRouter(
+    prefix="/api",
+    tags=["needs attention"],
+    responses={
+        **AUTH_ERRORS,
+        503: {"description": "the nicheflow database is unavailable: try again"},
+    },
+)
 
 
 def listing(r: Reviewer) -> list[dict]:
@@ -110,7 +118,7 @@ async def attention_reject(request: Request, r: PageUser, attention_id: int):
 
 
 class RejectBody(BaseModel):
-    reason: str = Field(min_length=1, description="why the production ends (kept with the decision)")
+    reason: NotBlank = Field(max_length=5000, description="why the production ends (kept with the decision)")
 
 
 @api.get("/attention", summary="Productions that need attention")
@@ -126,6 +134,7 @@ def api_listing(r: ApiUser) -> list[dict]:
     responses={
         404: {"description": "no such mark"},
         409: {"description": "closed already, or Airflow refused"},
+        502: {"description": "Airflow's REST API did not answer"},
     },
 )
 def api_retry(r: ApiUser, attention_id: int) -> dict:
@@ -136,7 +145,11 @@ def api_retry(r: ApiUser, attention_id: int) -> dict:
 @api.post(
     "/attention/{attention_id}/reject",
     summary="End the production",
-    responses={404: {"description": "no such mark"}, 409: {"description": "closed already"}},
+    responses={
+        400: {"description": "the body is not JSON"},
+        404: {"description": "no such mark"},
+        409: {"description": "closed already"},
+    },
 )
 def api_reject(r: ApiUser, attention_id: int, body: RejectBody) -> dict:
     """The production is rejected: nothing of it is published, its files are kept."""

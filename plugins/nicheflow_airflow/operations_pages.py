@@ -24,7 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from nicheflow_airflow import review_ops as ops
 from nicheflow_airflow.analytics_pages import visible_channels
-from nicheflow_airflow.review_auth import ApiUser, PageUser, Reviewer, authenticate
+from nicheflow_airflow.review_auth import AUTH_ERRORS, ApiUser, PageUser, Reviewer, authenticate
 from nicheflow_airflow.review_pages import LIVE_POLL_MS, render, root
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def _snapshot(r: Reviewer) -> dict[str, Any]:
 
 @api_router.get(
     "/operations",
-    responses={401: {"description": "no login: send `Authorization: Bearer <token from POST /auth/token>`"}},
+    responses={**AUTH_ERRORS, 503: {"description": "the nicheflow database is unavailable: try again"}},
 )
 def operations_json(r: ApiUser) -> dict[str, Any]:
     """The six operating metrics per channel the caller may read, then `overall`: videos published (totals and
@@ -97,6 +97,7 @@ async def scrape_channels(
             "content": {"text/plain": {"schema": {"type": "string"}}},
         },
         401: {"description": f"neither the scrape token ({TOKEN_ENV}) nor an Airflow login"},
+        503: {"description": "the nicheflow database is unavailable: try again"},
     },
 )
 def prometheus_metrics(channels: Annotated[list[str] | None, Depends(scrape_channels)]) -> Response:

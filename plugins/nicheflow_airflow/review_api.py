@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, WithJsonSchema
 
 from nicheflow_airflow import review_ops as ops
-from nicheflow_airflow.review_auth import ApiUser
+from nicheflow_airflow.review_auth import AUTH_ERRORS, ApiUser
 from pipelines.stages.registry import CHECKPOINTS
 
 
@@ -25,12 +25,25 @@ Stage = Annotated[
 ]
 """A stage with a checkpoint (the stage registry's)."""
 Status = Literal["pending", "approved", "changes_requested", "rejected"]
-DecisionValue = Literal["approved", "changes_requested", "rejected"]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no login: send `Authorization: Bearer <token from POST /auth/token>`"},
-    403: {"description": "the caller's role does not allow this (or the token is invalid)"},
+    **AUTH_ERRORS,
+    503: {"description": "the nicheflow database or the production storage is unavailable: try again"},
 }
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():  # the domain's rule (pipelines.checkpoints.decide)
+        raise ValueError("say why / what to change: notes of only spaces are no notes")
+    return value
+
+
+NOT_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""A character that is not white space as Python's str.strip() sees it (which the domain's rule uses), spelled
+out: JSON Schema's `\\S` (ECMA-262) would admit U+001C-U+001F and U+0085, which strip() removes."""
+
+NotBlank = Annotated[str, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": NOT_BLANK})]
+"""Text with at least one character that is not white space."""
 
 
 class Checkpoint(BaseModel):
@@ -141,11 +154,46 @@ class CheckpointDetail(BaseModel):
     )
 
 
-class DecisionIn(BaseModel):
-    """The reviewer is the authenticated user; it is never taken from the body."""
+EDITS_DESCRIPTION = (
+    "only with approved (“approve with edits”). script: {sentences: {'<segment>.<sentence>': text}}; "
+    "broll: {choices: {'<segment>': option index}}; final: any of {thumbnail, title, description, tags}; "
+    "audio takes none. Whether a sentence, segment, option or thumbnail exists, and whether YouTube would take "
+    "a title, description or tags, depends on the checkpoint: edits that do not fit it are answered 400"
+)
+
+
+class Approve(BaseModel):
+    """Approve, optionally with edits (the stage's output as edited is what the production continues with)."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approved"]
+    notes: str | None = Field(None, max_length=5000)
+    edits: dict[str, Any] | None = Field(None, description=EDITS_DESCRIPTION)
+
+
+class RequestChanges(BaseModel):
+    """The stage runs again with the notes, as a new revision."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["changes_requested"]
+    notes: NotBlank = Field(max_length=5000, description="required: what to change")
+    edits: None = Field(None, description="edits go with an approval only")
+
+
+class Reject(BaseModel):
+    """The production ends as rejected; nothing else is affected."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["rejected"]
+    notes: NotBlank = Field(max_length=5000, description="required: why")
+    edits: None = Field(None, description="edits go with an approval only")
+
+
+class DecisionIn(RootModel[Annotated[Approve | RequestChanges | Reject, Field(discriminator="decision")]]):
+    """The reviewer is the authenticated user; it is never taken from the body. Notes are required to request
+    changes or reject; edits go with an approval only."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -156,18 +204,6 @@ class DecisionIn(BaseModel):
                 {"decision": "changes_requested", "notes": "tighten the opening", "edits": None},
             ]
         },
-    )
-    decision: DecisionValue
-    notes: str | None = Field(
-        None, max_length=5000, description="required for changes_requested and rejected"
-    )
-    edits: dict[str, Any] | None = Field(
-        None,
-        description=(
-            "only with approved (“approve with edits”). script: {sentences: {'<segment>.<sentence>': text}}; "
-            "broll: {choices: {'<segment>': option index}}; final: any of {thumbnail, title, description, tags}; "
-            "audio takes none"
-        ),
     )
 
 
@@ -224,7 +260,7 @@ def list_checkpoints(
 @router.get(
     "/checkpoints/{checkpoint_id}",
     response_model=CheckpointDetail,
-    responses={404: {"description": "no such checkpoint"}},
+    responses={404: {"description": "no such checkpoint, or its files are gone from the workspace"}},
 )
 def get_checkpoint(request: Request, r: ApiUser, checkpoint_id: int):
     """Everything a decision needs; older revisions stay retrievable by their own id."""
@@ -237,8 +273,9 @@ def get_checkpoint(request: Request, r: ApiUser, checkpoint_id: int):
     response_model=Checkpoint,
     responses={
         400: {
-            "description": "invalid decision, notes or edits (e.g. a final title, description or tags YouTube "
-            "would refuse: each field and what to fix); nothing changed"
+            "description": "edits that do not fit this checkpoint (a sentence, segment, option or thumbnail it "
+            "does not have, a field its stage does not take, a final title, description or tags YouTube would "
+            "refuse: each field and what to fix); nothing changed"
         },
         404: {"description": "no such checkpoint"},
         409: {"description": "already decided: nothing changed"},
@@ -247,7 +284,8 @@ def get_checkpoint(request: Request, r: ApiUser, checkpoint_id: int):
 def decide(r: ApiUser, checkpoint_id: int, body: DecisionIn):
     """Approve (optionally with edits), request changes or reject. Decided once: a second decision, also
     a concurrent one, gets 409 and changes nothing."""
-    return ops.decide(r, checkpoint_id, body.decision, body.notes, body.edits)
+    d = body.root
+    return ops.decide(r, checkpoint_id, d.decision, d.notes, d.edits)
 
 
 @router.post(

@@ -17,8 +17,9 @@ component; Airflow's security code and pipelines.* are imported when a request c
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -29,7 +30,7 @@ from nicheflow_airflow.analytics_pages import router as analytics_router
 from nicheflow_airflow.attention_pages import api as attention_api
 from nicheflow_airflow.attention_pages import pages as attention_pages
 from nicheflow_airflow.review_api import router as api_router
-from nicheflow_airflow.review_auth import ApiUser, LoginRequired
+from nicheflow_airflow.review_auth import AUTH_ERRORS, ApiUser, LoginRequired
 from nicheflow_airflow.review_pages import error_page
 from nicheflow_airflow.review_pages import router as page_router
 
@@ -63,17 +64,35 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
     return await http_exception_handler(request, exc)
 
 
+_SEGMENT = r"(?:[^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+)"  # a name, never `..`; no backslash
+MEDIA_PATH = rf"^{_SEGMENT}(?:/{_SEGMENT})*$"
+"""A path inside the workspace as the schema documents it; anything else is answered 400 (ops.media_path)."""
+
+
 @app.get(
     "/media/{production_id}/{path:path}",
     tags=["review"],
     response_class=FileResponse,
     responses={
         200: {"description": "the file (supports Range requests)"},
+        206: {"description": "the part of the file a Range request asked for"},
         400: {"description": "the path leaves the production's workspace"},
+        **AUTH_ERRORS,
         404: {"description": "no such production or file"},
+        503: {"description": "the nicheflow database or the production storage is unavailable: try again"},
     },
 )
-def media(r: ApiUser, production_id: int, path: str):
+def media(
+    r: ApiUser,
+    production_id: int,
+    path: Annotated[
+        str,
+        Path(
+            description="relative to the workspace, e.g. final/r1/video.mp4",
+            json_schema_extra={"pattern": MEDIA_PATH},
+        ),
+    ],
+):
     """A file of a production's workspace (the `view` media paths of a checkpoint)."""
     return FileResponse(ops.media_path(r, production_id, path))
 

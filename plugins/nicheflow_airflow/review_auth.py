@@ -35,6 +35,13 @@ bearer_scheme = HTTPBearer(
 )
 
 
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no login: send `Authorization: Bearer <token from POST /auth/token>`"},
+    403: {"description": "the caller's role does not allow this (or the token is invalid)"},
+}
+"""What every route behind ApiUser may answer before it runs: listed in each one's OpenAPI responses."""
+
+
 class Forbidden(HTTPException):
     def __init__(self, detail: str):
         super().__init__(status_code=403, detail=detail)

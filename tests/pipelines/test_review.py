@@ -104,6 +104,21 @@ def test_final_view_shows_what_youtube_would_refuse(database, data_dir, configs)
     }
 
 
+def test_a_checkpoint_whose_files_are_gone_says_which_one(database, data_dir, configs):
+    cid = final_checkpoint_with(FINAL_ROW)  # its approved audio row names timings no one wrote
+    with connect() as conn:
+        audio = conn.execute(
+            "SELECT id FROM checkpoints WHERE stage = 'audio' AND production_id = "
+            "(SELECT production_id FROM checkpoints WHERE id = %s)",
+            (cid,),
+        ).fetchone()["id"]
+        with pytest.raises(checkpoints.CheckpointNotFound) as e:
+            review.checkpoint_detail(conn, audio)
+    assert f"checkpoint {audio} (audio r1) cannot be shown: its file 'audio/r1/timings.json' is gone" in str(
+        e.value
+    )
+
+
 def test_listing_filters_and_detail(script_checkpoint):
     with connect() as conn:
         rows = review.list_checkpoints(conn, channel="science_en", stage="script")

@@ -53,6 +53,16 @@ def test_form_sends_only_what_changed():
     }
 
 
+def test_notes_the_schema_documents_are_the_notes_the_server_takes():
+    import re
+
+    from nicheflow_airflow.review_api import NOT_BLANK
+
+    # JSON Schema's `pattern` (what clients and schemathesis read) and the domain's strip() agree on every
+    # character of the Basic Multilingual Plane: blank for one is blank for the other
+    assert [c for c in range(0x10000) if (re.search(NOT_BLANK, chr(c)) is None) != chr(c).isspace()] == []
+
+
 def test_plain_approve_refuses_to_drop_edits():
     form = {"action": "approve", "sentence.0.1": "Changed."}
     with pytest.raises(forms.FormError, match="Approve with edits"):
@@ -234,7 +244,9 @@ def test_pages_list_and_show_the_checkpoint(users, production):
 @pytest.mark.slow
 def test_request_changes_makes_a_second_revision(users, production):
     reviewer, r1 = users["reviewer"], production["r1"]
-    assert reviewer.decide(r1, "changes_requested").status_code == 400  # notes are required
+    no_notes = reviewer.decide(r1, "changes_requested")  # notes are required, as the schema says
+    assert no_notes.status_code == 422 and no_notes.json()["detail"][0]["loc"][-1] == "notes"
+    assert reviewer.decide(r1, "rejected", notes="  ").status_code == 422  # notes of only spaces are none
     assert reviewer.decide(r1, "maybe").status_code == 422
     assert reviewer.decide(r1, "approved", reviewer="someone-else").status_code == 422  # never from the body
     r = reviewer.decide(r1, "changes_requested", notes="shorter sentences please")
