@@ -14,12 +14,20 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pipelines import metadata
 from pipelines.alert_config import ChannelAlerts
 from pipelines.errors import PermanentError
-from pipelines.paths import REPO, config_dir
+from pipelines.paths import REPO, config_dir, data_dir
 
 CHANNEL_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 
@@ -32,6 +40,26 @@ LANGUAGES: dict[str, tuple[str, str]] = {
 
 class ConfigError(PermanentError, ValueError):
     """A channel YAML that cannot be used; the message names the file and the fields to fix."""
+
+
+MAX_FILE_BYTES = 1_000_000  # a channel YAML is a few KB; anything near this is not one
+MAX_VALUES = (
+    100_000  # values a YAML may expand to through anchors and aliases (a "billion laughs" is refused)
+)
+
+
+def project_path(field: str, value: str) -> Path:
+    """The file or folder a config field names (relative to the repo root, or absolute), refused when it
+    resolves (links followed) outside the project: the repo, the data folder, or the folder holding the
+    config folder."""
+    path = (REPO / value).resolve()
+    roots = (REPO, data_dir(), config_dir().parent)
+    if not any(path.is_relative_to(root) for root in roots):
+        raise ValueError(
+            f"{field} {value!r} is {path}, outside the project: use a path inside the repo ({REPO}) or the "
+            f"data folder ({data_dir()})"
+        )
+    return path
 
 
 class Strict(BaseModel):
@@ -70,7 +98,7 @@ class Audio(Strict):
     @field_validator("music")
     @classmethod
     def _music_exists(cls, v: str | None) -> str | None:
-        if v is not None and not (REPO / v).is_file():
+        if v is not None and not project_path("music", v).is_file():
             raise ValueError(f"music {v!r} is not a file (give a path relative to the repo root, or null)")
         return v
 
@@ -242,9 +270,14 @@ class Broll(Strict):
             raise ValueError(
                 "providers lists local: set library_dir to a folder of images/clips with .yaml sidecars"
             )
-        if self.library_dir and not self.library_path.is_dir():
-            raise ValueError(f"library_dir {self.library_dir!r} is not a folder (relative to the repo root)")
         return self
+
+    @field_validator("library_dir")
+    @classmethod
+    def _library_exists(cls, v: str | None) -> str | None:
+        if v and not project_path("library_dir", v).is_dir():
+            raise ValueError(f"library_dir {v!r} is not a folder (relative to the repo root)")
+        return v
 
     @property
     def library_path(self) -> Path:
@@ -327,12 +360,12 @@ class Style(Strict):
 
     @field_validator("intro", "outro")
     @classmethod
-    def _media_file(cls, v: str | None) -> str | None:
+    def _media_file(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None:
             return v
         if not v.lower().endswith(MEDIA_SUFFIXES):
             raise ValueError(f"{v!r}: use a video or image file ({', '.join(MEDIA_SUFFIXES)})")
-        if not (REPO / v).is_file():
+        if not project_path(str(info.field_name), v).is_file():
             raise ValueError(f"{v!r} is not a file (relative to the repo root)")
         return v
 
@@ -372,11 +405,19 @@ class ChannelConfig(Strict):
     @classmethod
     def _plain_topics(cls, v: list[str]) -> list[str]:
         # a topic becomes the title and the first spoken sentence: markup would be read out or refused
-        if wrong := [t for t in v if metadata.clean(t) != " ".join(t.split())]:
-            raise ValueError(
-                f"remove markup (<...>, {{\\...}}, < or >) from {wrong[0]!r}: topics are plain text"
-            )
-        return v
+        for i, t in enumerate(v, 1):
+            if removed := metadata.removed_by_clean(t):
+                raise ValueError(
+                    f"topic {i}: remove markup ({', '.join(removed)}) from {t!r}: topics are plain text"
+                )
+            if not metadata.has_words(t):
+                raise ValueError(f"topic {i} ({t!r}) has no words: write the topic out, or remove it")
+            if len(plain := metadata.clean(t)) > metadata.TOPIC_MAX:
+                raise ValueError(
+                    f"topic {i} ({plain[:60]!r}...) is {len(plain):,} characters; a topic is at most "
+                    f"{metadata.TOPIC_MAX} (it becomes the video's title and its first spoken sentence)"
+                )
+        return [" ".join(t.split()) for t in v]
 
     @field_validator("channel")
     @classmethod
@@ -418,11 +459,12 @@ class ChannelConfig(Strict):
             )
         return self
 
-    @model_validator(mode="after")
-    def _sources_exist(self) -> ChannelConfig:
-        if not self.sources_path.is_dir():
-            raise ValueError(f"sources_dir {self.sources_dir!r} is not a folder (relative to the repo root)")
-        return self
+    @field_validator("sources_dir")
+    @classmethod
+    def _sources_exist(cls, v: str) -> str:
+        if not project_path("sources_dir", v).is_dir():
+            raise ValueError(f"sources_dir {v!r} is not a folder (relative to the repo root)")
+        return v
 
     @property
     def sources_path(self) -> Path:
@@ -461,13 +503,80 @@ def _allowed(loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-def load_config(path: Path) -> ChannelConfig:
+class _Loader(yaml.SafeLoader):
+    """yaml.safe_load that refuses a key given twice in one mapping (safe_load keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}: give each field once", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _values(node: yaml.Node, counted: dict[int, int]) -> int:
+    """How many values `node` stands for with every alias expanded (each node counted once, as aliases
+    share nodes: a bomb's size is found without building it)."""
+    if id(node) not in counted:
+        counted[id(node)] = 1  # a node inside itself (a recursive alias) counts once
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        counted[id(node)] = 1 + sum(_values(child, counted) for child in children)
+    return counted[id(node)]
+
+
+def _read_yaml(path: Path) -> object:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"{path}: {size:,} bytes; a channel config is a few KB (at most {MAX_FILE_BYTES:,} bytes "
+                "are read): is this the right file?"
+            )
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at position {e.start}): save it as UTF-8"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read: {e.strerror or e}") from None
+    if not text.strip():
+        raise ConfigError(
+            f"{path}: the file is empty; a channel config needs at least channel, title, "
+            "language and sources_dir"
+        )
+    loader = _Loader(text)
+    loader.name = path.name  # YAML errors point at "<file>, line N"
+    try:
+        node = loader.get_single_node()
+        if node is not None and (n := _values(node, {})) > MAX_VALUES:
+            raise ConfigError(
+                f"{path}: expands to {n:,} values through anchors and aliases (at most {MAX_VALUES:,}); "
+                "write the values out instead of repeating aliases"
+            )
+        return loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a channel config") from None
+    finally:
+        loader.dispose()
+
+
+def load_config(path: Path) -> ChannelConfig:
+    raw = _read_yaml(path)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of fields at the top level")
+        raise ConfigError(
+            f"{path}: expected a mapping of fields at the top level (channel: ..., title: ...), "
+            f"not {type(raw).__name__ if raw is not None else 'nothing'}"
+        )
     try:
         cfg = ChannelConfig.model_validate(raw)
     except ValidationError as e:
@@ -491,6 +600,11 @@ def load_all(directory: Path | None = None) -> Loaded:
     for path in sorted(directory.glob("*.y*ml")):
         try:
             cfg = load_config(path)
+            if cfg.channel in configs:
+                raise ConfigError(
+                    f"{path}: channel: {cfg.channel!r} is already defined by {cfg.channel}.yaml, which is "
+                    "used; remove one of the two files"
+                )
         except ConfigError as e:
             errors[path.name] = str(e)
             continue
