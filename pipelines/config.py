@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,7 +25,7 @@ from pydantic import (
 
 from pipelines import metadata
 from pipelines.alert_config import ChannelAlerts
-from pipelines.errors import PermanentError
+from pipelines.config_file import ConfigError, read_yaml
 from pipelines.paths import REPO, config_dir, data_dir
 
 CHANNEL_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
@@ -36,16 +35,6 @@ LANGUAGES: dict[str, tuple[str, str]] = {
     "en": ("english", "en-us"),
     "pt-BR": ("portuguese", "pt-br"),
 }
-
-
-class ConfigError(PermanentError, ValueError):
-    """A channel YAML that cannot be used; the message names the file and the fields to fix."""
-
-
-MAX_FILE_BYTES = 1_000_000  # a channel YAML is a few KB; anything near this is not one
-MAX_VALUES = (
-    100_000  # values a YAML may expand to through anchors and aliases (a "billion laughs" is refused)
-)
 
 
 def project_path(field: str, value: str) -> Path:
@@ -503,75 +492,8 @@ def _allowed(loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-class _Loader(yaml.SafeLoader):
-    """yaml.safe_load that refuses a key given twice in one mapping (safe_load keeps the last silently)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, str | int | float | bool) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}: give each field once", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
-def _values(node: yaml.Node, counted: dict[int, int]) -> int:
-    """How many values `node` stands for with every alias expanded (each node counted once, as aliases
-    share nodes: a bomb's size is found without building it)."""
-    if id(node) not in counted:
-        counted[id(node)] = 1  # a node inside itself (a recursive alias) counts once
-        children: list[yaml.Node] = []
-        if isinstance(node, yaml.SequenceNode):
-            children = node.value
-        elif isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
-        counted[id(node)] = 1 + sum(_values(child, counted) for child in children)
-    return counted[id(node)]
-
-
-def _read_yaml(path: Path) -> object:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ConfigError(
-                f"{path}: {size:,} bytes; a channel config is a few KB (at most {MAX_FILE_BYTES:,} bytes "
-                "are read): is this the right file?"
-            )
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at position {e.start}): save it as UTF-8"
-        ) from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot be read: {e.strerror or e}") from None
-    if not text.strip():
-        raise ConfigError(
-            f"{path}: the file is empty; a channel config needs at least channel, title, "
-            "language and sources_dir"
-        )
-    loader = _Loader(text)
-    loader.name = path.name  # YAML errors point at "<file>, line N"
-    try:
-        node = loader.get_single_node()
-        if node is not None and (n := _values(node, {})) > MAX_VALUES:
-            raise ConfigError(
-                f"{path}: expands to {n:,} values through anchors and aliases (at most {MAX_VALUES:,}); "
-                "write the values out instead of repeating aliases"
-            )
-        return loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply to be a channel config") from None
-    finally:
-        loader.dispose()
-
-
 def load_config(path: Path) -> ChannelConfig:
-    raw = _read_yaml(path)
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{path}: expected a mapping of fields at the top level (channel: ..., title: ...), "
