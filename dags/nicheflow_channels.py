@@ -16,6 +16,7 @@ from nicheflow_airflow.notifiers import task_failed, task_succeeded
 from nicheflow_airflow.sensors import CheckpointSensor
 from nicheflow_airflow.tasks import StageTask
 
+from pipelines import metadata
 from pipelines.config import ChannelConfig, load_all
 from pipelines.stages import registry
 from pipelines.stages.registry import Stage
@@ -63,8 +64,10 @@ def build_longform(cfg: ChannelConfig) -> DAG:
             "topic": Param(
                 "",
                 type="string",
+                maxLength=metadata.TOPIC_INPUT_MAX,
                 title="Topic",
-                description="Leave empty to take the channel's next backlog topic.",
+                description=f"Plain words, at most {metadata.TOPIC_MAX} characters (markup is removed). "
+                "Leave empty to take the channel's next backlog topic.",
             ),
             "target_seconds": Param(
                 None,

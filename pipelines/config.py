@@ -13,13 +13,20 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pipelines import metadata
 from pipelines.alert_config import ChannelAlerts
-from pipelines.errors import PermanentError
-from pipelines.paths import REPO, config_dir
+from pipelines.config_file import ConfigError, read_yaml
+from pipelines.paths import REPO, config_dir, data_dir
 
 CHANNEL_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 
@@ -30,8 +37,18 @@ LANGUAGES: dict[str, tuple[str, str]] = {
 }
 
 
-class ConfigError(PermanentError, ValueError):
-    """A channel YAML that cannot be used; the message names the file and the fields to fix."""
+def project_path(field: str, value: str) -> Path:
+    """The file or folder a config field names (relative to the repo root, or absolute), refused when it
+    resolves (links followed) outside the project: the repo, the data folder, or the folder holding the
+    config folder."""
+    path = (REPO / value).resolve()
+    roots = (REPO, data_dir(), config_dir().parent)
+    if not any(path.is_relative_to(root) for root in roots):
+        raise ValueError(
+            f"{field} {value!r} is {path}, outside the project: use a path inside the repo ({REPO}) or the "
+            f"data folder ({data_dir()})"
+        )
+    return path
 
 
 class Strict(BaseModel):
@@ -70,7 +87,7 @@ class Audio(Strict):
     @field_validator("music")
     @classmethod
     def _music_exists(cls, v: str | None) -> str | None:
-        if v is not None and not (REPO / v).is_file():
+        if v is not None and not project_path("music", v).is_file():
             raise ValueError(f"music {v!r} is not a file (give a path relative to the repo root, or null)")
         return v
 
@@ -242,9 +259,14 @@ class Broll(Strict):
             raise ValueError(
                 "providers lists local: set library_dir to a folder of images/clips with .yaml sidecars"
             )
-        if self.library_dir and not self.library_path.is_dir():
-            raise ValueError(f"library_dir {self.library_dir!r} is not a folder (relative to the repo root)")
         return self
+
+    @field_validator("library_dir")
+    @classmethod
+    def _library_exists(cls, v: str | None) -> str | None:
+        if v and not project_path("library_dir", v).is_dir():
+            raise ValueError(f"library_dir {v!r} is not a folder (relative to the repo root)")
+        return v
 
     @property
     def library_path(self) -> Path:
@@ -327,12 +349,12 @@ class Style(Strict):
 
     @field_validator("intro", "outro")
     @classmethod
-    def _media_file(cls, v: str | None) -> str | None:
+    def _media_file(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None:
             return v
         if not v.lower().endswith(MEDIA_SUFFIXES):
             raise ValueError(f"{v!r}: use a video or image file ({', '.join(MEDIA_SUFFIXES)})")
-        if not (REPO / v).is_file():
+        if not project_path(str(info.field_name), v).is_file():
             raise ValueError(f"{v!r} is not a file (relative to the repo root)")
         return v
 
@@ -372,11 +394,19 @@ class ChannelConfig(Strict):
     @classmethod
     def _plain_topics(cls, v: list[str]) -> list[str]:
         # a topic becomes the title and the first spoken sentence: markup would be read out or refused
-        if wrong := [t for t in v if metadata.clean(t) != " ".join(t.split())]:
-            raise ValueError(
-                f"remove markup (<...>, {{\\...}}, < or >) from {wrong[0]!r}: topics are plain text"
-            )
-        return v
+        for i, t in enumerate(v, 1):
+            if removed := metadata.removed_by_clean(t):
+                raise ValueError(
+                    f"topic {i}: remove markup ({', '.join(removed)}) from {t!r}: topics are plain text"
+                )
+            if not metadata.has_words(t):
+                raise ValueError(f"topic {i} ({t!r}) has no words: write the topic out, or remove it")
+            if len(plain := metadata.clean(t)) > metadata.TOPIC_MAX:
+                raise ValueError(
+                    f"topic {i} ({plain[:60]!r}...) is {len(plain):,} characters; a topic is at most "
+                    f"{metadata.TOPIC_MAX} (it becomes the video's title and its first spoken sentence)"
+                )
+        return [" ".join(t.split()) for t in v]
 
     @field_validator("channel")
     @classmethod
@@ -418,11 +448,12 @@ class ChannelConfig(Strict):
             )
         return self
 
-    @model_validator(mode="after")
-    def _sources_exist(self) -> ChannelConfig:
-        if not self.sources_path.is_dir():
-            raise ValueError(f"sources_dir {self.sources_dir!r} is not a folder (relative to the repo root)")
-        return self
+    @field_validator("sources_dir")
+    @classmethod
+    def _sources_exist(cls, v: str) -> str:
+        if not project_path("sources_dir", v).is_dir():
+            raise ValueError(f"sources_dir {v!r} is not a folder (relative to the repo root)")
+        return v
 
     @property
     def sources_path(self) -> Path:
@@ -462,12 +493,12 @@ def _allowed(loc: tuple) -> list[str]:
 
 
 def load_config(path: Path) -> ChannelConfig:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of fields at the top level")
+        raise ConfigError(
+            f"{path}: expected a mapping of fields at the top level (channel: ..., title: ...), "
+            f"not {type(raw).__name__ if raw is not None else 'nothing'}"
+        )
     try:
         cfg = ChannelConfig.model_validate(raw)
     except ValidationError as e:
@@ -491,6 +522,11 @@ def load_all(directory: Path | None = None) -> Loaded:
     for path in sorted(directory.glob("*.y*ml")):
         try:
             cfg = load_config(path)
+            if cfg.channel in configs:
+                raise ConfigError(
+                    f"{path}: channel: {cfg.channel!r} is already defined by {cfg.channel}.yaml, which is "
+                    "used; remove one of the two files"
+                )
         except ConfigError as e:
             errors[path.name] = str(e)
             continue

@@ -21,7 +21,12 @@ log = logging.getLogger(__name__)
 TITLE_MAX = 100  # characters
 DESCRIPTION_MAX_BYTES = 5000  # bytes in UTF-8
 TAGS_MAX = 500  # characters, as tags_length counts them
+TOPIC_MAX = 200  # characters of a topic once plain: it seeds the title and is the first thing spoken
+TOPIC_INPUT_MAX = 1000  # characters of a topic as typed, markup included: the trigger form refuses more
 ANGLES = "<>"
+# explicit bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): invisible, they
+# make a title read in another order than it is written (U+202E turns "mp4.exe" into "exe.4pm")
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 SEPARATOR = "\n\n"  # between a description's body and the part it keeps whole
 
 # a <script> or <style> element with its code; a comment; a tag: <b>, </p>, <br/>, <!DOCTYPE html>,
@@ -35,8 +40,9 @@ _TRAILING = " ,;:-–—|/"  # what a cut title should not end with
 
 def clean(text: str, lines: bool = False) -> str:
     """`text` as plain text: HTML/XML tags removed (a <script> or <style> element with its content), subtitle
-    override blocks such as {\\an8} removed, any leftover < or > removed, control characters (line breaks
-    and tabs too) turned into spaces and whitespace collapsed to single spaces. With `lines`, line breaks
+    override blocks such as {\\an8} removed, any leftover < or > removed, bidirectional controls (BIDI_CONTROLS)
+    removed, control characters (line breaks and tabs too) turned into spaces and whitespace collapsed to
+    single spaces. With `lines`, line breaks
     stay (at most one blank line in a row). Everything else stays: %, &, quotes, backslashes outside
     override blocks."""
     text = _ASS.sub("", _TAG.sub("", _COMMENT.sub("", _CODE.sub("", text))))
@@ -45,12 +51,37 @@ def clean(text: str, lines: bool = False) -> str:
     text = "".join(
         " " if ch == "\t" or (unicodedata.category(ch) == "Cc" and ch not in keep) else ch
         for ch in text
-        if ch not in ANGLES
+        if ch not in ANGLES and ch not in BIDI_CONTROLS
     )
     if not lines:
         return " ".join(text.split())
     rows = [" ".join(row.split()) for row in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(rows)).strip()
+
+
+def removed_by_clean(text: str) -> list[str]:
+    """What clean(text) takes out of `text` besides whitespace, in words for the person who wrote it (empty
+    when it is plain text already)."""
+    untagged = _ASS.sub("", _TAG.sub("", _COMMENT.sub("", _CODE.sub("", text))))
+    return [
+        what
+        for what, there in (
+            ("HTML tags", any(r.search(text) for r in (_CODE, _COMMENT, _TAG))),
+            ("subtitle override tags such as {\\an8}", _ASS.search(text) is not None),
+            ("< and >", _angled(untagged)),
+            ("bidirectional override characters", any(ch in BIDI_CONTROLS for ch in text)),
+            (
+                "control characters",
+                any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in text),
+            ),
+        )
+        if there
+    ]
+
+
+def has_words(text: str) -> bool:
+    """Whether `text` has a letter or a digit: something to title a video with and to say."""
+    return any(ch.isalnum() for ch in text)
 
 
 def tags_length(tags: Iterable[str]) -> int:

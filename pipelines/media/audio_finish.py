@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.errors import PermanentError
-from pipelines.media.ffmpeg import FFmpegArg, run_ffmpeg
+from pipelines.media.ffmpeg import FFmpegArg, FFmpegError, probe, run_ffmpeg
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,30 @@ MUSIC_FADE_OUT = 3.0  # seconds
 
 class SilentAudio(PermanentError, ValueError):
     """There is nothing audible to normalise: the voice produced silence (check its output)."""
+
+
+class BadMusic(PermanentError, ValueError):
+    """The music bed is not a sound ffmpeg can loop: unreadable, without an audio stream, or empty."""
+
+
+MIN_MUSIC_SECONDS = (
+    0.1  # a bed shorter than this is looped thousands of times a minute (an empty one: forever)
+)
+
+
+def check_music(music: Path) -> float:
+    """The music bed's length in seconds; BadMusic saying what to do when it cannot be looped under a voice."""
+    fix = "replace the file, or set audio.music to null in the channel's YAML"
+    try:
+        info = probe(music)
+    except FFmpegError as e:
+        last = e.stderr.strip().splitlines()[-1:] or ["ffmpeg printed nothing"]
+        raise BadMusic(f"music bed {music}: not a readable audio file ({last[0]}): {fix}") from None
+    if info.audio is None:
+        raise BadMusic(f"music bed {music}: has no audio stream: {fix}")
+    if info.duration < MIN_MUSIC_SECONDS:
+        raise BadMusic(f"music bed {music}: {info.duration:.2f} s of sound, too short to loop: {fix}")
+    return info.duration
 
 
 @dataclass(frozen=True)
@@ -176,7 +200,9 @@ def _measured(pattern: re.Pattern[str], summary: str) -> float:
 
 def mix_music(voice: Path, music: Path, out: Path, music_db: float, duration: float) -> dict:
     """The voice over a music bed: looped, at `music_db`, ducked while the voice speaks, faded out at the end;
-    the mix is loudness-normalised like the voice. `voice` itself is left as it is."""
+    the mix is loudness-normalised like the voice. `voice` itself is left as it is. BadMusic (before any
+    mixing) for a bed that cannot be looped (check_music)."""
+    check_music(music)
     fade = min(MUSIC_FADE_OUT, duration / 4)
     graph = (
         f"[1:a]aformat=sample_rates={RATE}:channel_layouts=stereo,volume={music_db}dB,"

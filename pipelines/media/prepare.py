@@ -56,7 +56,7 @@ def compose_still(image: Path, size: tuple[int, int], out: Path, *, follow: bool
     cw, ch = size
     try:
         with Image.open(image) as im:
-            im = im.convert("RGB")
+            im = as_rgb(im)
     except OSError as e:
         raise ValueError(f"scene image {image} is not a readable image: {e}") from None
     if _same_shape(im.size, size):  # same shape: just scale it
@@ -73,6 +73,17 @@ def compose_still(image: Path, size: tuple[int, int], out: Path, *, follow: bool
         result.paste(still, ((cw - still.width) // 2, (ch - still.height) // 2))
     result.save(out, "JPEG", quality=95, subsampling=2)  # 4:2:0, like the cut clips
     return out
+
+
+def as_rgb(im):
+    """The picture as 8-bit RGB (the first frame of an animation). 16-bit grey (a PNG's I;16) is scaled down
+    to 8 bits: converted as it is, every value over 255 would be white."""
+    if im.mode.startswith("I"):
+        im = im.convert("I")
+        if im.getextrema()[1] > 255:
+            im = im.point(lambda v: v / 256)
+        im = im.convert("L")
+    return im.convert("RGB")
 
 
 def _subject_box(im, size: tuple[int, int]) -> tuple[int, int, int, int]:

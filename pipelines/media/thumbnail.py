@@ -63,9 +63,11 @@ def score(image: Path) -> float | None:
     """Contrast x detail of an image, or None when it is black, blank or unreadable."""
     from PIL import Image, ImageFilter, ImageStat
 
+    from pipelines.media.prepare import as_rgb
+
     try:
         with Image.open(image) as im:
-            gray = im.convert("L").resize((320, 180))
+            gray = as_rgb(im).convert("L").resize((320, 180))
     except OSError:
         return None
     stat = ImageStat.Stat(gray)
@@ -112,10 +114,12 @@ def _cover(image_path: Path | None, size: tuple[int, int], seed: int, blur: floa
     keeps text that is part of the image (generated title cards) from competing with the title."""
     from PIL import Image, ImageFilter, ImageOps
 
+    from pipelines.media.prepare import as_rgb
+
     if image_path is None:
         return background(size, seed)
     with Image.open(image_path) as im:
-        img = ImageOps.fit(im.convert("RGB"), size, Image.Resampling.LANCZOS)
+        img = ImageOps.fit(as_rgb(im), size, Image.Resampling.LANCZOS)
     return img.filter(ImageFilter.GaussianBlur(blur)) if blur else img
 
 

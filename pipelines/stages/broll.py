@@ -374,7 +374,12 @@ def apply_edits(conn: Conn, p: Production, cp: Checkpoint, edits: dict) -> Broll
     choices = {}
     for key, k in checkpoints.edit_of(edits, "choices", dict).items():
         seg = int(key) if str(key).isdigit() else -1
-        if not 0 <= seg < len(options) or not isinstance(k, int) or not 0 <= k < len(options[seg]):
+        if (
+            not 0 <= seg < len(options)
+            or not isinstance(k, int)
+            or isinstance(k, bool)
+            or not 0 <= k < len(options[seg])
+        ):
             raise CheckpointError(f"edits.choices[{key!r}] = {k!r}: no such segment or option")
         choices[seg] = k
     art.visuals = choose(p, art.visuals, choices)

@@ -166,7 +166,8 @@ def apply_edits(conn: Conn, p: Production, cp: Checkpoint, edits: dict) -> Final
     from pipelines.stages.publish import how_made
 
     art = FinalOutput.for_edits(cp)
-    if "thumbnail" in edits and edits["thumbnail"] not in range(len(art.thumbnails)):
+    thumbnail = edits.get("thumbnail")
+    if "thumbnail" in edits and (isinstance(thumbnail, bool) or thumbnail not in range(len(art.thumbnails))):
         raise CheckpointError(f"edits.thumbnail: choose 0-{len(art.thumbnails) - 1}")
     if "tags" in edits and not (
         isinstance(edits["tags"], list) and all(isinstance(t, str) for t in edits["tags"])

@@ -30,7 +30,7 @@ from pipelines.artifacts import (
 from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.db import Conn
 from pipelines.errors import NoFacts
-from pipelines.metadata import fit_title
+from pipelines.metadata import fit_title, removed_by_clean
 from pipelines.production import Production
 from pipelines.providers.writer.base import Brief, Script, Writer, WriterResult
 from pipelines.providers.writer.offline import OfflineWriter
@@ -292,6 +292,11 @@ def apply_edits(conn: Conn, p: Production, cp: Checkpoint, edits: dict) -> Scrip
         if not str(text).strip():
             raise CheckpointError(
                 f"edits.sentences[{key!r}]: empty text; to drop a sentence, request changes"
+            )
+        if removed := removed_by_clean(str(text)):
+            raise CheckpointError(
+                f"edits.sentences[{key!r}]: remove the {', '.join(removed)}: a sentence is narrated and "
+                "captioned as it is written, so it must be plain text"
             )
         if s.original is None:
             s.original = s.text

@@ -23,7 +23,11 @@ class RepeatedTopic(PermanentError, ValueError):
     """The channel already covered this topic (or one too close to it)."""
 
 
-class EmptyTopic(PermanentError, ValueError):
+class BadTopic(PermanentError, ValueError):
+    """The topic given cannot be used as it is; the message says what to change."""
+
+
+class EmptyTopic(BadTopic):
     """The topic given is nothing but markup (HTML or subtitle tags, < and >) once made plain text."""
 
 
@@ -61,11 +65,17 @@ def run(
     plain text (metadata.clean): its markup never reaches the script, the narration or the title."""
     given = (topic or "").strip()
     topic = metadata.clean(given)
-    if given and not topic:
+    if given and not metadata.has_words(topic):
         raise EmptyTopic(
             f"channel {channel}: the topic {given[:200]!r} has no words once its markup (HTML tags, subtitle "
             "override tags such as {\\an8}, < and >) is removed. Trigger with the topic as plain words, or "
             "with no topic to take the channel's next backlog topic"
+        )
+    if len(topic) > metadata.TOPIC_MAX:
+        raise BadTopic(
+            f"channel {channel}: the topic is {len(topic):,} characters long ({topic[:60]!r}...); a topic is "
+            f"at most {metadata.TOPIC_MAX}, as it becomes the video's title and its first spoken sentence. "
+            "Trigger with the subject alone, in a few words"
         )
     if topic and not allow_similar:
         with channel_db(channel) as conn:
@@ -82,6 +92,14 @@ def run(
     with channel_db(channel) as conn:
         p = production.create(conn, channel, topic, dag_run_id, target_seconds)
     logfields.bind(channel=channel, production_id=p.id, stage="start")
+    if removed := metadata.removed_by_clean(given):
+        log.warning(
+            "the topic was made plain text before use (removed %s: YouTube refuses < and >, and the "
+            "narration would read markup out): %r -> %r",
+            ", ".join(removed),
+            given[:300],
+            topic,
+        )
     log.info(
         "production %s for channel %s: %r in %s",
         p.id,

@@ -56,7 +56,12 @@ def test_defaults_fill_in(tmp_path):
     ],
 )
 def test_invalid_field_is_named_with_the_file(tmp_path, extra, field, words):
-    path = write(tmp_path, "demo_en.yaml", VALID + extra)
+    given = extra.split(":")[0]  # `extra` replaces that field of VALID (a field given twice is refused)
+    path = write(
+        tmp_path,
+        "demo_en.yaml",
+        "".join(x for x in VALID.splitlines(True) if not x.startswith(given)) + extra,
+    )
     with pytest.raises(ConfigError) as e:
         load_config(path)
     msg = str(e.value)
