@@ -66,7 +66,8 @@ class WritingGroq(FakeGroq):
                 return True
 
             def popleft(self) -> Reply:  # called for each request, after it was recorded
-                return 200, {}, fake.completion(fake.answer(fake.requests[-1].messages))
+                answer = fake.answer(fake.requests[-1].messages)
+                return 200, {}, fake.completion(answer, prompt_tokens=1200, completion_tokens=400)
 
         self.replies = Answers()
 
@@ -83,8 +84,8 @@ class WritingGroq(FakeGroq):
                 sentences.append({"text": claim, "fact_ids": [int(fid)]})
                 n += len(claim.split())
         while n < lo or len(sentences) < 2:
-            sentences.append({"text": "Think about that.", "fact_ids": []})
-            n += 3
+            sentences.append({"text": "Indeed.", "fact_ids": []})
+            n += 1
         half = len(sentences) // 2
         return json.dumps(
             {
@@ -189,11 +190,11 @@ def stack(airflow_stack, fakes):
     return airflow_stack
 
 
-def found_in_files(roots: list[Path]) -> list[str]:
+def found_in_files(roots: list[Path], secrets: list[str] = SECRETS) -> list[str]:
     """Every (file, secret) where a secret's bytes occur in a file under `roots` (the database's own files
     excepted: its tables are searched through SQL)."""
     hits = []
-    needles = [s.encode() for s in SECRETS]
+    needles = [s.encode() for s in secrets]
     for root in roots:
         for path in root.rglob("*"):
             if not path.is_file() or path.is_symlink() or "postgres" in path.relative_to(root).parts[:1]:
@@ -203,7 +204,7 @@ def found_in_files(roots: list[Path]) -> list[str]:
     return hits
 
 
-def found_in_tables() -> list[str]:
+def found_in_tables(secrets: list[str] = SECRETS) -> list[str]:
     """Every (schema.table.column, secret) where a text-like column of any table holds a secret."""
     hits = []
     with connect() as conn:
@@ -216,7 +217,7 @@ def found_in_tables() -> list[str]:
         ).fetchall()
         for c in columns:
             q = f'SELECT count(*) AS n FROM "{c["table_schema"]}"."{c["table_name"]}" WHERE "{c["column_name"]}"::text LIKE %s'
-            for s in SECRETS:
+            for s in secrets:
                 if conn.execute(q, (f"%{s}%",)).fetchone()["n"]:
                     hits.append(f"{c['table_schema']}.{c['table_name']}.{c['column_name']}: {s}")
     return hits
@@ -263,5 +264,11 @@ def test_no_secret_reaches_a_log_a_file_or_a_table(stack, fakes):
     run_logs = list((stack.home / "logs" / "dag_id=longform_science_en").rglob("*.log"))
     assert len(run_logs) >= 12 and (data_dir() / "logs" / "cli.jsonl").stat().st_size > 0
     assert all((stack.home / f"{c}.log").stat().st_size > 0 for c in ("api-server", "scheduler", "triggerer"))
+    # the searches find what is there: the topic in the logs, the outbox and the tables, a planted probe
+    assert found_in_tables([TOPIC]) and found_in_files([stack.home / "logs"], [TOPIC])
+    probe = data_dir() / "channels" / "science_en" / "probe.txt"
+    probe.write_text(f"a leak: {REFRESH_TOKEN}")
+    assert found_in_files([data_dir()]) == [f"{probe}: {REFRESH_TOKEN}"]
+    probe.unlink()
     hits = found_in_files([data_dir()]) + found_in_tables()  # stack.home (Airflow's logs) is in data_dir()
     assert hits == [], "secrets found:\n" + "\n".join(hits)
