@@ -46,6 +46,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check dags plugins pipelines knowledge tests
 	$(BIN)/ruff format --check dags plugins pipelines knowledge tests
 	$(BIN)/mypy
+	$(BIN)/python -m pipelines.local.audit   # offline; says SKIPPED when it has no advisory data
 
 clean:
 	rm -rf $(VENV) build *.egg-info

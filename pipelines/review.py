@@ -143,7 +143,11 @@ def media_file(conn: Conn, production_id: int, rel_path: str) -> Path:
             raise CheckpointNotFound(f"production {production_id} has no file {rel_path!r}")
         return path
     workspace = (old or store.local_root / key).resolve()
-    path = (workspace / rel_path).resolve()
+    if old is None and not workspace.is_relative_to(
+        store.local_root.resolve()
+    ):  # the folder is a symlink out
+        raise CheckpointError(f"production {production_id}'s workspace leaves the storage folder")
+    path = (workspace / rel_path).resolve()  # symlinks followed: one pointing out of the workspace is refused
     if not path.is_relative_to(workspace):
         raise CheckpointError(f"{rel_path!r} is outside the production's workspace")
     if not path.is_file():

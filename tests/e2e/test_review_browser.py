@@ -110,9 +110,10 @@ def test_reviewer_decides_every_stage_in_the_browser(airflow_stack, browser):
     page.screenshot(path=str(SHOTS / "5-final-decided.png"), full_page=True)
 
     # a second submit of an already decided checkpoint is refused on the page, with no second decision
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content") or ""
     response = page.request.post(
         f"{stack.url}/review/checkpoints/{final.id}/decide",
-        form={"checkpoint_id": str(final.id), "revision": "1", "action": "approve"},
+        form={"checkpoint_id": str(final.id), "revision": "1", "action": "approve", "csrf_token": csrf},
     )
     assert response.status == 409 and "already decided" in response.text()
 

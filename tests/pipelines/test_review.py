@@ -205,6 +205,43 @@ def test_media_file_stays_inside_the_workspace(script_checkpoint):
             review.media_file(conn, cp.production_id, "script/r9/none.json")
 
 
+def test_media_file_refuses_every_way_out_of_the_workspace(database, data_dir, configs, tmp_path):
+    """A production's media route serves its own files only: `..`, absolute paths, a symlink planted in the
+    workspace (to a file or a folder outside it) and a workspace folder that is itself a symlink out are
+    refused; a symlink to another file of the same workspace still works."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not the production's")
+    pid = start.run("science_en", "The Voyager probes", "manual__media", target_seconds=30)
+    with connect() as conn:
+        p = production.load(conn, pid)
+        own = p.abs("script/r1/notes.txt")
+        own.parent.mkdir(parents=True, exist_ok=True)
+        own.write_text("the production's own file")
+        (p.workspace / "script/r1/alias.txt").symlink_to(own)
+        (p.workspace / "script/r1/planted.txt").symlink_to(outside / "secret.txt")
+        (p.workspace / "planted_dir").symlink_to(outside, target_is_directory=True)
+        assert review.media_file(conn, pid, "script/r1/notes.txt").read_text() == "the production's own file"
+        assert review.media_file(conn, pid, "script/r1/alias.txt").read_text() == "the production's own file"
+        for escape in (
+            "script/r1/planted.txt",
+            "planted_dir/secret.txt",
+            "../../../../etc/passwd",
+            "script/../../00002-other/script/r1/script.json",
+            str(outside / "secret.txt"),
+            "/etc/passwd",
+        ):
+            with pytest.raises(checkpoints.CheckpointError, match="outside"):
+                review.media_file(conn, pid, escape)
+
+        # the workspace folder itself replaced by a symlink out of the data folder
+        moved = tmp_path / "moved"
+        p.workspace.rename(moved)
+        p.workspace.symlink_to(outside, target_is_directory=True)
+        with pytest.raises(checkpoints.CheckpointError, match="leaves the storage folder"):
+            review.media_file(conn, pid, "secret.txt")
+
+
 def test_trigger_marks_stalled_counts_reminders_and_decision_resumes(script_checkpoint):
     import sys
 

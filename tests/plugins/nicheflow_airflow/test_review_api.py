@@ -5,13 +5,18 @@ the stack."""
 
 from __future__ import annotations
 
+import http.client
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
+from pipelines import storage
+from pipelines.db import connect
 from pipelines.paths import REPO
+from pipelines.production import locate
 from tests.helpers import wait_for
 
 sys.path.insert(0, str(REPO / "plugins"))  # Airflow puts plugins/ on sys.path; pytest does not
@@ -134,6 +139,18 @@ class Api:
             base_url=f"{stack.url}/review", timeout=60, cookies={"_token": token} if token else {}
         )
 
+    @property
+    def csrf(self) -> str:
+        """The session's CSRF token, as a Review page carries it (in a meta tag and in every form)."""
+        if not hasattr(self, "_csrf"):
+            page = self.page.get("/").raise_for_status().text
+            self._csrf = re.search(r'<meta name="csrf-token" content="([0-9a-f]{64})">', page).group(1)
+        return self._csrf
+
+    def form(self, path: str, data: dict) -> httpx.Response:
+        """A form of the Review page submitted from the browser (with the session's CSRF token)."""
+        return self.page.post(path, data={**data, "csrf_token": self.csrf})
+
     def checkpoints(self, **params) -> list[dict]:
         return self.http.get("/api/checkpoints", params=params).raise_for_status().json()
 
@@ -216,8 +233,40 @@ def test_viewer_reads_but_cannot_decide(users, production):
     page = viewer.page.get(f"/checkpoints/{cid}")
     assert page.status_code == 200 and "but not decide it" in page.text
     assert 'name="action"' not in page.text and "<textarea" not in page.text
-    form = viewer.page.post(f"/checkpoints/{cid}/decide", data={"checkpoint_id": cid, "action": "approve"})
+    form = viewer.form(f"/checkpoints/{cid}/decide", data={"checkpoint_id": cid, "action": "approve"})
     assert form.status_code == 403 and "may view but not decide" in form.text
+
+
+@pytest.mark.slow
+def test_forms_need_the_sessions_csrf_token(users, production):
+    """A form post (or a cookie-signed API call) without this session's CSRF token is refused with 403 and a
+    message saying to reload, and decides nothing; the REST API with a bearer token needs no such token."""
+    reviewer, admin, cid = users["reviewer"], users["admin"], production["r1"]
+    page = reviewer.page.get(f"/checkpoints/{cid}").text
+    assert f'name="csrf_token" value="{reviewer.csrf}"' in page  # inside the decision form
+    assert reviewer.csrf != admin.csrf  # per session
+    form = {"checkpoint_id": str(cid), "revision": "1", "action": "approve"}
+    for token in (None, "", "0" * 64, admin.csrf):  # none, empty, forged, another session's
+        sent = form if token is None else {**form, "csrf_token": token}
+        r = reviewer.page.post(f"/checkpoints/{cid}/decide", data=sent)
+        assert r.status_code == 403 and "security token is missing or out of date" in r.text, token
+        assert "Reload the page" in r.text
+    api = reviewer.page.post(f"/api/checkpoints/{cid}/decision", json={"decision": "approved"})
+    assert api.status_code == 403 and "X-CSRF-Token" in api.json()["detail"]
+    header = {"X-CSRF-Token": reviewer.csrf}  # with the header, the call reaches the API (here: a bad body)
+    assert (
+        reviewer.page.post(
+            f"/api/checkpoints/{cid}/decision", json={"decision": "maybe"}, headers=header
+        ).status_code
+        == 422
+    )
+    assert reviewer.page.post("/attention/999999/retry").status_code == 403
+    gone = reviewer.form("/attention/999999/retry", {})  # the token passes: the page answers "no such mark"
+    assert gone.status_code == 303 and "error=" in gone.headers["location"]
+    assert admin.page.post(f"/checkpoints/{cid}/reopen", data={"checkpoint_id": str(cid)}).status_code == 403
+    detail = reviewer.detail(cid)
+    assert detail["checkpoint"]["status"] == "pending" and detail["checkpoint"]["reviewer"] is None
+    assert detail["events"] == []  # nothing was decided, reopened or recorded
 
 
 @pytest.mark.slow
@@ -295,7 +344,7 @@ def test_concurrent_decisions_one_wins_with_its_edits(users, production):
 
 
 @pytest.mark.slow
-def test_media_is_served_inside_the_workspace_only(users, production):
+def test_media_is_served_inside_the_workspace_only(stack, users, production):
     reviewer, pid = users["reviewer"], production["id"]
     script = reviewer.detail(production["r2"])["checkpoint"]["artifacts"]["script"]
     whole = users["viewer"].http.get(f"/media/{pid}/{script}")
@@ -310,6 +359,26 @@ def test_media_is_served_inside_the_workspace_only(users, production):
     ):
         r = reviewer.http.get(httpx.URL(f"{str(reviewer.http.base_url).rstrip('/')}/media/{pid}/{escape}"))
         assert r.status_code == 400, (escape, r.status_code, r.text[:200])
+    for raw in ("../../../airflow/passwords.json", "%2e%2e/%2e%2e/%2e%2e/airflow/jwt_secret", "/etc/passwd"):
+        # sent as written: no client-side normalising of the dots
+        conn = http.client.HTTPConnection(
+            reviewer.http.base_url.host, reviewer.http.base_url.port, timeout=30
+        )
+        conn.request("GET", f"/review/media/{pid}/{raw}", headers=dict(reviewer.http.headers))
+        answer = conn.getresponse()
+        assert answer.status in (400, 404) and b"passwords" not in answer.read(), (raw, answer.status)
+        conn.close()
+    # a symlink planted in the workspace, pointing out of it, is refused; the real file is still served
+    with connect() as conn:
+        row = conn.execute("SELECT channel, workspace FROM productions WHERE id = %s", (pid,)).fetchone()
+    key, old = locate(row["channel"], row["workspace"])
+    planted = (old or storage.get().local_root / key) / "planted.json"
+    planted.symlink_to(stack.home / "passwords.json")
+    try:
+        r = reviewer.http.get(f"/media/{pid}/planted.json")
+        assert r.status_code == 400 and "outside the production's workspace" in r.text, r.text[:200]
+    finally:
+        planted.unlink()
 
 
 @pytest.mark.slow
@@ -359,9 +428,9 @@ def test_admin_reopens_and_the_run_waits_again(stack, users, production):
 
     # the page's form decides the reopened checkpoint; the same form posted again changes nothing
     form = {"checkpoint_id": str(r2), "revision": "2", "action": "rejected", "notes": "off-topic after all"}
-    first = users["reviewer"].page.post(f"/checkpoints/{r2}/decide", data=form)
+    first = users["reviewer"].form(f"/checkpoints/{r2}/decide", form)  # with the session's CSRF token
     assert first.status_code == 303 and first.headers["location"].endswith(f"/checkpoints/{r2}?done=rejected")
-    second = users["reviewer"].page.post(f"/checkpoints/{r2}/decide", data=form)
+    second = users["reviewer"].form(f"/checkpoints/{r2}/decide", form)
     assert second.status_code == 409 and "already decided" in second.text
     events = users["admin"].detail(r2)["events"]
     assert [(e["action"], e["actor"]) for e in events] == [
@@ -435,7 +504,7 @@ def test_walk_through_every_stage(stack, users, runs):
     other = next(k for k in fields if k != f"sentence.{key}")
     fields[other] = "  " + fields[other].replace(" ", "\r\n  ", 1) + " "
     fields[f"sentence.{key}"] = "Santos Dumont voou com o 14-bis em Paris, em 1906."
-    r = reviewer.page.post(f"/checkpoints/{cp['id']}/decide", data=page_form(cp, "approve_edits", fields))
+    r = reviewer.form(f"/checkpoints/{cp['id']}/decide", page_form(cp, "approve_edits", fields))
     assert r.status_code == 303, r.text[-500:]
     decided = reviewer.detail(cp["id"])["checkpoint"]
     assert decided["edits"] == {"sentences": {key: "Santos Dumont voou com o 14-bis em Paris, em 1906."}}
@@ -463,9 +532,9 @@ def test_walk_through_every_stage(stack, users, runs):
     seg = next(s for s in view["segments"] if len(s["options"]) > 1)
     fields = {f"choice.{s['index']}": str(s["chosen"]) for s in view["segments"]}
     fields[f"choice.{seg['index']}"] = str((seg["chosen"] + 1) % len(seg["options"]))
-    r = reviewer.page.post(f"/checkpoints/{cp['id']}/decide", data=page_form(cp, "approve", fields))
+    r = reviewer.form(f"/checkpoints/{cp['id']}/decide", page_form(cp, "approve", fields))
     assert r.status_code == 400 and "Approve with edits" in r.text  # a plain approve never drops a swap
-    r = reviewer.page.post(f"/checkpoints/{cp['id']}/decide", data=page_form(cp, "approve_edits", fields))
+    r = reviewer.form(f"/checkpoints/{cp['id']}/decide", page_form(cp, "approve_edits", fields))
     assert r.status_code == 303
     assert reviewer.detail(cp["id"])["checkpoint"]["edits"] == {
         "choices": {str(seg["index"]): (seg["chosen"] + 1) % len(seg["options"])}
@@ -494,7 +563,7 @@ def test_walk_through_every_stage(stack, users, runs):
         "space); YouTube allows 500 — remove tags or shorten them by 59",
     ]
     fields = {"title": "Santos <Dumont>", "description": view["description"], "tags": ", ".join(view["tags"])}
-    r = reviewer.page.post(f"/checkpoints/{cp['id']}/decide", data=page_form(cp, "approve_edits", fields))
+    r = reviewer.form(f"/checkpoints/{cp['id']}/decide", page_form(cp, "approve_edits", fields))
     assert r.status_code == 400 and "edits.title: remove &lt; and &gt; (YouTube refuses them)" in r.text
     assert 'value="Santos &lt;Dumont&gt;"' in r.text  # the form keeps what the reviewer typed
     still = reviewer.detail(cp["id"])
