@@ -56,3 +56,31 @@ class WaitUntil(NicheflowError):
     def __init__(self, message: str, until: datetime):
         self.until = until
         super().__init__(f"{message}; trying again at {until.isoformat(timespec='minutes')}")
+
+
+class DiskFull(TransientError, OSError):
+    """No space left on the disk a stage was writing to. Worth retrying: nothing about the inputs is wrong,
+    and the same work succeeds once there is room (what was written before stays as it was)."""
+
+
+def disk_full(path: object, detail: str = "") -> DiskFull:
+    """The DiskFull for a write to `path` that found no space: says which disk, how full, and what to do
+    (`detail`, e.g. what the program writing it printed, follows on its own lines)."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    name = re.sub(r"^\.(.+)\.[0-9a-f]{12}\.tmp$", r"\1", Path(str(path)).name)  # pipelines.files' temp name
+    folder = Path(str(path)).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        usage = shutil.disk_usage(folder)
+        room = f"{usage.free / 1e6:.1f} MB free of {usage.total / 1e6:.1f} MB"
+    except OSError:
+        room = "its size unknown"
+    return DiskFull(
+        f"the disk holding {folder} is full ({room}) while writing {name}: free space on it "
+        "(or move NICHEFLOW_DATA_DIR / NICHEFLOW_STORAGE_URL to a larger disk); the task is retried and goes "
+        "on once there is room, the files already written are kept" + (f"\n{detail}" if detail else "")
+    )

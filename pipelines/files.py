@@ -10,6 +10,8 @@
   a copy; the target is replaced in one step either way.
 
 Temporary files are hidden and end in `.tmp` (`.<target name>.<random>.tmp`), so listings can skip them.
+- `remove_leftovers`: what a killed writer left behind (a process killed with SIGKILL cleans nothing up):
+  the hidden temporary files and work folders of a folder whose visible files are all written whole.
 """
 
 from __future__ import annotations
@@ -83,3 +85,21 @@ def link_or_copy(src: Path | str, dest: Path | str) -> Path:
         except OSError:
             shutil.copy2(src, tmp)
     return dest
+
+
+def remove_leftovers(folder: Path | str) -> list[Path]:
+    """Remove the hidden files and folders (names starting with ".": temporary files and work folders) that
+    a writer killed mid-way left in `folder` and its subfolders; returns what was removed. Only for a folder
+    one writer at a time works in (a stage's revision folder), before it starts."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for path in sorted(folder.rglob(".*"), key=lambda p: len(p.parts)):
+        if path.exists() or path.is_symlink():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 USERS = ("admin", "reviewer", "viewer")
+MAX_RESTARTS = 5  # per component, while the stack runs
 
 
 class StackError(RuntimeError):
@@ -77,6 +78,8 @@ class Stack:
         self.workers = int(workers if workers is not None else os.environ.get("NICHEFLOW_WORKERS") or 1)
         self.redis = redisembed.Redis(data_dir() / "redis") if self.executor == "celery" else None
         self._env: dict[str, str] = {}
+        self.restarts: list[str] = []  # the components check_alive started again, once per restart
+        self._spawned: dict[str, tuple[list[str], dict[str, str]]] = {}
 
     @property
     def url(self) -> str:
@@ -158,6 +161,7 @@ class Stack:
                 self.start_worker(f"worker{n}")
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self._spawned[name] = (args, env)  # how to start it again
         logfile = open(self.home / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(
             args,
@@ -221,10 +225,35 @@ class Stack:
         )
 
     def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                tail = (self.home / f"{name}.log").read_text(errors="replace")[-3000:]
-                raise StackError(f"airflow {name} exited with code {proc.returncode}:\n{tail}")
+        """Start again a component that exited, as compose's `restart: unless-stopped` does (Airflow's
+        scheduler and dag-processor exit when their database restarts); more than MAX_RESTARTS restarts of
+        one component is a StackError with the end of its log."""
+        for name, proc in list(self.procs.items()):
+            if proc.poll() is None:
+                continue
+            tail = (self.home / f"{name}.log").read_text(errors="replace")[-3000:]
+            if self.restarts.count(name) >= MAX_RESTARTS:
+                raise StackError(
+                    f"airflow {name} exited with code {proc.returncode} "
+                    f"(restarted {MAX_RESTARTS} times already):\n{tail}"
+                )
+            if not self._database_up():  # it would exit again at once: wait for the database first
+                log.warning(
+                    "airflow %s exited (code %s); the database is unreachable, waiting", name, proc.returncode
+                )
+                continue
+            self.restarts.append(name)
+            log.warning("airflow %s exited with code %s; starting it again", name, proc.returncode)
+            self._spawn(name, *self._spawned[name])
+
+    def _database_up(self) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(self._env.get("DATABASE_URL") or db.database_url(), connect_timeout=3):
+                return True
+        except psycopg.OperationalError:
+            return False
 
     def stop(self) -> None:
         """Stop the components one by one, the api-server last (the others talk to it while stopping)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pipelines.config import Style
+from pipelines.files import atomic_write_text
 from pipelines.media.align import WordTiming
 from pipelines.media.fonts import BOLD, FAMILY
 
@@ -332,10 +333,7 @@ def write_ass(
             lines.append(
                 f"Dialogue: 0,{_ass_time(cue.start)},{_ass_time(cue.end)},Default,,0,0,0,,{ass_escape(cue.text)}"
             )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return atomic_write_text(path, "\n".join(lines) + "\n")  # a killed task leaves no half file
 
 
 def write_srt(cues: list[Cue], path: Path) -> Path:
@@ -344,7 +342,4 @@ def write_srt(cues: list[Cue], path: Path) -> Path:
     for i, cue in enumerate(cues, 1):
         text = "\n".join(line.strip() for line in cue.text.splitlines() if line.strip())
         blocks.append(f"{i}\n{_srt_time(cue.start)} --> {_srt_time(cue.end)}\n{text}\n")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(blocks), encoding="utf-8")
-    return path
+    return atomic_write_text(path, "\n".join(blocks))  # a killed task leaves no half file

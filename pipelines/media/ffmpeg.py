@@ -45,6 +45,19 @@ class FFmpegError(PermanentError, RuntimeError):
         super().__init__(f"ffmpeg failed while {what} ({status}).\nLast lines of its output:\n{tail}")
 
 
+NO_SPACE = "No space left on device"
+
+
+def ffmpeg_failed(what: str, cmd: list[str], stderr: str, returncode: int | None = None) -> Exception:
+    """The error of a failed ffmpeg run: pipelines.errors.DiskFull (retried) when it ran out of disk space
+    writing its output (the command's last argument), else FFmpegError."""
+    if NO_SPACE in stderr:
+        from pipelines.errors import disk_full
+
+        return disk_full(cmd[-1] if cmd else ".", str(FFmpegError(what, cmd, stderr, returncode)))
+    return FFmpegError(what, cmd, stderr, returncode)
+
+
 @cache
 def ffmpeg_exe() -> str:
     """Path of the static ffmpeg binary bundled with imageio-ffmpeg."""
@@ -70,7 +83,7 @@ def run_ffmpeg(args: Sequence[FFmpegArg], *, what: str, timeout: float | None = 
         stderr = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
         raise FFmpegError(f"{what} (timed out after {timeout:g} s)", cmd, stderr) from None
     if proc.returncode != 0:
-        raise FFmpegError(what, cmd, proc.stderr, proc.returncode)
+        raise ffmpeg_failed(what, cmd, proc.stderr, proc.returncode)
     if proc.stderr.strip():
         log.debug("ffmpeg (%s) said: %s", what, proc.stderr.strip())
     return proc.stderr

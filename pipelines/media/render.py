@@ -46,7 +46,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from pipelines.files import atomic_output
-from pipelines.media.ffmpeg import FFmpegError, MediaInfo, audio_duration, ffmpeg_exe, probe
+from pipelines.media.ffmpeg import MediaInfo, audio_duration, ffmpeg_exe, ffmpeg_failed, probe
 from pipelines.media.fonts import FONTS_DIR
 from pipelines.media.prepare import (
     bookend_seconds,
@@ -405,7 +405,7 @@ def run_with_progress(args: list[str], *, what: str, seconds: float) -> None:
         err.seek(0)
         stderr = err.read()
     if code != 0:
-        raise FFmpegError(what, cmd, stderr, code)
+        raise ffmpeg_failed(what, cmd, stderr, code)
 
 
 def _bookends(clips: list[Clip], intro: Path | None, outro: Path | None, fps: int):

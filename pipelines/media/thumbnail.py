@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pipelines.config import Style
+from pipelines.files import atomic_write_bytes
 from pipelines.media.drawing import Box, TextBlock, background, layout_text, palette
 from pipelines.media.fonts import BOLD
 
@@ -205,11 +206,15 @@ def render_thumbnail(
 
 
 def _save(img, path: Path) -> Path:
+    """The image as a JPEG under YouTube's size limit, written whole or not at all."""
+    import io
+
     for quality in (90, 80, 70, 60):
-        img.save(path, "JPEG", quality=quality, optimize=True)
-        if path.stat().st_size < MAX_BYTES:
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=quality, optimize=True)
+        if buf.tell() < MAX_BYTES:
             break
-    return path
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def make_thumbnails(
@@ -227,7 +232,7 @@ def make_thumbnails(
     out_dir.mkdir(parents=True, exist_ok=True)
     seed = sum(title.encode("utf-8"))
     paths = []
-    with tempfile.TemporaryDirectory(dir=out_dir) as work:
+    with tempfile.TemporaryDirectory(prefix=".thumbnails.", dir=out_dir) as work:  # hidden: a leftover
         best = best_visuals(media, Path(work), n)
         for i, layout in enumerate(LAYOUTS[:n]):
             image = best[i % len(best)] if best else None

@@ -3,6 +3,8 @@ thumbnails."""
 
 from __future__ import annotations
 
+import errno
+import logging
 import time
 
 from pydantic import ValidationError
@@ -23,6 +25,8 @@ from pipelines.artifacts import (
 )
 from pipelines.checkpoints import Checkpoint, CheckpointError
 from pipelines.db import Conn
+from pipelines.errors import DiskFull, disk_full
+from pipelines.files import remove_leftovers
 from pipelines.media.align import WordTiming
 from pipelines.media.captions import build_cues, write_ass, write_srt
 from pipelines.media.prepare import bookend_seconds
@@ -30,6 +34,7 @@ from pipelines.media.render import Scene, render_video
 from pipelines.media.thumbnail import backgrounds, make_thumbnails
 from pipelines.production import Production
 
+log = logging.getLogger(__name__)
 SIZE = (1920, 1080)
 
 
@@ -80,6 +85,8 @@ def assemble(
     """Render a revision: video.mp4 (the scenes, soundtrack and captions between intro and outro),
     captions.srt, thumbnails and render.json; returns the artifacts."""
     out = p.stage_dir("final", revision)
+    if stale := remove_leftovers(out):  # a try killed mid-render (SIGKILL cleans nothing up)
+        log.info("removed what a killed render left in %s: %s", p.rel(out), ", ".join(x.name for x in stale))
     script = StoredScript.load(p.abs(script_rel))
     timings = audio.load_timings(p)
     visuals = broll.load_visuals(p)
@@ -190,4 +197,9 @@ def produce(conn: Conn, p: Production, revision: int, notes: str | None) -> Fina
     script = ScriptOutput.approved(conn, p.id).script
     audio = AudioOutput.approved(conn, p.id)
     broll = BrollOutput.approved(conn, p.id)
-    return assemble(p, script, audio, broll, revision)
+    try:
+        return assemble(p, script, audio, broll, revision)
+    except OSError as e:  # a full disk: say which one (Pillow's and the json writes' errors name no file)
+        if e.errno != errno.ENOSPC or isinstance(e, DiskFull):
+            raise
+        raise disk_full(e.filename or p.stage_dir("final", revision) / "video.mp4") from e

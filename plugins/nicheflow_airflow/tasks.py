@@ -6,6 +6,7 @@ stage timed are written when it returns (pipelines.latency)."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ def run_stage(task_id: str, fn: Callable[..., T], *args: Any, channel: str | Non
     from airflow.sdk.exceptions import AirflowFailException
 
     from nicheflow_airflow.credentials import export_credentials, export_storage_connection
-    from pipelines.errors import is_permanent
+    from pipelines.errors import DiskFull, disk_full, is_permanent
     from pipelines.stages import registry
 
     stage = registry.get(task_id)
@@ -30,6 +31,10 @@ def run_stage(task_id: str, fn: Callable[..., T], *args: Any, channel: str | Non
     try:
         return fn(*args, **kwargs)
     except Exception as e:
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC and not isinstance(e, DiskFull):
+            from pipelines.paths import data_dir  # when the error names no file: the data folder's disk
+
+            raise disk_full(e.filename or data_dir() / "a file") from e  # which disk, and that it is retried
         if is_permanent(e):
             raise AirflowFailException(f"{e} [not retried: retrying cannot help]") from e
         raise

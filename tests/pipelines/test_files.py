@@ -189,3 +189,22 @@ def test_a_missing_source_is_an_error_and_leaves_the_target(tmp_path):
     with pytest.raises(FileNotFoundError):
         link_or_copy(tmp_path / "gone.mp4", dest)
     assert dest.read_bytes() == b"kept" and leftovers(tmp_path) == []
+
+
+def test_what_a_killed_writer_left_is_removed_and_nothing_else(tmp_path):
+    from pipelines.files import remove_leftovers
+
+    (tmp_path / "video.mp4").write_bytes(b"whole")
+    (tmp_path / ".video.mp4.0123456789ab.tmp").write_bytes(b"half")
+    (tmp_path / ".video.mp4.x1y2").mkdir()  # a render's work folder
+    (tmp_path / ".video.mp4.x1y2" / "still0000.jpg").write_bytes(b"jpg")
+    (tmp_path / "thumbnails" / ".thumbnails.abc").mkdir(parents=True)
+    (tmp_path / "thumbnails" / "thumbnail_1_bold.jpg").write_bytes(b"jpg")
+    removed = remove_leftovers(tmp_path)
+    assert {p.name for p in removed} == {".video.mp4.0123456789ab.tmp", ".video.mp4.x1y2", ".thumbnails.abc"}
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "thumbnails",
+        "thumbnails/thumbnail_1_bold.jpg",
+        "video.mp4",
+    ]
+    assert remove_leftovers(tmp_path / "missing") == []

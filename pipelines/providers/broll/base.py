@@ -72,9 +72,12 @@ def measure(path: Path, kind: str) -> tuple[int, int, float | None]:
 
         try:
             with Image.open(path) as im:
+                im.load()  # decoded whole: a file cut short has a good header and fails only in the render
                 return im.width, im.height, None
         except UnidentifiedImageError as e:
             raise ValueError(f"{path.name} is not an image") from e
+        except (OSError, SyntaxError) as e:  # Pillow's "image file is truncated", a broken JPEG stream
+            raise ValueError(f"{path.name} is a damaged or truncated image ({e})") from e
     from pipelines.media.ffmpeg import FFmpegError, probe
 
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,28 @@ def test_parse_probe_output_variants() -> None:
     assert info.duration == pytest.approx(3723.45)
     assert info.video is not None and info.video.width == 1920 and info.video.fps == pytest.approx(29.97)
     assert info.audio is not None and info.audio.channels == 1 and info.audio.sample_rate == 48000
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_full_disk_is_a_retried_error_saying_which_disk(tmp_path: Path) -> None:
+    """ffmpeg writing to a disk with no room left: DiskFull (worth retrying once there is space), naming the
+    folder, how full it is and what to do, with ffmpeg's own words after it; no half file is left."""
+    import subprocess
+
+    from pipelines.errors import DiskFull, is_permanent
+    from pipelines.files import atomic_output
+
+    disk = tmp_path / "small"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], check=True)
+    try:
+        with pytest.raises(DiskFull) as info, atomic_output(disk / "noise.wav") as tmp:
+            run_ffmpeg(["-f", "lavfi", "-i", "anoisesrc=d=5", "-f", "wav", tmp], what="writing a long noise")
+        assert not is_permanent(info.value)
+        msg = str(info.value)
+        assert msg.startswith(f"the disk holding {disk} is full (") and "while writing noise.wav" in msg, msg
+        assert "free space on it" in msg and "the task is retried" in msg
+        assert "No space left on device" in msg  # ffmpeg's words follow
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
