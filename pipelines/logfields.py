@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,12 +100,27 @@ def _source(path: Path) -> str:
     return f"{task} trigger" if ".trigger." in name else f"{task} attempt {attempt}"
 
 
+def _after(line: dict, since: datetime | None) -> bool:
+    if since is None:
+        return True
+    try:
+        return datetime.fromisoformat(str(line.get("timestamp", "")).replace("Z", "+00:00")) >= since
+    except ValueError:
+        return False
+
+
 def read_production_logs(
-    logs: Path, cli_log: Path, production_id: int, channel: str, dag_run_id: str
+    logs: Path,
+    cli_log: Path,
+    production_id: int,
+    channel: str,
+    dag_run_id: str,
+    since: datetime | None = None,
 ) -> list[Line]:
     """Every line of one production, in time order: all of its long-form run's task logs (every task, every
-    attempt, the triggerer's), the lines of Shorts runs and of the CLI that name it. A line of the long-form
-    run written before the task had bound its fields gets them here, from the file it is in."""
+    attempt, the triggerer's), the lines of Shorts runs and of the CLI that name it, from `since` (its
+    creation: an id named before it, by a database since reset, is another production's). A line of the
+    long-form run written before the task had bound its fields gets them here, from the file it is in."""
     out: list[Line] = []
     run_dir = logs / f"dag_id=longform_{channel}" / f"run_id={dag_run_id}"
     for path in sorted(run_dir.glob("task_id=*/attempt=*.log*")):
@@ -114,11 +130,15 @@ def read_production_logs(
             out.append(Line(rec.get("timestamp", ""), _source(path), rec))
     for path in sorted((logs / f"dag_id=shorts_{channel}").glob("run_id=*/task_id=*/attempt=*.log*")):
         for rec in _lines(path):
-            if rec.get("production_id") == production_id:
+            if rec.get("production_id") == production_id and _after(rec, since):
                 out.append(Line(rec.get("timestamp", ""), _source(path), rec))
     if cli_log.exists():
         for rec in _lines(cli_log):
-            if rec.get("production_id") == production_id:
+            if (
+                rec.get("production_id") == production_id
+                and rec.get("channel") == channel
+                and _after(rec, since)
+            ):
                 out.append(Line(rec.get("timestamp", ""), "cli", rec))
     out.sort(key=lambda line: line.timestamp)
     return out

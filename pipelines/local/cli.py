@@ -145,9 +145,9 @@ def cmd_logs(args) -> int:
 
     with connect() as conn:
         p = production.load(conn, args.production)  # its ids only: no file is staged
-    lines = logfields.read_production_logs(
-        data_dir() / "airflow" / "logs", logfields.cli_log_file(data_dir()), p.id, p.channel, p.dag_run_id
-    )
+        since = one(conn.execute("SELECT created_at FROM productions WHERE id = %s", (p.id,)))["created_at"]
+    logs, cli_log = data_dir() / "airflow" / "logs", logfields.cli_log_file(data_dir())
+    lines = logfields.read_production_logs(logs, cli_log, p.id, p.channel, p.dag_run_id, since)
     if not lines:
         print(f"no log lines of production {p.id} yet ({p.channel}, run {p.dag_run_id})", file=sys.stderr)
         return 1
