@@ -186,8 +186,12 @@ def stack(airflow_stack, fakes):
             "extra": json.dumps({"channel_id": YT_CHANNEL, "channel_title": "Leak check"}),
         },
     ):
+        # Airflow's database outlives a module: a connection an earlier module left is replaced
+        airflow_stack.client.http.delete(f"/connections/{body['connection_id']}")
         airflow_stack.client.http.post("/connections", json=body).raise_for_status()
-    return airflow_stack
+    yield airflow_stack
+    for conn_id in ("youtube_project_leak", "youtube_science_en"):  # Airflow's database outlives the module
+        airflow_stack.client.http.delete(f"/connections/{conn_id}")
 
 
 def found_in_files(roots: list[Path], secrets: list[str] = SECRETS) -> list[str]:

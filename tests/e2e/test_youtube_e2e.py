@@ -88,6 +88,8 @@ def stack(airflow_stack, fake, channel_token):
             "extra": json.dumps({"channel_id": CHANNEL, "channel_title": "Science, Explained"}),
         },
     ):
+        # Airflow's database outlives a module: a connection an earlier module left is replaced
+        airflow_stack.client.http.delete(f"/connections/{body['connection_id']}")
         airflow_stack.client.http.post("/connections", json=body).raise_for_status()
     return airflow_stack
 
