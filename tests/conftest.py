@@ -67,6 +67,24 @@ def stack_channel_edits() -> dict[str, dict]:
     return {}
 
 
+def _unpause_channel_dags() -> None:
+    """Airflow's metadata database outlives a module: a channel DAG an earlier module's failures paused
+    (max_consecutive_failed_dag_runs) would leave this module's runs queued forever."""
+    import psycopg
+
+    from pipelines.db import embedded_url
+
+    if os.environ.get("DATABASE_URL") or os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
+        return  # not the embedded one this suite starts
+    try:
+        with psycopg.connect(embedded_url("airflow"), autocommit=True) as conn:
+            conn.execute(
+                "UPDATE dag SET is_paused = false WHERE dag_id LIKE 'longform_%' OR dag_id LIKE 'shorts_%'"
+            )
+    except (psycopg.OperationalError, psycopg.errors.UndefinedTable):
+        pass  # no Airflow database yet: nothing was paused
+
+
 @pytest.fixture(scope="module")
 def airflow_stack(tmp_path_factory, pg_server, stack_channel_edits):
     """The real Airflow stack (api-server, scheduler, dag-processor, triggerer) on a free port, with the
@@ -90,6 +108,7 @@ def airflow_stack(tmp_path_factory, pg_server, stack_channel_edits):
     with connect() as conn:
         conn.execute("DROP SCHEMA IF EXISTS nicheflow CASCADE")
     shutil.rmtree(data_dir_path() / "channels", ignore_errors=True)  # files go with the rows
+    _unpause_channel_dags()
     try:
         with Stack(free_port()) as stack:
             stack.client = AirflowClient(stack.url, "admin", stack.passwords()["admin"])
