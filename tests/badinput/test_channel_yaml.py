@@ -35,6 +35,11 @@ class Case:
     name: str = "demo_en.yaml"
 
 
+def resolved(relative: str) -> Path:
+    """Where a relative path in a channel YAML lands: from the repo, wherever the checkout lives."""
+    return (REPO / relative).resolve()
+
+
 def without(*fields: str) -> str:
     return "".join(x for x in VALID.splitlines(True) if x.split(":")[0] not in fields)
 
@@ -58,7 +63,7 @@ CASES = [
     Case(
         "sources_dir climbs out of the repo",
         without("sources_dir") + "sources_dir: ../../etc\n",
-        ("sources_dir:", "'../../etc' is /etc, outside the project"),
+        ("sources_dir:", f"'../../etc' is {resolved('../../etc')}, outside the project"),
     ),
     Case(
         "sources_dir absolute outside",
@@ -78,12 +83,18 @@ CASES = [
     Case(
         "library_dir climbs out of the repo",
         VALID + "broll:\n  providers: [local]\n  library_dir: ../../../usr\n",
-        ("broll.library_dir:", "library_dir '../../../usr' is /usr, outside the project"),
+        (
+            "broll.library_dir:",
+            f"library_dir '../../../usr' is {resolved('../../../usr')}, outside the project",
+        ),
     ),
     Case(
         "music climbs out to a system file",
         VALID + "audio:\n  music: ../../etc/passwd\n",
-        ("audio.music:", "music '../../etc/passwd' is /etc/passwd, outside the project"),
+        (
+            "audio.music:",
+            f"music '../../etc/passwd' is {resolved('../../etc/passwd')}, outside the project",
+        ),
     ),
     Case(
         "intro is an absolute path outside",

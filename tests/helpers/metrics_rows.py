@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 from pipelines import costs
 
-NOW = datetime.now(UTC)
+
+def _now() -> datetime:
+    """Read at each call, not at import: a suite runs for half an hour after this module is imported."""
+    return datetime.now(UTC)
 
 
 def production(
     conn, channel: str, topic: str, status: str = "published", *, at: datetime | None = None
 ) -> int:
-    at = at or NOW
+    at = at or _now()
     return conn.execute(
         "INSERT INTO productions (channel, topic, dag_run_id, status, workspace, created_at, updated_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
@@ -23,9 +26,10 @@ def production(
 
 
 def checkpoint(conn, production_id: int, stage: str, wait_s: float | None, *, revision: int = 1) -> int:
-    """A checkpoint decided after `wait_s` seconds, or pending (None) since `NOW - 1 h`."""
+    """A checkpoint decided after `wait_s` seconds, or pending (None) for an hour now."""
+    now = _now()
     channel = conn.execute("SELECT channel FROM productions WHERE id = %s", (production_id,)).fetchone()
-    opened = NOW - timedelta(hours=1) if wait_s is None else NOW - timedelta(days=1)
+    opened = now - timedelta(hours=1) if wait_s is None else now - timedelta(days=1)
     decided = None if wait_s is None else opened + timedelta(seconds=wait_s)
     return conn.execute(
         "INSERT INTO checkpoints (production_id, channel, stage, revision, status, reviewer, created_at,"
@@ -64,14 +68,14 @@ def seed(conn) -> dict[str, int]:
     s (101 of them, one failed), knowledge 8 reused / 2 new, $0.30 and $0.10 spent on two videos.
     historia_ptbr: 1 published 3 days ago, one rejected, Wikipedia calls of 1 and 3 s, knowledge 1 / 3, one
     free video (espeak)."""
-    day = timedelta(days=1)
+    day, now = timedelta(days=1), _now()
     ids = {
         "sci1": production(conn, "science_en", "Hubble"),
-        "sci2": production(conn, "science_en", "Voyager", at=NOW - day),
-        "sci3": production(conn, "science_en", "Apollo 11", at=NOW - day),
+        "sci2": production(conn, "science_en", "Voyager", at=now - day),
+        "sci3": production(conn, "science_en", "Apollo 11", at=now - day),
         "sci_failed": production(conn, "science_en", "Mars rovers", "running"),
         "sci_running": production(conn, "science_en", "James Webb", "running"),
-        "his1": production(conn, "historia_ptbr", "Santos Dumont", at=NOW - 3 * day),
+        "his1": production(conn, "historia_ptbr", "Santos Dumont", at=now - 3 * day),
         "his_rejected": production(conn, "historia_ptbr", "Dom Pedro", "rejected"),
     }
     conn.execute(
