@@ -14,8 +14,8 @@ What a figure counts, and what a retry counts:
   * Money spent by an attempt that failed was spent all the same. Where the failure is known with its spend
     (Groq's script failing validation after its repair round, with the tokens of both calls; a render that
     ffmpeg gave up on, with the CPU it burnt; Azure failing after some segments were voiced), the stage
-    records it with `record_failed`, under `<key>:failed:<n>`, which a later attempt never replaces; totals
-    include it and the summary marks it failed.
+    records it with `record(..., failed=True)`, under `<key>:failed:<n>`, which a later attempt never
+    replaces; totals include it and the summary marks it failed.
   * Not counted: an attempt that spent successfully and then failed for another reason (say the database
     going away after the render): its retry's figure replaces it. The hooks write on a connection of their
     own, committed at once as the quota ledger is (`spend`), so a figure is not lost with a stage's rolled
@@ -89,11 +89,22 @@ def record(
     detail: dict | None = None,
     *,
     at: datetime | None = None,
-) -> None:
+    failed: bool = False,
+) -> str:
     """Set the production's figure for `key` (replacing an earlier one: see the module doc), in the
-    connection's transaction. `detail` holds what else is worth showing (the model, prompt tokens, ...)."""
+    connection's transaction. `detail` holds what else is worth showing (the model, prompt tokens, ...).
+    `failed`: what an attempt that failed spent, as `<key>:failed:<n>` (the next n), kept beside the key's
+    own figure and never replaced by a later attempt. Returns the key it was recorded under."""
     if kind not in KINDS:
         raise ValueError(f"cost kind {kind!r}: use one of {', '.join(KINDS)}")
+    if failed:
+        n = one(
+            conn.execute(
+                "SELECT count(*) AS n FROM production_costs WHERE production_id = %s AND key LIKE %s",
+                (production_id, key.replace("%", r"\%").replace("_", r"\_") + ":failed:%"),
+            )
+        )["n"]
+        key = f"{key}:failed:{n + 1}"
     detail = {**(detail or {}), "price": price_of(kind, provider, cost_usd)}
     row = conn.execute(
         """INSERT INTO production_costs (channel, production_id, key, kind, provider, quantity, unit,
@@ -107,32 +118,7 @@ def record(
     ).fetchone()
     if row is None:
         raise LookupError(f"no production {production_id}: its cost {key!r} was not recorded")
-
-
-def record_failed(
-    conn: Conn,
-    production_id: int,
-    key: str,
-    kind: str,
-    provider: str,
-    quantity: float,
-    unit: str,
-    cost_usd: float | None = None,
-    detail: dict | None = None,
-    *,
-    at: datetime | None = None,
-) -> str:
-    """What an attempt that failed spent, as `<key>:failed:<n>` (the next n): kept beside the key's own figure,
-    never replaced by a later attempt. Returns the key it was recorded under."""
-    n = one(
-        conn.execute(
-            "SELECT count(*) AS n FROM production_costs WHERE production_id = %s AND key LIKE %s",
-            (production_id, key.replace("%", r"\%").replace("_", r"\_") + ":failed:%"),
-        )
-    )["n"]
-    failed_key = f"{key}:failed:{n + 1}"
-    record(conn, production_id, failed_key, kind, provider, quantity, unit, cost_usd, detail, at=at)
-    return failed_key
+    return key
 
 
 def spend(
@@ -147,7 +133,7 @@ def spend(
     *,
     failed: bool = False,
 ) -> str:
-    """`record` (or `record_failed`) on a connection of its own, committed at once: what the stages call, so
+    """`record` on a connection of its own, committed at once: what the stages call, so
     money spent is on record even when the stage's own transaction rolls back. Returns the key. A figure
     that cannot be recorded (its production not committed yet, the database unreachable) is logged, never a
     reason to stop a video."""
@@ -155,12 +141,9 @@ def spend(
 
     try:
         with connect() as conn:
-            if failed:
-                return record_failed(
-                    conn, production_id, key, kind, provider, quantity, unit, cost_usd, detail
-                )
-            record(conn, production_id, key, kind, provider, quantity, unit, cost_usd, detail)
-            return key
+            return record(
+                conn, production_id, key, kind, provider, quantity, unit, cost_usd, detail, failed=failed
+            )
     except (LookupError, psycopg.OperationalError) as e:
         log.warning("cost %s of production %s not recorded: %s", key, production_id, e)
         return key
