@@ -22,6 +22,7 @@ from typing import Any
 from pipelines import analytics
 from pipelines.config import ConfigError, get_config
 from pipelines.db import connect
+from pipelines.local.tables import table
 from pipelines.providers.google import channel_conn_id, conn_env, project_conn_id
 
 
@@ -90,14 +91,6 @@ def _row(v: dict[str, Any]) -> list[str]:
 
 HEAD = ["PUBLISHED", "KIND", "VIDEO", "VIEWS", "ENGAGED", "WATCH H", "AVG VIEWED", "LIKES", "SUBS"]
 HEAD += ["LIVE VIEWS", "RETENTION", "FROM SHORTS", "TOPIC"]
-
-
-def table(rows: list[list[str]]) -> list[str]:
-    """Rows as lines, each column padded to its widest cell (the last one is not)."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    return [
-        "  ".join([*(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)), r[-1]]).rstrip() for r in rows
-    ]
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ from pipelines import clock, quota
 from pipelines.config import CHANNEL_ID, ChannelConfig, ConfigError, get_config, load_all
 from pipelines.db import connect, database_url
 from pipelines.errors import PermanentError
+from pipelines.local.tables import table
 from pipelines.paths import config_dir
 from pipelines.providers.http import ProviderError
 from pipelines.providers.publish.youtube import (
@@ -516,12 +517,6 @@ def _channel_cells(state: ChannelState, waiting: dict[str, str]) -> list[str]:
     ]
 
 
-def _table(rows: list[list[str]]) -> list[str]:
-    """Rows as lines, each column padded to its widest cell (the last one is not)."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)] if rows else []
-    return ["  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]]) for r in rows]
-
-
 def _project_lines(channels: list[ChannelConfig], conn: Any) -> list[str]:
     by_project: dict[str, list[ChannelConfig]] = {}
     for cfg in channels:
@@ -562,7 +557,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         list(pool.map(lambda s: _health(s, clients), states))
     with connect() as conn:  # the ledger is read across channels: a connection not entered into one
         waiting = _waiting(conn)
-        for line in _table([_channel_cells(s, waiting) for s in states]):
+        for line in table([_channel_cells(s, waiting) for s in states]):
             print(line)
         for name, msg in sorted(loaded.errors.items()):
             print(f"{name}: invalid config, not shown (nicheflow validate): {msg.splitlines()[0]}")
