@@ -28,7 +28,7 @@ demo: $(STAMP)
 
 test: lint
 	./docker/install-system-deps.sh --test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

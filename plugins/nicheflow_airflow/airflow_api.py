@@ -1,5 +1,6 @@
 """The calls nicheflow's plugin makes to Airflow's own REST API (/api/v2), as the signed-in user: clearing a
-task so its run goes on (the needs-attention retry)."""
+task so its run goes on (the needs-attention retry, a reopened checkpoint), and waiting until the tasks a
+clear interrupted have stopped."""
 
 from __future__ import annotations
 
@@ -71,3 +72,39 @@ def clear_task(
         log.warning("clearing %s answered %s; trying again", task_id, resp.status_code)  # a busy scheduler
         time.sleep(2)
     raise AirflowApiError("not reached")  # the loop always returns or raises
+
+
+def wait_stopped(
+    dag_id: str,
+    dag_run_id: str,
+    *,
+    token: str | None,
+    base_url: str | None = None,
+    timeout: float = 60,
+    every: float = 1,
+) -> list[str]:
+    """Wait until no task of the run is still being stopped ("restarting": cleared while it ran, and not yet
+    stopped by its worker). A run with such a task and nothing else to run is one Airflow calls deadlocked
+    and marks failed, so a decision that lets the run go on must not come before they have stopped. Returns
+    the task ids still stopping when `timeout` ran out ([]: none). AirflowApiError when Airflow refuses."""
+    import httpx
+
+    url = f"{(base_url or api_base()).rstrip('/')}/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    deadline = time.monotonic() + timeout
+    stopping: list[str] = []
+    while True:
+        try:
+            resp = httpx.get(url, params={"state": "restarting"}, headers=headers, timeout=30)
+        except httpx.TransportError as e:
+            raise AirflowApiError(f"Airflow's API is unreachable ({type(e).__name__}: {e})") from None
+        if resp.status_code >= 400:
+            raise AirflowApiError(
+                f"listing the tasks of {dag_id} run {dag_run_id}: Airflow answered {resp.status_code} "
+                f"{resp.text[:300]}",
+                resp.status_code,
+            )
+        stopping = sorted({t["task_id"] for t in resp.json().get("task_instances", [])})
+        if not stopping or time.monotonic() >= deadline:
+            return stopping
+        time.sleep(every)

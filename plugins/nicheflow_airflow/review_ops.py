@@ -187,8 +187,10 @@ def reopen(r: Reviewer, checkpoint_id: int) -> dict:
 
 
 def clear_review_tasks(token: str | None, channel: str, dag_run_id: str, stage: str) -> dict:
-    """Clear `review_<stage>` and its downstream tasks through Airflow's REST API, as the caller."""
-    from nicheflow_airflow.airflow_api import AirflowApiError, clear_task
+    """Clear `review_<stage>` and its downstream tasks through Airflow's REST API, as the caller, and wait
+    until the ones that were running have stopped: a decision made before that would leave the run stuck
+    behind a stopping task, and Airflow would mark it failed."""
+    from nicheflow_airflow.airflow_api import AirflowApiError, clear_task, wait_stopped
 
     result = {
         "dag_id": dag_id(channel),
@@ -200,6 +202,12 @@ def clear_review_tasks(token: str | None, channel: str, dag_run_id: str, stage: 
     try:
         result["task_ids"] = clear_task(dag_id(channel), dag_run_id, f"review_{stage}", token=token)
         result["cleared"] = True
+        if stopping := wait_stopped(dag_id(channel), dag_run_id, token=token):
+            result["error"] = (
+                f"the checkpoint is pending again and its run was cleared, but {', '.join(stopping)} had not "
+                "stopped after 60 s: decide once the Airflow UI no longer shows them as restarting"
+            )
+            log.warning("reopened checkpoint of %s run %s: %s", dag_id(channel), dag_run_id, result["error"])
     except AirflowApiError as e:
         log.error(
             "reopened a checkpoint but could not clear review_%s of %s run %s: %s",
@@ -209,7 +217,10 @@ def clear_review_tasks(token: str | None, channel: str, dag_run_id: str, stage: 
             e,
         )
         result["error"] = (
-            f"the checkpoint is pending again, but clearing review_{stage} in Airflow failed "
+            f"the checkpoint is pending again and its run was cleared, but Airflow could not say whether the "
+            f"tasks it interrupted have stopped ({e}): decide once none shows as restarting"
+            if result["cleared"]
+            else f"the checkpoint is pending again, but clearing review_{stage} in Airflow failed "
             f"({e}); clear it (with downstream) in the Airflow UI so the run waits again"
         )
     return result
