@@ -465,15 +465,15 @@ def key_phrase(text: str, language: str, max_words: int = HOOK_WORDS) -> str:
     return phrase[:1].upper() + phrase[1:]
 
 
-def hook_line(text: str, language: str, llm: GroqWriter | None = None) -> str:
+def hook_line(text: str, language: str, llm: GroqWriter | None = None, usage: dict | None = None) -> str:
     """The hook line shown over a Short's first seconds, for its opening sentence: the language model's
-    when one is given (falling back to the key phrase when it fails, logged), else the key phrase; plain
-    text (metadata.clean)."""
+    when one is given (falling back to the key phrase when it fails, logged; what its call spent is added
+    to `usage`), else the key phrase; plain text (metadata.clean)."""
     if llm is not None:
         from pipelines.providers.writer.groq import LLMError
 
         try:
-            if line := clean(llm.hook_line(text, language)):
+            if line := clean(llm.hook_line(text, language, usage=usage)):
                 return line
         except LLMError as e:
             log.warning("groq could not write the hook line (%s): using the opening fact's key phrase", e)
@@ -511,7 +511,7 @@ def cut_shorts(conn: Conn, p: Production) -> list[dict]:
     try:
         for n, choice in enumerate(chosen, start=1):
             recorded = p.abs(f"shorts/short-{n}.choice.json")  # staged when a run before this one wrote it
-            choice = replace(choice, hook=_hook_of(recorded, choice, cfg.language, llm))
+            choice = replace(choice, hook=_hook_of(p.id, n, recorded, choice, cfg.language, llm))
             p.sync()  # the hook line is stored at once: a retry on another worker reuses it
             results.append(_publish_one(conn, p, script, timings, scenes, audio, choice, n, longform))
     finally:
@@ -520,14 +520,24 @@ def cut_shorts(conn: Conn, p: Production) -> list[dict]:
     return results
 
 
-def _hook_of(path: Path, choice: Choice, language: str, llm: GroqWriter | None) -> str:
-    """The Short's hook line, written once: a retry reuses the one recorded at `path` for the same cut (a
-    model need not answer the same twice, and the video may already show it)."""
+def _hook_of(
+    production_id: int, n: int, path: Path, choice: Choice, language: str, llm: GroqWriter | None
+) -> str:
+    """Short `n`'s hook line, written once: a retry reuses the one recorded at `path` for the same cut (a
+    model need not answer the same twice, and the video may already show it). What the model's call spent
+    is recorded as the cost `shorts:<n>:hook:llm`."""
     if path.exists():
         kept = read_json(path)
         if (kept.get("start"), kept.get("end")) == (choice.start, choice.end) and kept.get("hook"):
             return str(kept["hook"])
-    hook = hook_line(choice.sentences[0].text, language, llm)
+    usage = None
+    if llm is not None:
+        from pipelines.providers.writer.groq import new_usage
+
+        usage = new_usage(llm.model)
+    hook = hook_line(choice.sentences[0].text, language, llm, usage)
+    if usage and usage["total_tokens"]:  # a call that failed without an answer spent nothing known
+        costs.llm(production_id, f"shorts:{n}:hook:llm", usage)
     write_json(path, replace(choice, hook=hook).record())
     return hook
 

@@ -119,6 +119,18 @@ class _Answer:
     finish_reason: str | None = None
 
 
+def new_usage(model: str) -> dict:
+    """What a writer's calls spent, added to by each call: tokens, calls, cost (None: no price known)."""
+    return {
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "total_tokens": 0,
+        "cost_usd": None,
+        "calls": 0,
+        "model": model,
+    }
+
+
 class GroqWriter:
     """The Groq writer (see the module's docstring); the key is never logged or shown by repr()."""
 
@@ -184,15 +196,7 @@ class GroqWriter:
             {"role": "system", "content": self._render("system", ctx)},
             {"role": "user", "content": self._render("user", ctx)},
         ]
-        usage = {
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
-            "total_tokens": 0,
-            "cost_usd": None,
-            "calls": 0,
-            "model": self.model,
-        }
-
+        usage = new_usage(self.model)
         answer = self._complete(messages, usage, target_words)
         script, errors = self.validate(answer, by_id, target_words)
         if errors:
@@ -227,11 +231,14 @@ class GroqWriter:
             },
         )
 
-    def hook_line(self, sentence: str, language: str, max_words: int = HOOK_MAX_WORDS) -> str:
+    def hook_line(
+        self, sentence: str, language: str, max_words: int = HOOK_MAX_WORDS, usage: dict | None = None
+    ) -> str:
         """The on-screen hook line of a Short that opens with `sentence`: one call in JSON mode, the key
         fact in at most `max_words` words and HOOK_MAX_CHARS characters (longer answers are cut on a word),
         cleaned as plain text. An LLMError as write()'s, also for an empty answer or one with a number the
-        sentence does not have."""
+        sentence does not have. The call's tokens and cost are added to `usage` (write()'s keys), also
+        when the answer is refused."""
         if not self._key:
             raise LLMAuthError(AUTH_MESSAGE)
         prompt = HOOK_PROMPT.format(language_name=LANGUAGES.get(language, language), max_words=max_words)
@@ -239,7 +246,7 @@ class GroqWriter:
             {"role": "system", "content": prompt},
             {"role": "user", "content": sentence},
         ]
-        usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "calls": 0}
+        usage = new_usage(self.model) if usage is None else usage
         answer = self._complete(messages, usage, target_words=0)
         try:
             data = json.loads(_strip_fences(answer.content))

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from knowledge.store import Fact
-from pipelines import production
+from pipelines import costs, production
 from pipelines.artifacts import Segment, Sentence, Span, StoredScript, Timings, Word, sentence_times
 from pipelines.config import Shorts
 from pipelines.db import connect
@@ -389,15 +389,22 @@ def test_the_stage_asks_groq_once_for_a_shorts_hook_and_a_retry_keeps_it(
     with connect() as conn:
         p = production.create(conn, "science_en", "Apollo 11", "test-hook-groq")
     [choice] = choose(*build(APOLLO), max_seconds=30, count=1)
-    fake.add_completion(json.dumps({"hook": "First steps on the Moon"}))
+    fake.add_completion(
+        json.dumps({"hook": "First steps on the Moon"}), prompt_tokens=90, completion_tokens=8
+    )
     llm = shorts._hook_writer(p)
     assert isinstance(llm, GroqWriter)
     recorded = tmp_path / "short-1.choice.json"
-    assert shorts._hook_of(recorded, choice, "en", llm) == "First steps on the Moon"
+    assert shorts._hook_of(p.id, 1, recorded, choice, "en", llm) == "First steps on the Moon"
     assert read_json(recorded)["hook"] == "First steps on the Moon"  # recorded with the choice
     # a retry of the task shows the same line without asking again (the video may already show it)
-    assert shorts._hook_of(recorded, choice, "en", llm) == "First steps on the Moon"
+    assert shorts._hook_of(p.id, 1, recorded, choice, "en", llm) == "First steps on the Moon"
     assert len(fake.requests) == 1
+    # what the one call spent is on the production's costs, once
+    with connect() as conn:
+        [line] = [x for x in costs.of_production(conn, p.id).lines if x.key.startswith("shorts:")]
+    assert (line.key, line.provider, line.quantity, line.unit) == ("shorts:1:hook:llm", "groq", 98, "tokens")
+    assert line.cost_usd and line.cost_usd > 0 and line.detail["calls"] == 1
     llm.close()
     # without a key the channel's Shorts open on the fact's key phrase, offline
     monkeypatch.delenv("GROQ_API_KEY")
