@@ -66,6 +66,23 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+@cache
+def _dies_with_parent() -> tuple[str, ...]:
+    """A prefix that makes a child die with the task process that started it: util-linux's setpriv sets
+    PR_SET_PDEATHSIG, then execs the command (so the child keeps its pid and parent). A task SIGKILLed
+    mid-render must not leave its encoder running on, burning a core its retry needs. () where there is no
+    setpriv (not Linux): the child then outlives a killed task, as before."""
+    import shutil
+
+    exe = shutil.which("setpriv")
+    return (exe, "--pdeathsig", "KILL", "--") if exe else ()
+
+
+def spawn_args(cmd: Sequence[str]) -> list[str]:
+    """`cmd` as it is started: ended with its parent where the system can (see _dies_with_parent)."""
+    return [*_dies_with_parent(), *cmd]
+
+
 def run_ffmpeg(args: Sequence[FFmpegArg], *, what: str, timeout: float | None = None) -> str:
     """Run ffmpeg with `args` (without the executable). `what` names the step in errors. Returns its stderr
     (where filters such as loudnorm and ebur128 print their measurements).
@@ -78,7 +95,9 @@ def run_ffmpeg(args: Sequence[FFmpegArg], *, what: str, timeout: float | None = 
     cmd = [ffmpeg_exe(), *prefix, *[str(a) for a in args]]
     log.info("ffmpeg (%s): %s", what, shlex.join(cmd))
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
+        proc = subprocess.run(
+            spawn_args(cmd), capture_output=True, text=True, errors="replace", timeout=timeout
+        )
     except subprocess.TimeoutExpired as e:
         stderr = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
         raise FFmpegError(f"{what} (timed out after {timeout:g} s)", cmd, stderr) from None
@@ -222,7 +241,7 @@ def probe(path: str | Path) -> MediaInfo:
     if not path.is_file():
         raise FileNotFoundError(f"cannot probe {path}: no such file")
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=60)
+    proc = subprocess.run(spawn_args(cmd), capture_output=True, text=True, errors="replace", timeout=60)
     # Without an output file ffmpeg always exits 1; the input was read if it printed "Input #0".
     if "Input #0" not in proc.stderr:
         raise FFmpegError(f"probing {path} (not a readable media file)", cmd, proc.stderr, proc.returncode)

@@ -46,7 +46,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from pipelines.files import atomic_output
-from pipelines.media.ffmpeg import MediaInfo, audio_duration, ffmpeg_exe, ffmpeg_failed, probe
+from pipelines.media.ffmpeg import MediaInfo, audio_duration, ffmpeg_exe, ffmpeg_failed, probe, spawn_args
 from pipelines.media.fonts import FONTS_DIR
 from pipelines.media.prepare import (
     bookend_seconds,
@@ -386,7 +386,9 @@ def run_with_progress(args: list[str], *, what: str, seconds: float) -> None:
            "-progress", "pipe:1", *[str(a) for a in args]]  # fmt: skip
     log.info("ffmpeg (%s): %s", what, shlex.join(cmd))
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, errors="replace")
+        proc = subprocess.Popen(
+            spawn_args(cmd), stdout=subprocess.PIPE, stderr=err, text=True, errors="replace"
+        )
         assert proc.stdout is not None
         done, speed, next_mark = 0.0, "?", 10
         for line in proc.stdout:

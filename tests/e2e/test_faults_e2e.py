@@ -283,7 +283,7 @@ def test_the_render_survives_a_full_disk_a_killed_task_and_a_killed_scheduler(st
     """The final render, three times unlucky. Try 1 finds the production's disk full (a tmpfs holding its
     workspace, with little room): a clear error says which disk and what to do, the earlier stages' files are
     intact and no video is taken as done. Space comes back; try 2 is SIGKILLed mid-encode: still no video,
-    no render.json. Try 3 renders a video that probes and decodes whole. A change is then requested at the
+    no render.json, and its encoder died with it. Try 3 renders a video that probes and decodes whole. A change is then requested at the
     final checkpoint and the scheduler is killed (with its executor's processes; the task has a process
     group of its own and lives on, orphaned) while revision 2 renders: after its restart the orphaned task's
     work is kept or redone, never doubled (one revision 2), and the production completes, published once."""
@@ -332,6 +332,8 @@ def test_the_render_survives_a_full_disk_a_killed_task_and_a_killed_scheduler(st
     task = ffmpeg.parent()  # the task process running the stage
     assert task is not None and task.pid not in {p.pid for p in stack.procs.values()}
     task.send_signal(signal.SIGKILL)
+    gone, _ = psutil.wait_procs([ffmpeg], timeout=60)
+    assert gone, "the killed task's encoder ran on"  # it dies with its task (PR_SET_PDEATHSIG)
     final_try(2)
     assert not (final_dir / "video.mp4").exists() and not (final_dir / "render.json").exists()
 

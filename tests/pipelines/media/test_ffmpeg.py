@@ -89,3 +89,43 @@ def test_a_full_disk_is_a_retried_error_saying_which_disk(tmp_path: Path) -> Non
         assert list(disk.iterdir()) == []
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_an_encoder_dies_with_the_task_process_that_started_it(tmp_path):
+    """A task SIGKILLed mid-render (an out-of-memory kill, a lost worker) takes its ffmpeg with it: an
+    orphaned encoder would burn a core the retry needs, and write a file nobody will read."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    from tests.helpers import wait_for
+
+    out = tmp_path / "endless.mkv"
+    task = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pipelines.media.ffmpeg import run_ffmpeg; run_ffmpeg(['-re', '-f', 'lavfi', '-i',"
+            " 'testsrc=s=64x64:r=5:d=3600', sys.argv[1]], what='a render that never ends')",
+            str(out),
+        ]
+    )
+    try:
+
+        def encoder():
+            kids = psutil.Process(task.pid).children()
+            return next((k for k in kids if str(out) in k.cmdline()), None) if out.exists() else None
+
+        ffmpeg = wait_for("the encoder to start writing", encoder, timeout=120, every=0.2)
+        assert ffmpeg.ppid() == task.pid  # the encoder itself, not a wrapper
+        task.send_signal(signal.SIGKILL)
+        task.wait(timeout=30)
+        gone, _ = psutil.wait_procs([ffmpeg], timeout=30)
+        assert gone, f"ffmpeg {ffmpeg.pid} outlived the task that started it"
+    finally:
+        task.kill()
+        for p in psutil.process_iter(["cmdline"]):
+            if str(out) in (p.info["cmdline"] or []):
+                p.kill()
