@@ -31,7 +31,7 @@ from tests.helpers.fake_azure_speech import FakeAzureSpeech
 from tests.helpers.fake_groq import FakeGroq, Reply
 from tests.helpers.fake_research_servers import FakeBraveSearch
 from tests.helpers.fake_stock_servers import FakePexels, FakePixabay, make_media
-from tests.helpers.fake_youtube import FakeYouTube
+from tests.helpers.fake_youtube import FakeYouTube, store_connections
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -170,27 +170,18 @@ def stack_channel_edits(fakes) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def stack(airflow_stack, fakes):
-    client = fakes["youtube"].client_config(client_secret=CLIENT_SECRET)["installed"]
-    for body in (
-        {
-            "connection_id": "youtube_project_leak",
-            "conn_type": "youtube",
-            "login": client["client_id"],
-            "password": client["client_secret"],
-            "extra": json.dumps({"token_uri": client["token_uri"], "api_root": fakes["youtube"].url}),
-        },
-        {
-            "connection_id": "youtube_science_en",
-            "conn_type": "youtube",
-            "password": REFRESH_TOKEN,
-            "extra": json.dumps({"channel_id": YT_CHANNEL, "channel_title": "Leak check"}),
-        },
-    ):
-        # Airflow's database outlives a module: a connection an earlier module left is replaced
-        airflow_stack.client.http.delete(f"/connections/{body['connection_id']}")
-        airflow_stack.client.http.post("/connections", json=body).raise_for_status()
+    conn_ids = store_connections(
+        airflow_stack.client,
+        fakes["youtube"],
+        project="leak",
+        channel="science_en",
+        channel_id=YT_CHANNEL,
+        channel_title="Leak check",
+        refresh_token=REFRESH_TOKEN,
+        client_secret=CLIENT_SECRET,
+    )
     yield airflow_stack
-    for conn_id in ("youtube_project_leak", "youtube_science_en"):  # Airflow's database outlives the module
+    for conn_id in conn_ids:  # Airflow's database outlives the module
         airflow_stack.client.http.delete(f"/connections/{conn_id}")
 
 

@@ -12,7 +12,6 @@ uploads nothing."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,7 @@ from pipelines.db import connect
 from pipelines.local.cli import main as cli
 from pipelines.local.demo import production_of, wait_run
 from tests.helpers import wait_for
-from tests.helpers.fake_youtube import FakeYouTube
+from tests.helpers.fake_youtube import FakeYouTube, store_connections
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -72,25 +71,15 @@ def stack_channel_edits(fake, channel_token) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def stack(airflow_stack, fake, channel_token):
     """The stack, with the OAuth client and the channel's token as Airflow connections (encrypted there)."""
-    client = fake.client_config()["installed"]
-    for body in (
-        {
-            "connection_id": "youtube_project_main",
-            "conn_type": "youtube",
-            "login": client["client_id"],
-            "password": client["client_secret"],
-            "extra": json.dumps({"token_uri": client["token_uri"], "api_root": fake.url}),
-        },
-        {
-            "connection_id": "youtube_science_en",
-            "conn_type": "youtube",
-            "password": channel_token,
-            "extra": json.dumps({"channel_id": CHANNEL, "channel_title": "Science, Explained"}),
-        },
-    ):
-        # Airflow's database outlives a module: a connection an earlier module left is replaced
-        airflow_stack.client.http.delete(f"/connections/{body['connection_id']}")
-        airflow_stack.client.http.post("/connections", json=body).raise_for_status()
+    store_connections(
+        airflow_stack.client,
+        fake,
+        project="main",
+        channel="science_en",
+        channel_id=CHANNEL,
+        channel_title="Science, Explained",
+        refresh_token=channel_token,
+    )
     return airflow_stack
 
 

@@ -779,3 +779,42 @@ def _reset(h: BaseHTTPRequestHandler) -> None:
     h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     h.rfile.close()  # its reference would keep the socket open past close()
     h.connection.close()
+
+
+def store_connections(
+    airflow,
+    fake: FakeYouTube,
+    *,
+    project: str,
+    channel: str,
+    channel_id: str,
+    channel_title: str,
+    refresh_token: str,
+    client_secret: str = "csecret",
+) -> list[str]:
+    """Store a project's OAuth client (pointed at `fake`) and a channel's refresh token as Airflow
+    connections through the REST API of `airflow` (an AirflowClient), as `nicheflow youtube connect`
+    leaves them. Airflow's database outlives a test module, so a connection an earlier one left is replaced.
+    Returns the connection ids."""
+    import json
+
+    client = fake.client_config(client_secret=client_secret)["installed"]
+    bodies = [
+        {
+            "connection_id": f"youtube_project_{project}",
+            "conn_type": "youtube",
+            "login": client["client_id"],
+            "password": client["client_secret"],
+            "extra": json.dumps({"token_uri": client["token_uri"], "api_root": fake.url}),
+        },
+        {
+            "connection_id": f"youtube_{channel}",
+            "conn_type": "youtube",
+            "password": refresh_token,
+            "extra": json.dumps({"channel_id": channel_id, "channel_title": channel_title}),
+        },
+    ]
+    for body in bodies:
+        airflow.http.delete(f"/connections/{body['connection_id']}")
+        airflow.http.post("/connections", json=body).raise_for_status()
+    return [b["connection_id"] for b in bodies]
